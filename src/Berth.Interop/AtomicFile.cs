@@ -1,0 +1,37 @@
+namespace Berth.Interop;
+
+/// <summary>Metadata writes that are never seen half-done: temp file, fsync, rename, fsync the directory.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var tmp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + ".tmp");
+        try
+        {
+            using (var fs = new FileStream(tmp, new FileStreamOptions
+            {
+                Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = mode,
+            }))
+            {
+                fs.Write(content);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+        FsyncDirectory(dir);
+    }
+
+    public static void FsyncDirectory(string dir)
+    {
+        int fd = Libc.open(dir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        if (fd < 0) return;
+        Libc.fsync(fd);
+        Libc.close(fd);
+    }
+}

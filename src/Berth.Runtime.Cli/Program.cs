@@ -1,0 +1,1 @@
+return Berth.Runtime.Cli.Cli.Run(args);

@@ -1,0 +1,3 @@
+#include "berth.h"
+
+const char *berth_native_version(void) { return "berth-native 1"; }
