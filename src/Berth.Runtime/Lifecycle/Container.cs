@@ -1,0 +1,371 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Berth.Core;
+using Berth.Interop;
+using Berth.Runtime.Cgroups;
+using Berth.Runtime.Plan;
+using Berth.Runtime.Spec;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>Options shared by every verb (runc's global flags).</summary>
+public sealed class RuntimeOptions
+{
+    public string Root { get; init; } = "/run/berth-runtime";
+    public Action<string> Warn { get; init; } = _ => { };
+}
+
+public sealed class CreateOptions
+{
+    public string? ConsoleSocket { get; init; }
+    public string? PidFile { get; init; }
+    public int PreserveFds { get; init; }
+}
+
+/// <summary>
+/// One container's lifecycle: create → start → (kill) → delete, the way runc does it.
+/// The state directory &lt;root&gt;/&lt;id&gt;/ holds state.json and, until start, exec.fifo.
+/// </summary>
+public sealed partial class Container
+{
+    public const string OciVersion = "1.2.0";
+
+    private readonly RuntimeOptions _options;
+
+    private Container(RuntimeOptions options, ContainerState state)
+    {
+        _options = options;
+        State = state;
+    }
+
+    public ContainerState State { get; }
+    public string Id => State.Id;
+    public string StateDir => Path.Combine(_options.Root, Id);
+    private string FifoPath => Path.Combine(StateDir, "exec.fifo");
+
+    [GeneratedRegex(@"^[\w+\-.]+$")]
+    private static partial Regex IdPattern();
+
+    public static void ValidateId(string id)
+    {
+        if (string.IsNullOrEmpty(id) || !IdPattern().IsMatch(id) || id is "." or "..")
+            throw BerthException.Invalid($"invalid container id format: {id}");
+    }
+
+    /// <summary>Reads and validates bundle/config.json.</summary>
+    public static Spec.Spec LoadSpec(string bundle)
+    {
+        var path = Path.Combine(bundle, "config.json");
+        if (!File.Exists(path))
+            throw BerthException.NotFound("JSON specification file config.json not found");
+        Spec.Spec? spec;
+        try
+        {
+            using var f = File.OpenRead(path);
+            spec = JsonSerializer.Deserialize(f, SpecJsonContext.Default.Spec);
+        }
+        catch (JsonException e)
+        {
+            throw BerthException.Invalid($"config.json: {e.Message}");
+        }
+        if (spec is null) throw BerthException.Invalid("config.json: empty");
+        SpecValidator.Validate(spec);
+        return spec;
+    }
+
+    public static Container Load(RuntimeOptions options, string id)
+    {
+        ValidateId(id);
+        var path = Path.Combine(options.Root, id, "state.json");
+        if (!File.Exists(path)) throw BerthException.NotFound($"container does not exist");
+        using var f = File.OpenRead(path);
+        var state = JsonSerializer.Deserialize(f, StateJsonContext.Default.ContainerState)
+            ?? throw new BerthException(ErrorKind.DataLoss, $"{path}: empty state");
+        return new Container(options, state);
+    }
+
+    public static IEnumerable<Container> List(RuntimeOptions options)
+    {
+        if (!Directory.Exists(options.Root)) yield break;
+        foreach (var dir in Directory.GetDirectories(options.Root).Order(StringComparer.Ordinal))
+        {
+            Container? c = null;
+            try { c = Load(options, Path.GetFileName(dir)); }
+            catch (BerthException) { }
+            catch (IOException) { }
+            if (c is not null) yield return c;
+        }
+    }
+
+    /// <summary>created / running / stopped, derived from the process and the exec fifo like runc.</summary>
+    public string Status
+    {
+        get
+        {
+            if (!ProcInfo.IsAlive(State.Pid, State.PidStartTime)) return "stopped";
+            return File.Exists(FifoPath) ? "created" : "running";
+        }
+    }
+
+    public StateOutput ToOutput()
+    {
+        var status = Status;
+        return new StateOutput
+        {
+            OciVersion = State.OciVersion, Id = Id, Pid = status == "stopped" ? 0 : State.Pid, Status = status,
+            Bundle = State.Bundle, Rootfs = State.Rootfs, Created = State.Created, Annotations = State.Annotations,
+            Owner = State.Owner,
+        };
+    }
+
+    /// <summary>
+    /// Creates the container: namespaces, cgroup, rootfs, and an init process that waits on exec.fifo
+    /// (<paramref name="waitForStart"/>) or goes straight on to exec (run).
+    /// </summary>
+    public static Container Create(RuntimeOptions options, string id, string bundle, CreateOptions create, bool waitForStart = true)
+    {
+        ValidateId(id);
+        bundle = Path.GetFullPath(bundle);
+        var spec = LoadSpec(bundle);
+        var rootfs = Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path));
+        if (!Directory.Exists(rootfs))
+            throw BerthException.NotFound($"rootfs ({rootfs}) does not exist");
+
+        Directory.CreateDirectory(options.Root);
+        var stateDir = Path.Combine(options.Root, id);
+        try
+        {
+            Directory.CreateDirectory(stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        catch (IOException e)
+        {
+            throw new BerthException(ErrorKind.System, $"mkdir {stateDir}: {e.Message}");
+        }
+        // Directory.CreateDirectory succeeds on an existing directory: existence is checked through state.json
+        // and a lock-free marker created exclusively.
+        var marker = Path.Combine(stateDir, ".creating");
+        FileStream? markerStream;
+        try
+        {
+            markerStream = new FileStream(marker, FileMode.CreateNew, FileAccess.Write);
+        }
+        catch (IOException)
+        {
+            throw BerthException.Conflict("container with given ID already exists");
+        }
+        if (File.Exists(Path.Combine(stateDir, "state.json")))
+        {
+            markerStream.Dispose();
+            File.Delete(marker);
+            throw BerthException.Conflict("container with given ID already exists");
+        }
+
+        var state = new ContainerState
+        {
+            OciVersion = spec.OciVersion, Id = id, Bundle = bundle, Rootfs = rootfs, Created = DateTime.UtcNow,
+            Owner = "", Annotations = spec.Annotations, Config = spec,
+        };
+        var container = new Container(options, state);
+        var cgroup = ContainerCgroup.For(spec, id);
+        state.CgroupsPath = cgroup.Path;
+
+        int fifoFd = -1, consoleFd = -1;
+        Socket? console = null;
+        Spawner? spawner = null;
+        bool ok = false;
+        try
+        {
+            bool useFifo = waitForStart || spec.Hooks?.StartContainer is { Count: > 0 };
+            if (useFifo)
+            {
+                Libc.Check(Libc.mkfifo(container.FifoPath, 0x192 /*0622*/), "mkfifo", container.FifoPath);
+                fifoFd = Libc.Check(Libc.open(container.FifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0), "open", container.FifoPath);
+            }
+            if (create.ConsoleSocket is { } socketPath)
+            {
+                console = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try { console.Connect(new UnixDomainSocketEndPoint(socketPath)); }
+                catch (SocketException e) { throw BerthException.Invalid($"connect console socket {socketPath}: {e.Message}"); }
+                consoleFd = (int)console.Handle;
+            }
+            else if (spec.Process!.Terminal)
+            {
+                throw BerthException.Invalid("cannot allocate tty if runc will detach without setting console socket");
+            }
+
+            var seccomp = spec.Linux?.Seccomp is { } sc ? SeccompSupport.Compile(sc, options.Warn) : default;
+            var hasCreateHooks = spec.Hooks is { } h && (h.Prestart?.Count > 0 || h.CreateRuntime?.Count > 0 || h.CreateContainer?.Count > 0);
+            var ctx = new PlanContext
+            {
+                Bundle = bundle, RootfsPath = rootfs, ExecFifoFd = fifoFd, ConsoleSocketFd = consoleFd,
+                SeccompFilter = seccomp.Filter, SeccompFlags = seccomp.Flags,
+                CgroupV1Mounts = cgroup.V1Mounts, CgroupV2HostPath = cgroup.V2HostPath,
+                HasCreateHooks = hasCreateHooks,
+                KeepFds = Enumerable.Range(3, create.PreserveFds).Select(i => (uint)i).ToList(),
+            };
+            var plan = PlanBuilder.ForInit(spec, ctx);
+            foreach (var w in ctx.Warnings) options.Warn(w);
+
+            spawner = new Spawner(plan);
+            spawner.Start();
+            state.Pid = spawner.Pid;
+            spawner.Drive(tag =>
+            {
+                if (tag == PlanBuilder.SyncInit)
+                {
+                    WriteIdMappings(spawner.Pid, spec.Linux);
+                    cgroup.Apply(spawner.Pid, spec.Linux?.Resources);
+                }
+                else if (tag == PlanBuilder.SyncCreateHooks)
+                {
+                    var hookState = container.HookState("creating");
+                    Hooks.Run(spec.Hooks?.Prestart, hookState, "prestart");
+                    Hooks.Run(spec.Hooks?.CreateRuntime, hookState, "createRuntime");
+                    Hooks.Run(spec.Hooks?.CreateContainer, hookState, "createContainer", joinPid: spawner.Pid, config: spec);
+                }
+            }, options.Warn);
+            state.PidStartTime = ProcInfo.StartTime(state.Pid) ?? 0;
+            container.Save();
+            if (create.PidFile is { } pidFile)
+                AtomicFile.WriteAllBytes(Path.GetFullPath(pidFile), System.Text.Encoding.ASCII.GetBytes(state.Pid.ToString()),
+                    UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            ok = true;
+            container.CreatedSpawner = spawner;
+            return container;
+        }
+        finally
+        {
+            if (fifoFd >= 0) Libc.close(fifoFd);
+            console?.Dispose();
+            markerStream.Dispose();
+            File.Delete(marker);
+            if (!ok)
+            {
+                spawner?.KillAndReap();
+                spawner?.Dispose();
+                TryCleanup(() => cgroup.Destroy());
+                TryCleanup(() => Directory.Delete(stateDir, recursive: true));
+            }
+        }
+    }
+
+    /// <summary>The spawner of a container this process created (run keeps its sync socket to see exec errors).</summary>
+    internal Spawner? CreatedSpawner { get; private set; }
+
+    /// <summary>Releases this process's end of the init's sync socket (create is done with it).</summary>
+    public void CreatedSpawnerDispose() => CreatedSpawner?.Dispose();
+
+    private static void TryCleanup(Action a)
+    {
+        try { a(); }
+        catch (Exception e) when (e is IOException or BerthException or UnauthorizedAccessException) { }
+    }
+
+    private static void WriteIdMappings(int pid, Spec.Linux? linux)
+    {
+        if (linux?.UidMappings is { Count: > 0 } uids)
+            File.WriteAllText($"/proc/{pid}/uid_map", string.Concat(uids.Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n")));
+        if (linux?.GidMappings is { Count: > 0 } gids)
+            File.WriteAllText($"/proc/{pid}/gid_map", string.Concat(gids.Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n")));
+    }
+
+    public HookState HookState(string status) => new()
+    {
+        OciVersion = State.OciVersion, Id = Id, Status = status, Pid = State.Pid, Bundle = State.Bundle,
+        Annotations = State.Annotations,
+    };
+
+    public void Save() =>
+        AtomicFile.WriteAllBytes(Path.Combine(StateDir, "state.json"),
+            JsonSerializer.SerializeToUtf8Bytes(State, StateJsonContext.Default.ContainerState));
+
+    /// <summary>Lets a created container's init exec its process.</summary>
+    public void Start()
+    {
+        switch (Status)
+        {
+            case "stopped": throw BerthException.Conflict("cannot start a container that has stopped");
+            case "running": throw BerthException.Conflict("cannot start an already running container");
+        }
+        var spec = State.Config;
+        Hooks.Run(spec.Hooks?.StartContainer, HookState("created"), "startContainer", joinPid: State.Pid, config: spec);
+
+        int fd = Libc.open(FifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
+        if (fd < 0) throw new ErrnoException(Libc.Errno, "open exec fifo", FifoPath);
+        try
+        {
+            var deadline = Environment.TickCount64 + 60_000;
+            Span<byte> b = stackalloc byte[1];
+            while (true)
+            {
+                int n = Libc.Read(fd, b);
+                if (n == 1) break;
+                if (n < 0 && -n != Libc.EAGAIN && -n != Libc.EINTR)
+                    throw new ErrnoException(-n, "read exec fifo", FifoPath);
+                Libc.PollIn(fd, 10);
+                if (!ProcInfo.IsAlive(State.Pid, State.PidStartTime))
+                    throw new BerthException(ErrorKind.System, "container process is already dead");
+                if (Environment.TickCount64 > deadline)
+                    throw new BerthException(ErrorKind.Unavailable, "timed out waiting for the container process to open exec.fifo");
+            }
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
+        File.Delete(FifoPath);
+        RunPoststart();
+    }
+
+    internal void RunPoststart()
+    {
+        try { Hooks.Run(State.Config.Hooks?.Poststart, HookState("running"), "poststart"); }
+        catch (BerthException e) { _options.Warn(e.Message); }
+    }
+
+    public void Kill(int signal, bool all)
+    {
+        if (Status == "stopped") throw BerthException.Conflict("container not running");
+        if (all)
+        {
+            foreach (var pid in ContainerCgroup.Load(State.CgroupsPath).Pids()) Libc.kill(pid, signal);
+            return;
+        }
+        Libc.Check(Libc.kill(State.Pid, signal), "kill", State.Pid.ToString());
+    }
+
+    /// <summary>Removes a stopped (or, with force, any) container: kill, cgroup, poststop hooks, state.</summary>
+    public void Delete(bool force)
+    {
+        var status = Status;
+        if (status == "running" && !force)
+            throw BerthException.Conflict($"cannot delete container {Id} that is not stopped: running");
+        if (status != "stopped")
+        {
+            Libc.kill(State.Pid, Libc.SIGKILL);
+            WaitGone(TimeSpan.FromSeconds(10));
+        }
+        var cgroup = ContainerCgroup.Load(State.CgroupsPath);
+        foreach (var pid in cgroup.Pids()) Libc.kill(pid, Libc.SIGKILL);
+        var errors = new List<string>();
+        try { cgroup.Destroy(); }
+        catch (BerthException e) { errors.Add(e.Message); }
+        try { Hooks.Run(State.Config.Hooks?.Poststop, HookState("stopped"), "poststop"); }
+        catch (BerthException e) { _options.Warn(e.Message); }
+        try { Directory.Delete(StateDir, recursive: true); }
+        catch (IOException e) { errors.Add($"remove {StateDir}: {e.Message}"); }
+        if (errors.Count > 0) throw new BerthException(ErrorKind.System, string.Join("; ", errors));
+    }
+
+    private void WaitGone(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (ProcInfo.IsAlive(State.Pid, State.PidStartTime))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new BerthException(ErrorKind.Unavailable, $"container {Id} did not exit after SIGKILL");
+            Thread.Sleep(5);
+        }
+    }
+}
