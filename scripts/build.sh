@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds the solution and publishes the NativeAOT binaries into out/bin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make -s -C src/native
+dotnet build Berth.slnx -c Release -v quiet -nologo -clp:ErrorsOnly
+dotnet publish src/Berth.Runtime.Cli -c Release -r linux-x64 -o out/bin -v quiet -nologo -clp:ErrorsOnly
