@@ -84,7 +84,8 @@ int berth_sync_recv(int fd, uint32_t *type, uint32_t *errno_value, char *buf, si
     do
         n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
-    buf[0] = '\0';
+    if (n <= 0)
+        buf[0] = '\0';
     if (n < 0)
         return -1;
     if (n == 0) {

@@ -13,7 +13,7 @@ public static class InfoCommands
     {
         var a = Args.Parse(argv, [], []);
         var c = Container.Load(o, a.ContainerId("state"));
-        Console.WriteLine(JsonSerializer.Serialize(c.ToOutput(), IndentedStateJsonContext.Default.StateOutput));
+        Console.Write(JsonSerializer.Serialize(c.ToOutput(), IndentedStateJsonContext.Default.StateOutput));
         return 0;
     }
 

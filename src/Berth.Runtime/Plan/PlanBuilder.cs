@@ -118,7 +118,10 @@ public static class PlanBuilder
         {
             foreach (var p in spec.Linux?.ReadonlyPaths ?? []) plan.Add(PlanOp.ReadonlyPath, PlanArg.Str(p));
             foreach (var p in spec.Linux?.MaskedPaths ?? []) plan.Add(PlanOp.MaskPath, PlanArg.Str(p));
-            if (spec.Root?.Readonly == true) plan.Add(PlanOp.ReadonlyPath, PlanArg.Str("/"));
+            // A read-only root is a remount of the (already pivoted) root mount itself.
+            if (spec.Root?.Readonly == true)
+                plan.Add(PlanOp.Mount, PlanArg.Str(""), PlanArg.Str("/"), PlanArg.Str(""), PlanArg.Int(0), PlanArg.Str(""),
+                    PlanArg.Int(0), PlanArg.UInt(MS_BIND | MS_REMOUNT | MS_RDONLY));
         }
 
         AddProcess(plan, process, ctx, isInit: true);
@@ -330,7 +333,10 @@ public static class PlanBuilder
         {
             plan.Add(PlanOp.CapSet, PlanArg.UInt(Capabilities.Mask(caps.Effective, unknown)),
                 PlanArg.UInt(Capabilities.Mask(caps.Permitted, unknown)), PlanArg.UInt(Capabilities.Mask(caps.Inheritable, unknown)));
-            ulong ambient = Capabilities.Mask(caps.Ambient, unknown);
+            // The kernel only lets a capability into the ambient set when it is permitted and inheritable;
+            // runc leaves the others out silently, and so do we.
+            ulong ambient = Capabilities.Mask(caps.Ambient, unknown)
+                & Capabilities.Mask(caps.Permitted, unknown) & Capabilities.Mask(caps.Inheritable, unknown);
             if (ambient != 0) plan.Add(PlanOp.CapsAmbient, PlanArg.UInt(ambient));
             foreach (var u in unknown.Distinct())
                 ctx.Warnings.Add($"ignoring unknown or unavailable capability \"{u}\"");

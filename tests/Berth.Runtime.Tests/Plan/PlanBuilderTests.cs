@@ -38,8 +38,9 @@ public class PlanBuilderTests
     public void ReadonlyRootIsRemountedAfterMaskedPaths()
     {
         var plan = PlanBuilder.ForInit(SpecFixtures.Default(), Ctx());
-        var last = plan.Steps.FindLastIndex(s => s.Op == PlanOp.ReadonlyPath);
-        Assert.Equal("\"/\"", plan.Steps[last].Args[0].ToString());
+        var last = plan.Steps.FindLastIndex(s => s.Op == PlanOp.Mount);
+        Assert.Equal("\"/\"", plan.Steps[last].Args[1].ToString());
+        Assert.Equal(MountFlags.MS_BIND | MountFlags.MS_REMOUNT | MountFlags.MS_RDONLY, plan.Steps[last].Args[6].Value);
         Assert.True(last > plan.Steps.FindLastIndex(s => s.Op == PlanOp.MaskPath));
     }
 
