@@ -78,6 +78,14 @@ public static class PlanBuilder
         plan.CloneFlags = (ulong)(nsFlags & ~Interop.Libc.CLONE_NEWCGROUP);
 
         plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
+        if ((nsFlags & Interop.Libc.CLONE_NEWUSER) != 0)
+        {
+            // Until now the child's ids were unmapped in its new user namespace (files it creates would fail
+            // with EOVERFLOW); the parent has written the maps, so become root of the namespace, like runc.
+            plan.Add(PlanOp.SetGroups, PlanArg.U32Array([]));
+            plan.Add(PlanOp.SetGid, PlanArg.Int(0));
+            plan.Add(PlanOp.SetUid, PlanArg.Int(0));
+        }
         if ((nsFlags & Interop.Libc.CLONE_NEWCGROUP) != 0)
             plan.Add(PlanOp.Unshare, PlanArg.Int(Interop.Libc.CLONE_NEWCGROUP));
 
