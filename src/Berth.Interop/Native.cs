@@ -85,3 +85,37 @@ public static unsafe partial class Native
             throw new ErrnoException(Libc.Errno, "send sync message");
     }
 }
+
+public static unsafe partial class Native
+{
+    [LibraryImport(Lib, SetLastError = true)]
+    private static partial int berth_recv_fd(int sock);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    private static partial int berth_tty_raw(int fd, byte* saved, nuint len);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    private static partial int berth_tty_restore(int fd, byte* saved, nuint len);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int berth_tty_copy_size(int from, int to);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int berth_tty_set_size(int fd, ushort rows, ushort cols);
+
+    /// <summary>Receives the pty master a container sends over a console socket.</summary>
+    public static int ReceiveFd(int sock) => Libc.Check(berth_recv_fd(sock), "receive console fd");
+
+    /// <summary>Puts a terminal in raw mode; returns the saved state for <see cref="RestoreTty"/>, or null if fd is no tty.</summary>
+    public static byte[]? MakeRaw(int fd)
+    {
+        var saved = new byte[128];
+        fixed (byte* p = saved)
+            return berth_tty_raw(fd, p, (nuint)saved.Length) == 0 ? saved : null;
+    }
+
+    public static void RestoreTty(int fd, byte[] saved)
+    {
+        fixed (byte* p = saved) berth_tty_restore(fd, p, (nuint)saved.Length);
+    }
+}

@@ -154,6 +154,16 @@ int berth_sync_recv(int fd, uint32_t *type, uint32_t *errno_value, char *buf, si
 /* Send one message. Returns 0 or -1 (MSG_NOSIGNAL is used). */
 int berth_sync_send(int fd, uint32_t type, uint32_t errno_value, const char *text);
 
+/* ---- parent-side terminal helpers (tty.c; never used in the child) ---- */
+/* Receives one fd sent with SCM_RIGHTS (runc's console-socket protocol). Returns it (CLOEXEC) or -1. */
+int berth_recv_fd(int sock);
+/* Puts a terminal in raw mode, saving its termios into saved (at least 64 bytes). */
+int berth_tty_raw(int fd, void *saved, size_t saved_len);
+int berth_tty_restore(int fd, const void *saved, size_t saved_len);
+/* Copies the window size of terminal `from` to `to`, or sets it. */
+int berth_tty_copy_size(int from, int to);
+int berth_tty_set_size(int fd, unsigned short rows, unsigned short cols);
+
 /* Returns a static version string, used by tests to check the library loaded. */
 const char *berth_native_version(void);
 

@@ -83,3 +83,18 @@ public static unsafe partial class Libc
         return poll(&pfd, 1, timeoutMs);
     }
 }
+
+public static unsafe partial class Libc
+{
+    public const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
+
+    [LibraryImport(L, SetLastError = true)]
+    public static partial int socketpair(int domain, int type, int protocol, int* sv);
+
+    public static (int A, int B) SocketPair()
+    {
+        int* sv = stackalloc int[2];
+        Check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), "socketpair");
+        return (sv[0], sv[1]);
+    }
+}

@@ -21,10 +21,18 @@ public sealed partial class Container
     /// <summary>runc run: create and start in one go; in the foreground, wait and return the exit code.</summary>
     public static int Run(RuntimeOptions options, string id, string bundle, CreateOptions create, bool detach)
     {
+        TerminalProxy? proxy = null;
+        if (!detach && create.ConsoleSocket is null && LoadSpec(bundle).Process?.Terminal == true)
+        {
+            proxy = TerminalProxy.Create();
+            create = new CreateOptions { PidFile = create.PidFile, PreserveFds = create.PreserveFds, OwnConsole = proxy };
+        }
+        using var ownedProxy = proxy;
         var container = Create(options, id, bundle, create, waitForStart: false);
         using var spawner = container.CreatedSpawner!;
         try
         {
+            proxy?.Start();
             if (File.Exists(container.FifoPath)) container.Start();
             // Until the socket closes on exec, the child may still report a failed execve.
             spawner.Drive(_ => { }, options.Warn, stopAtReady: false);
@@ -37,6 +45,7 @@ public sealed partial class Container
         if (!File.Exists(container.FifoPath)) container.RunPoststart();
         if (detach) return 0;
         int code = WaitForeground(spawner.Pid);
+        proxy?.Drain();
         container.Delete(force: true);
         return code;
     }
@@ -75,6 +84,7 @@ public sealed partial class Container
             throw BerthException.Conflict("cannot exec in a stopped container");
         var spec = State.Config;
         Socket? console = null;
+        TerminalProxy? proxy = null;
         try
         {
             int consoleFd = -1;
@@ -87,7 +97,10 @@ public sealed partial class Container
             }
             else if (process.Terminal)
             {
-                throw BerthException.Invalid("cannot allocate tty if runc will detach without setting console socket");
+                if (exec.Detach)
+                    throw BerthException.Invalid("cannot allocate tty if runc will detach without setting console socket");
+                proxy = TerminalProxy.Create();
+                consoleFd = proxy.ChildEnd;
             }
             var seccomp = spec.Linux?.Seccomp is { } sc ? SeccompSupport.Compile(sc, _options.Warn) : default;
             var ctx = new PlanContext
@@ -125,11 +138,15 @@ public sealed partial class Container
             if (exec.Detach) return 0;
             console?.Dispose();
             console = null;
-            return WaitForeground(spawner.Pid);
+            proxy?.Start();
+            int code = WaitForeground(spawner.Pid);
+            proxy?.Drain();
+            return code;
         }
         finally
         {
             console?.Dispose();
+            proxy?.Dispose();
         }
     }
 }

@@ -21,6 +21,9 @@ public sealed class CreateOptions
     public string? ConsoleSocket { get; init; }
     public string? PidFile { get; init; }
     public int PreserveFds { get; init; }
+
+    /// <summary>Foreground run with a terminal and no console socket: this process proxies the pty.</summary>
+    internal TerminalProxy? OwnConsole { get; init; }
 }
 
 /// <summary>
@@ -131,6 +134,8 @@ public sealed partial class Container
         var rootfs = Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path));
         if (!Directory.Exists(rootfs))
             throw BerthException.NotFound($"rootfs ({rootfs}) does not exist");
+        if (new DirectoryInfo(rootfs).LinkTarget is not null)
+            throw BerthException.Invalid("invalid rootfs: not an absolute path, or a symlink");
 
         Directory.CreateDirectory(options.Root);
         var stateDir = Path.Combine(options.Root, id);
@@ -191,7 +196,8 @@ public sealed partial class Container
             }
             else if (spec.Process!.Terminal)
             {
-                throw BerthException.Invalid("cannot allocate tty if runc will detach without setting console socket");
+                consoleFd = create.OwnConsole?.ChildEnd
+                    ?? throw BerthException.Invalid("cannot allocate tty if runc will detach without setting console socket");
             }
 
             var seccomp = spec.Linux?.Seccomp is { } sc ? SeccompSupport.Compile(sc, options.Warn) : default;
