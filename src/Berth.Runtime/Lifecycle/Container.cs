@@ -221,7 +221,7 @@ public sealed partial class Container
                 if (tag == PlanBuilder.SyncInit)
                 {
                     WriteIdMappings(spawner.Pid, spec.Linux);
-                    cgroup.Apply(spawner.Pid, spec.Linux?.Resources);
+                    foreach (var w in cgroup.Apply(spawner.Pid, spec.Linux?.Resources)) options.Warn(w);
                 }
                 else if (tag == PlanBuilder.SyncCreateHooks)
                 {
