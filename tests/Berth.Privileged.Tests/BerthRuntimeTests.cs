@@ -229,11 +229,16 @@ public sealed class BerthRuntimeTests
     [PrivilegedFact]
     public void Hooks_run_in_order_with_the_state_on_stdin()
     {
+        // startContainer runs in the container's namespaces (after pivot_root), so the script and its log live
+        // where both the host and the container see them: a directory bound into the container at the same path.
         using var bundle = Bundle.Probe("hostname");
-        string log = Path.Combine(bundle.Dir, "hooks.log");
-        string script = Path.Combine(bundle.Dir, "hook.sh");
+        string shared = Path.Combine(bundle.Dir, "hooks");
+        Directory.CreateDirectory(shared);
+        string log = Path.Combine(shared, "hooks.log");
+        string script = Path.Combine(shared, "hook.sh");
         File.WriteAllText(script, $"#!/bin/sh\nread -r state\necho \"$1 $state\" >> {log}\n");
         File.SetUnixFileMode(script, (UnixFileMode)0x1ed);
+        bundle.WithBindMount(shared, shared, "rw");
         foreach (string kind in new[] { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" })
             bundle.WithHook(kind, script, ["hook.sh", kind]);
         bundle.Save();

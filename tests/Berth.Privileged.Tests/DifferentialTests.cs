@@ -192,7 +192,9 @@ public sealed class DifferentialTests
         new("cgroup-memory-limit", ["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "+", "cgroup"],
             (b, _) => b.WithNamespace("cgroup").WithResources(new JsonObject { ["memory"] = new JsonObject { ["limit"] = 64L << 20 } }),
             CheckRunc: o => Assert.StartsWith("67108864\n", o.Stdout, StringComparison.Ordinal)),
-        new("cgroup-path", ["cgroup"]),
+        // An explicit cgroupsPath: both runtimes must place the container exactly there. (With none, runc
+        // nests the id under its own cgroups and berth-runtime uses /berth/<id>, a documented difference.)
+        new("cgroup-path", ["cgroup"], (b, _) => b.WithCgroupsPath("/berth-diff-cgroup-path")),
         new("seccomp-none", ["seccomp"],
             CheckRunc: o => Assert.Contains("Seccomp:\t0\n", o.Stdout, StringComparison.Ordinal)),
         new("seccomp-docker-default", ["seccomp"], (b, _) => b.WithSeccomp(DockerSeccomp.LoadDefault(DefaultCaps)),

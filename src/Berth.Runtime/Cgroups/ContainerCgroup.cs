@@ -49,8 +49,7 @@ public sealed class ContainerCgroup
                 var name = System.IO.Path.GetFileName(mountpoint);
                 if (!result.Exists(r => r.Item1 == name)) result.Add((name, dir));
             }
-            result.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
-            return result;
+            return result; // in the host's mount order, as runc mounts them
         }
     }
 

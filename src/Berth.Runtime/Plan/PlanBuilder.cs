@@ -90,6 +90,9 @@ public static class PlanBuilder
             plan.Add(PlanOp.Unshare, PlanArg.Int(Interop.Libc.CLONE_NEWCGROUP));
 
         bool newMountNs = (nsFlags & Interop.Libc.CLONE_NEWNS) != 0;
+        // Device nodes and directories get exactly the modes the spec asks for (runc sets umask 0 here too);
+        // the process's own umask is set later.
+        plan.Add(PlanOp.Umask, PlanArg.Int(0));
         if (newMountNs)
             AddRootfs(plan, spec, ctx, newCgroupNs: (nsFlags & Interop.Libc.CLONE_NEWCGROUP) != 0);
         if (ctx.HasCreateHooks)
@@ -267,9 +270,7 @@ public static class PlanBuilder
                     PlanArg.Str(""), PlanArg.UInt(MS_BIND | MS_REC), PlanArg.Str(""), PlanArg.Int(0),
                     PlanArg.UInt(MS_BIND | MS_REMOUNT | (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))));
             }
-            if ((flags & MS_RDONLY) != 0)
-                plan.Add(PlanOp.Mount, PlanFlags.InRoot, PlanArg.Str(""), PlanArg.Str(m.Destination), PlanArg.Str(""),
-                    PlanArg.UInt(MS_REMOUNT | flags), PlanArg.Str("mode=755"), PlanArg.Int(0), PlanArg.Int(0));
+            // Like runc, the tmpfs itself stays writable; the hierarchies under it carry the mount's flags.
             return;
         }
         if (newCgroupNs || ctx.CgroupV2HostPath is null)
@@ -350,7 +351,7 @@ public static class PlanBuilder
                 ctx.Warnings.Add($"ignoring unknown or unavailable capability \"{u}\"");
         }
 
-        var env = process.Env ?? [];
+        var env = EnvironmentOf(process, ctx);
         plan.Add(PlanOp.Lookup, PlanArg.Str(process.Args[0]), PlanArg.List(env));
         if (isInit)
         {
@@ -361,6 +362,51 @@ public static class PlanBuilder
             plan.Add(PlanOp.Seccomp, PlanArg.Raw(ctx.SeccompFilter), PlanArg.UInt(ctx.SeccompFlags));
         plan.Add(PlanOp.Exec, PlanArg.Str(process.Args[0]), PlanArg.List(process.Args), PlanArg.List(env),
             PlanArg.U32Array(ctx.KeepFds));
+    }
+
+    /// <summary>
+    /// The process environment as runc builds it: later duplicates replace earlier ones (keeping the first
+    /// position), and HOME is added from the container's /etc/passwd (or "/") when the spec does not set it.
+    /// </summary>
+    public static List<string> EnvironmentOf(Process process, PlanContext ctx)
+    {
+        var order = new List<string>();
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in process.Env ?? [])
+        {
+            int eq = e.IndexOf('=');
+            var key = eq < 0 ? e : e[..eq];
+            if (!values.ContainsKey(key)) order.Add(key);
+            values[key] = e;
+        }
+        var env = order.Select(k => values[k]).ToList();
+        if (!values.ContainsKey("HOME"))
+            env.Add("HOME=" + (HomeOf(ctx.RootfsPath, process.User.Uid) ?? "/"));
+        return env;
+    }
+
+    /// <summary>The home directory of <paramref name="uid"/> in the rootfs's /etc/passwd, if it is a plain file there.</summary>
+    private static string? HomeOf(string rootfs, uint uid)
+    {
+        var passwd = Path.Combine(rootfs, "etc", "passwd");
+        try
+        {
+            // A symlinked /etc or passwd could point outside the rootfs: such files are not read.
+            if (new FileInfo(passwd).LinkTarget is not null || new DirectoryInfo(Path.Combine(rootfs, "etc")).LinkTarget is not null)
+                return null;
+            foreach (var line in File.ReadLines(passwd))
+            {
+                var f = line.Split(':');
+                if (f.Length >= 6 && uint.TryParse(f[2], out var u) && u == uid) return f[5];
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return null;
     }
 
     /// <summary>The mount point that contains <paramref name="path"/> (from /proc/self/mountinfo).</summary>
