@@ -7,6 +7,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -663,6 +664,39 @@ static int t_keep_fds(void)
     return 0;
 }
 
+static int t_creds_and_files(void)
+{
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    uint32_t groups[2] = {10, 20};
+    struct enc e;
+    enc_init(&e);
+    enc_op(&e, BERTH_OP_WRITE_FILE, 0, "ss", "/proc/self/oom_score_adj", "123");
+    enc_op(&e, BERTH_OP_CHDIR, 0, "s", "/proc/self");
+    enc_op(&e, BERTH_OP_UMASK, 0, "i", I(027));
+    enc_op(&e, BERTH_OP_SETSID, 0, "");
+    enc_op(&e, BERTH_OP_SETGROUPS, 0, "b", (const void *)groups, (uint32_t)sizeof(groups));
+    enc_op(&e, BERTH_OP_SETGID, 0, "i", I(1001));
+    enc_op(&e, BERTH_OP_SETUID, 0, "i", I(1000));
+    enc_op(&e, BERTH_OP_DUP2, 0, "ii", I(p[1]), I(1));
+    enc_op(&e, BERTH_OP_EXEC, 0, "slls", "/bin/sh",
+           L("sh", "-c", "cat oom_score_adj; umask; grep -E '^(Uid|Gid|Groups):' status; ps -o sid= -p $$ | tr -d ' '; echo $$"),
+           ENV, "");
+    struct result r;
+    char err[512], want[256];
+    char *out = run_capture(&e, 0, p[0], p[1], &r, err);
+    free(e.b);
+    CHECK(out, "spawn: %s", err);
+    CHECK(r.nerr == 0, "error: %s", r.err);
+    const char *pre = "123\n0027\nUid:\t1000\t1000\t1000\t1000\nGid:\t1001\t1001\t1001\t1001\nGroups:\t10 20 \n";
+    CHECK(strncmp(out, pre, strlen(pre)) == 0, "output '%s'", out);
+    /* session leader: sid == pid */
+    const char *sid = out + strlen(pre), *nl = strchr(sid, '\n');
+    snprintf(want, sizeof(want), "%.*s\n%.*s\n", (int)(nl ? nl - sid : 0), sid, (int)(nl ? nl - sid : 0), sid);
+    CHECK(access("/bin/ps", X_OK) != 0 || strcmp(sid, want) == 0, "sid/pid '%s'", sid);
+    return 0;
+}
+
 /* ---- rootfs ------------------------------------------------------------------------ */
 
 /* Find the top-most mount at mountpoint in mountinfo text; copy its fs type and
@@ -710,7 +744,8 @@ static int t_rootfs(void)
     pipe2(p, O_CLOEXEC);
     struct enc e;
     enc_init(&e);
-    enc_op(&e, BERTH_OP_MOUNT, 0, "sssisii", "", "/", "", I(MS_REC | MS_SLAVE), "", I(0), I(0));
+    /* no source/fstype/flags: only the propagation step runs */
+    enc_op(&e, BERTH_OP_MOUNT, 0, "sssisii", "", "/", "", I(0), "", I(MS_REC | MS_SLAVE), I(0));
     enc_op(&e, BERTH_OP_MOUNT, 0, "sssisii", rootfs, rootfs, "", I(MS_BIND | MS_REC), "", I(0), I(0));
     enc_op(&e, BERTH_OP_OPEN_ROOT, 0, "s", rootfs);
     enc_op(&e, BERTH_OP_MOUNT, BERTH_F_IN_ROOT | BERTH_F_MKDIR, "sssisii", "proc", "/proc", "proc",
@@ -802,6 +837,13 @@ static int t_version(void)
     return 0;
 }
 
+static void *idle_thread(void *arg)
+{
+    for (;;)
+        pause();
+    return arg;
+}
+
 static void run(const char *name, int (*fn)(void))
 {
     ntest++;
@@ -831,6 +873,9 @@ int main(int argc, char **argv)
     ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
     self_exe[n > 0 ? n : 0] = '\0';
     signal(SIGPIPE, SIG_IGN); /* like the .NET runtime: exercises the child's reset */
+    /* be multi-threaded like the .NET caller (glibc's setxid broadcast, fork locks) */
+    pthread_t th;
+    pthread_create(&th, NULL, idle_thread, NULL);
 
     RUN(t_version);
     RUN(t_parse_bad_magic);
@@ -857,6 +902,7 @@ int main(int argc, char **argv)
     RUN(t_hooks);
     RUN(t_console);
     RUN(t_keep_fds);
+    RUN(t_creds_and_files);
     RUN(t_rootfs);
 
     printf("1..%d\n%d passed, %d failed\n", ntest, ntest - nfail, nfail);
