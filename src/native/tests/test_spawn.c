@@ -697,6 +697,79 @@ static int t_creds_and_files(void)
     return 0;
 }
 
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* In a user namespace: mknod is refused (FALLBACK_BIND binds the host node) and
+ * inherited mounts have locked flags (the read-only remount retries with them). */
+static int t_userns_fallbacks(void)
+{
+    char tmp[] = "/tmp/berth-userns-XXXXXX", node[256], mnt[256], script[1024], path[64];
+    CHECK(mkdtemp(tmp), "mkdtemp");
+    snprintf(node, sizeof(node), "%s/null", tmp);
+    snprintf(mnt, sizeof(mnt), "%s/m", tmp);
+    mkdir(mnt, 0755);
+    int rc = -1, p[2] = {-1, -1}, fd = -1;
+    pid_t pid = -1;
+    if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m") < 0) {
+        printf("#   mount tmpfs: %s\n", strerror(errno));
+        goto out;
+    }
+    snprintf(script, sizeof(script), "test -c %s && echo chr; grep -c ' %s ro,nosuid,nodev' /proc/self/mountinfo",
+             node, mnt);
+    pipe2(p, O_CLOEXEC);
+    struct enc e;
+    enc_init(&e);
+    enc_op(&e, BERTH_OP_SYNC, 0, "s", "userns");
+    enc_op(&e, BERTH_OP_MKNOD, BERTH_F_FALLBACK_BIND, "siiiiis", node, I(S_IFCHR | 0666), I(1), I(3), I(0), I(0),
+           "/dev/null");
+    enc_op(&e, BERTH_OP_READONLY_PATH, 0, "s", mnt);
+    enc_op(&e, BERTH_OP_DUP2, 0, "ii", I(p[1]), I(1));
+    enc_op(&e, BERTH_OP_EXEC, 0, "slls", "/bin/sh", L("sh", "-c", script), ENV, "");
+    char err[512], buf[BERTH_MSG_MAX];
+    uint32_t type, ev;
+    pid = spawn(&e, CLONE_NEWUSER | CLONE_NEWNS, NULL, 0, &fd, err);
+    free(e.b);
+    close(p[1]);
+    if (pid < 0) {
+        printf("#   spawn: %s: %s\n", err, strerror(errno));
+        goto out;
+    }
+    berth_sync_recv(fd, &type, &ev, buf, sizeof(buf));
+    snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+    int ok = type == BERTH_MSG_SYNC && write_file(path, "0 0 65536\n") == 0;
+    snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+    ok = ok && write_file(path, "0 0 65536\n") == 0;
+    berth_sync_send(fd, ok ? BERTH_MSG_CONTINUE : BERTH_MSG_ABORT, 0, NULL);
+    char *out = read_all(p[0]);
+    struct result r;
+    collect(pid, fd, &r);
+    struct stat st;
+    if (!ok)
+        printf("#   writing the id maps failed: %s\n", strerror(errno));
+    else if (r.nerr)
+        printf("#   error: %s\n", r.err);
+    else if (strcmp(out, "chr\n1\n") != 0)
+        printf("#   output '%s'\n", out);
+    else if (stat(node, &st) < 0 || !S_ISREG(st.st_mode))
+        printf("#   %s on the host is not the empty file\n", node);
+    else
+        rc = 0;
+out:
+    umount2(mnt, MNT_DETACH);
+    snprintf(script, sizeof(script), "rm -rf %s", tmp);
+    if (system(script) != 0)
+        printf("#   cleanup of %s failed\n", tmp);
+    return rc;
+}
+
 /* ---- rootfs ------------------------------------------------------------------------ */
 
 /* Find the top-most mount at mountpoint in mountinfo text; copy its fs type and
@@ -903,6 +976,7 @@ int main(int argc, char **argv)
     RUN(t_console);
     RUN(t_keep_fds);
     RUN(t_creds_and_files);
+    RUN(t_userns_fallbacks);
     RUN(t_rootfs);
 
     printf("1..%d\n%d passed, %d failed\n", ntest, ntest - nfail, nfail);
