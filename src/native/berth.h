@@ -42,7 +42,11 @@ enum berth_op {
      * locked flags from statvfs added on EPERM).  source/fstype/data may be empty
      * (= NULL).  With BERTH_F_IN_ROOT the target is resolved inside the root opened
      * by OPEN_ROOT with openat2(RESOLVE_IN_ROOT), created first when
-     * BERTH_F_MKDIR / BERTH_F_MKFILE is set, and mounted through /proc/self/fd/N. */
+     * BERTH_F_MKDIR / BERTH_F_MKFILE is set, and mounted through /proc/self/fd/N.
+     * Implementation notes: when source, fstype are empty and mountflags is 0 the first
+     * mount(2) is skipped (a propagation-only or remount-only op).  With IN_ROOT the
+     * target is reopened after the first mount, so the propagation and remount steps
+     * apply to the new mount, not to the directory underneath it. */
     BERTH_OP_MOUNT = 6,         /* (bytes source, bytes target, bytes fstype, int mountflags,
                                     bytes data, int propagation, int remount_flags) */
     /* mknod(path, mode, makedev(major, minor)) then chown(uid, gid).
@@ -68,7 +72,8 @@ enum berth_op {
     BERTH_OP_SETSID = 17,       /* () */
     /* open /dev/ptmx, unlock it, make the pts the controlling terminal (setsid +
      * TIOCSCTTY), dup it onto 0,1,2 and send the master fd over the unix socket
-     * console_fd with SCM_RIGHTS (runc's console-socket protocol). */
+     * console_fd with SCM_RIGHTS (runc's console-socket protocol).  The datagram's
+     * payload is the pts path ("/dev/pts/N"); window size is set when rows/cols > 0. */
     BERTH_OP_CONSOLE = 18,      /* (int console_fd, int rows, int cols) */
     BERTH_OP_KEEPCAPS = 19,     /* () prctl(PR_SET_KEEPCAPS, 1) */
     BERTH_OP_SETGROUPS = 20,    /* (bytes gids as u32 little-endian array) */
@@ -112,6 +117,23 @@ enum berth_op {
 
 /* ---- sync socket messages ------------------------------------------------------
  * One SOCK_SEQPACKET datagram per message: u32 type, u32 errno_value, then text.
+ *
+ * Message texts (implementation notes):
+ *  - ERROR/WARN from an op name the call and the path and end with ": " + the C
+ *    strerror text, crun style: "mount proc to /proc: No such file or directory",
+ *    "open /proc/sys/x: Permission denied", "pivot_root /r: Invalid argument",
+ *    "exec /bin/x: No such file or directory" (then exit 127 for ENOENT, else 126).
+ *  - LOOKUP uses runc's wording (no strerror suffix), see BERTH_OP_LOOKUP; a name with
+ *    a '/' that does not exist gives `exec: "NAME": stat NAME: no such file or directory`.
+ *  - HOOK: "hook PATH: exit status N" / "hook PATH: signal: killed" (errno_value 0),
+ *    "hook PATH: timed out" (ETIMEDOUT).
+ *  - SETRLIMIT clamping: WARN (errno_value EPERM) "rlimit RLIMIT_NOFILE: clamped hard
+ *    limit 1048576 to 524288 (raising it needs CAP_SYS_RESOURCE)" ("unlimited" for
+ *    RLIM_INFINITY).
+ *  - A failing op with BERTH_F_OPTIONAL sends its message as WARN and the plan goes on;
+ *    BERTH_F_IGNORE_ENOENT skips an op that failed with ENOENT silently.
+ *  - A plan that ends without EXEC makes the child exit 0.
+ *  - Type 100 is used internally (first stage -> berth_spawn) and never seen by callers.
  */
 enum berth_msg {
     BERTH_MSG_SYNC = 1,     /* child -> parent: text = tag; parent answers CONTINUE/ABORT */
@@ -145,6 +167,9 @@ struct berth_spawn_args {
  * the caller) and stores the parent end of the sync socket (CLOEXEC) in *sync_fd.
  * On failure returns -1, sets errno and writes a message naming the syscall to err.
  * The caller must be prepared to reap the pid.
+ * (err carries no strerror suffix, e.g. "clone3", "setns pid namespace (fd 7)",
+ * "parse plan: op 2 (MOUNT): argument 3 must be an integer"; no process is left
+ * behind on failure.  clone_flags other than CLONE_NEW* are refused with EINVAL.)
  */
 pid_t berth_spawn(const struct berth_spawn_args *args, int *sync_fd, char *err, size_t errlen);
 

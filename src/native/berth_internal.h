@@ -5,6 +5,9 @@
 #include "berth.h"
 #include <stdarg.h>
 
+/* Everything declared below is internal: keep it out of libberth.so's exports. */
+#pragma GCC visibility push(hidden)
+
 #define BERTH_ERRLEN 1024
 
 /* internal sync message: first stage -> parent, text = decimal pid of the final child */
@@ -84,5 +87,7 @@ int berth_op_exec_fifo(const struct berth_op_rec *op, char *err);
 int berth_op_hook(const struct berth_op_rec *op, char *err);
 int berth_op_lookup(const struct berth_op_rec *op, char *err);
 int berth_op_exec(const struct berth_op_rec *op, char *err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -81,11 +81,10 @@ int berth_sync_recv(int fd, uint32_t *type, uint32_t *errno_value, char *buf, si
     struct iovec iov[2] = {{hdr, sizeof(hdr)}, {buf, buflen - 1}};
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
     ssize_t n;
+    buf[0] = '\0';
     do
         n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
-    if (n <= 0)
-        buf[0] = '\0';
     if (n < 0)
         return -1;
     if (n == 0) {
