@@ -197,6 +197,47 @@ public partial class PrivilegedTests
     }
 
     [Fact]
+    public void RealCgroup_LoweringMemoryBelowUsage_ExplainsBusy()
+    {
+        Assert.Equal(0u, geteuid());
+        var mgr = CgroupManagerFactory.Create(UniqueName(), "t", CgroupRoot.Detect());
+        Process? child = null;
+        try
+        {
+            mgr.Apply(0);
+            child = StartPython("import time\ntime.sleep(0.3)\nb = bytearray(32 * 1024 * 1024)\nfor i in range(0, len(b), 4096): b[i] = 1\ntime.sleep(30)\n");
+            mgr.Apply(child.Id);
+            var sw = Stopwatch.StartNew();
+            while (mgr.Stats().Memory.Usage.Usage < (32UL << 20) && sw.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                Thread.Sleep(50);
+            }
+
+            var lower = new CgroupResources { Memory = new MemoryResources { Limit = 4L << 20 } };
+            if (mgr.Mode == CgroupMode.Unified)
+            {
+                // v2 OOM-kills instead of refusing; nothing to explain.
+                mgr.Set(lower);
+            }
+            else
+            {
+                var e = Assert.Throws<CgroupWriteException>(() => mgr.Set(lower));
+                Assert.StartsWith("cgroup memory: write memory.limit_in_bytes=4194304: Device or resource busy (current usage ", e.Message, StringComparison.Ordinal);
+                Assert.Equal(ErrorKind.System, e.Kind);
+            }
+
+            mgr.KillAll();
+            Assert.True(child.WaitForExit(5000));
+            mgr.Destroy();
+            AssertGone(mgr);
+        }
+        finally
+        {
+            Cleanup(mgr, child);
+        }
+    }
+
+    [Fact]
     public void RealCgroup_Hugetlb_OnThisHost()
     {
         Assert.Equal(0u, geteuid());
