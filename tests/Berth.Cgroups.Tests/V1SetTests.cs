@@ -174,6 +174,8 @@ public class V1SetTests
             new() { Devices = [new DeviceRule(true, 'x')] },
             new() { Devices = [new DeviceRule(true, 'c', 1, 3, "rwx")] },
             new() { Cpu = new CpuResources { Cpus = "0-a" } },
+            new() { Cpu = new CpuResources { Cpus = "3-1" } },
+            new() { Cpu = new CpuResources { Mems = "99999999999" } },
             new() { Cpu = new CpuResources { Quota = -2 } },
             new() { HugepageLimits = [new HugepageLimit("2M", 1)] },
             new() { Unified = new Dictionary<string, string> { ["memory.high"] = "1" } },
