@@ -9,8 +9,8 @@ namespace Berth.Cgroups;
 /// </summary>
 public sealed class CgroupWriteException : BerthException
 {
-    public CgroupWriteException(string controller, string path, string value, int errno, string strerror)
-        : base(Classify(errno), $"cgroup {controller}: write {System.IO.Path.GetFileName(path)}={value}: {strerror} ({path})")
+    public CgroupWriteException(string controller, string path, string value, int errno, string strerror, string? detail = null)
+        : base(Classify(errno), $"cgroup {controller}: write {System.IO.Path.GetFileName(path)}={value}: {strerror}{(detail is null ? "" : " (" + detail + ")")} ({path})")
     {
         Controller = controller;
         Path = path;

@@ -7,6 +7,9 @@ namespace Berth.Cgroups.Internal;
 /// <summary>Reads and writes cgroup control files with errno-precise errors.</summary>
 internal static class CgroupFile
 {
+    /// <summary>Test hook: when set (per async flow), every successful write is recorded in order.</summary>
+    public static readonly AsyncLocal<List<(string Path, string Value)>?> WriteLog = new();
+
     /// <summary>Writes <paramref name="value"/> to dir/file (O_WRONLY|O_TRUNC, no O_CREAT, like runc).</summary>
     public static void Write(string controller, string dir, string file, string value)
     {
@@ -37,6 +40,8 @@ internal static class CgroupFile
             {
                 throw Fail(controller, path, value);
             }
+
+            WriteLog.Value?.Add((path, value));
         }
         finally
         {

@@ -169,8 +169,8 @@ internal static class ResourceValidator
         foreach (var part in list.Split(','))
         {
             var range = part.Trim().Split('-');
-            if (range.Length > 2 || range.Any(x => x.Length == 0 || !x.All(char.IsAsciiDigit))
-                || (range.Length == 2 && int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture) > int.Parse(range[1], System.Globalization.CultureInfo.InvariantCulture)))
+            var numbers = range.Select(x => x.Length > 0 && x.All(char.IsAsciiDigit) && int.TryParse(x, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1).ToList();
+            if (range.Length > 2 || numbers.Any(n => n < 0) || (numbers.Count == 2 && numbers[0] > numbers[1]))
             {
                 throw BerthException.Invalid($"cgroup cpuset: invalid {file} value \"{list}\"");
             }

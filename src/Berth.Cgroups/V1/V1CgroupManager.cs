@@ -275,8 +275,21 @@ public sealed class V1CgroupManager : ICgroupManager
         }
     }
 
-    private static void WriteLimit(string dir, long limit) =>
-        CgroupFile.Write("memory", dir, "memory.limit_in_bytes", limit.ToString(Inv));
+    private static void WriteLimit(string dir, long limit)
+    {
+        try
+        {
+            CgroupFile.Write("memory", dir, "memory.limit_in_bytes", limit.ToString(Inv));
+        }
+        catch (CgroupWriteException e) when (e.Errno == NativeMethods.EBUSY)
+        {
+            // The kernel could not reclaim below the new limit: say why, like runc.
+            var usage = CgroupFile.TryReadUlong(dir, "memory.usage_in_bytes");
+            var peak = CgroupFile.TryReadUlong(dir, "memory.max_usage_in_bytes");
+            throw new CgroupWriteException(e.Controller, e.Path, e.Value, e.Errno, NativeMethods.StrError(e.Errno),
+                $"current usage {usage}, peak usage {peak}");
+        }
+    }
 
     private static void WriteMemsw(string dir, long swap) =>
         CgroupFile.Write("memory", dir, "memory.memsw.limit_in_bytes", swap.ToString(Inv));
