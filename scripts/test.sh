@@ -25,6 +25,7 @@ for proj in tests/*/*.csproj; do
   log=/tmp/berth-$name.log
   dotnet test "$proj" -c Release --nologo 2>&1 | tee "$log" | grep -E 'Failed |error|Passed!|Failed!|Skipped ' | head -100
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  if grep -q "No test is available" "$log"; then echo "$name: no tests ran"; status=1; failed=$((failed + 1)); fi
   count "$name" "$log"
 done
 echo "$passed passed, $failed failed"
