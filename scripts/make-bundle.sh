@@ -2,7 +2,8 @@
 # make-bundle.sh DIR [-- ARGS...]
 #
 # Creates an OCI bundle: DIR/rootfs (busybox, via make-busybox-rootfs.sh) and
-# DIR/config.json from `runc spec` (runc's default, non-rootless spec) with
+# DIR/config.json from `berth-runtime spec` (the same default spec as `runc spec`; runc's
+# own is used when berth-runtime is not built) with
 # "terminal": false and process.args = ARGS (default: sh).
 # If tests/probe/build/berth-probe exists it is copied to DIR/rootfs/probe.
 set -eu
@@ -18,7 +19,11 @@ fi
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 
-command -v runc >/dev/null 2>&1 || { echo "$0: error: runc not found (apt-get install -y runc)" >&2; exit 1; }
+SPEC_TOOL=""
+if [ -x "$REPO/out/bin/berth-runtime" ]; then SPEC_TOOL="$REPO/out/bin/berth-runtime"
+elif command -v berth-runtime >/dev/null 2>&1; then SPEC_TOOL=berth-runtime
+elif command -v runc >/dev/null 2>&1; then SPEC_TOOL=runc
+else echo "$0: error: neither berth-runtime (scripts/build.sh) nor runc found" >&2; exit 1; fi
 PY=$(command -v python3 || true)
 [ -n "$PY" ] || { echo "$0: error: python3 not found" >&2; exit 1; }
 
@@ -33,7 +38,7 @@ if [ -x "$PROBE" ]; then
 fi
 
 rm -f "$DIR/config.json"
-(cd "$DIR" && runc spec)
+(cd "$DIR" && "$SPEC_TOOL" spec)
 
 "$PY" - "$DIR/config.json" "$@" <<'PYEOF'
 import json, sys

@@ -55,14 +55,14 @@ public sealed class ContainerCgroup
 
     public string? V2HostPath => _manager.Mode == CgroupMode.Unified && _manager.Paths.TryGetValue("", out var p) ? p : null;
 
-    /// <summary>Creates the cgroup, moves <paramref name="pid"/> in and applies the limits; returns warnings.</summary>
-    public IReadOnlyList<string> Apply(int pid, LinuxResources? resources)
+    /// <summary>Creates the cgroup directories and applies the limits (no process yet); returns warnings.</summary>
+    public IReadOnlyList<string> Create(LinuxResources? resources)
     {
-        _manager.Apply(pid);
+        _manager.Apply(0);
         return _manager.Set(Map(resources));
     }
 
-    /// <summary>Moves a process (exec) into the existing cgroup.</summary>
+    /// <summary>Moves a process (the init, or an exec) into the existing cgroup.</summary>
     public void Join(int pid) => _manager.Apply(pid);
 
     public IReadOnlyList<int> Pids() => _manager.Exists() ? _manager.GetPids() : [];

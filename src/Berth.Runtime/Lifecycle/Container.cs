@@ -213,15 +213,30 @@ public sealed partial class Container
             var plan = PlanBuilder.ForInit(spec, ctx);
             foreach (var w in ctx.Warnings) options.Warn(w);
 
+            // The cgroup exists, with its limits, before the child does: its rootfs setup binds the directories.
+            foreach (var w in cgroup.Create(spec.Linux?.Resources)) options.Warn(w);
             spawner = new Spawner(plan);
             spawner.Start();
             state.Pid = spawner.Pid;
+            bool inCgroup = false;
+            void JoinCgroup()
+            {
+                if (inCgroup) return;
+                cgroup.Join(spawner.Pid);
+                inCgroup = true;
+            }
+            // Without a user namespace the cgroup move overlaps with the child's rootfs setup.
+            if (!plan.Steps.Any(s => s.Op == PlanOp.Sync && s.Args[0].ToString() == $"\"{PlanBuilder.SyncUserns}\""))
+                JoinCgroup();
             spawner.Drive(tag =>
             {
-                if (tag == PlanBuilder.SyncInit)
+                if (tag == PlanBuilder.SyncUserns)
                 {
                     WriteIdMappings(spawner.Pid, spec.Linux);
-                    foreach (var w in cgroup.Apply(spawner.Pid, spec.Linux?.Resources)) options.Warn(w);
+                }
+                else if (tag == PlanBuilder.SyncInit)
+                {
+                    JoinCgroup();
                 }
                 else if (tag == PlanBuilder.SyncCreateHooks)
                 {

@@ -48,7 +48,11 @@ public sealed class PlanContext
 /// </summary>
 public static class PlanBuilder
 {
+    /// <summary>The child waits here until the parent has put it into its cgroup.</summary>
     public const string SyncInit = "init";
+
+    /// <summary>The child waits here until the parent has written its uid/gid maps.</summary>
+    public const string SyncUserns = "userns";
     public const string SyncCreateHooks = "create-hooks";
 
     private static readonly (string Path, int Major, int Minor)[] DefaultDevices =
@@ -77,24 +81,35 @@ public static class PlanBuilder
         // A new cgroup namespace is made only after the parent moved the child into its cgroup.
         plan.CloneFlags = (ulong)(nsFlags & ~Interop.Libc.CLONE_NEWCGROUP);
 
-        plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
-        if ((nsFlags & Interop.Libc.CLONE_NEWUSER) != 0)
+        bool newUserNs = (nsFlags & Interop.Libc.CLONE_NEWUSER) != 0;
+        bool newCgroupNs = (nsFlags & Interop.Libc.CLONE_NEWCGROUP) != 0;
+        if (newUserNs)
         {
-            // Until now the child's ids were unmapped in its new user namespace (files it creates would fail
-            // with EOVERFLOW); the parent has written the maps, so become root of the namespace, like runc.
+            // The parent writes the id maps while the child waits here; until then the child's ids are unmapped
+            // in its new user namespace (files it creates would fail with EOVERFLOW). Then it becomes root of
+            // the namespace, like runc.
+            plan.Add(PlanOp.Sync, PlanArg.Str(SyncUserns));
             plan.Add(PlanOp.SetGroups, PlanArg.U32Array([]));
             plan.Add(PlanOp.SetGid, PlanArg.Int(0));
             plan.Add(PlanOp.SetUid, PlanArg.Int(0));
         }
-        if ((nsFlags & Interop.Libc.CLONE_NEWCGROUP) != 0)
+        // The parent moves the child into its cgroup (slow on cgroup v1: each move waits for an RCU grace
+        // period). With a cgroup namespace that must happen first, since the namespace is rooted where the
+        // child is when it unshares; otherwise the child sets up its rootfs meanwhile and waits only afterwards.
+        if (newCgroupNs)
+        {
+            plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
             plan.Add(PlanOp.Unshare, PlanArg.Int(Interop.Libc.CLONE_NEWCGROUP));
+        }
 
         bool newMountNs = (nsFlags & Interop.Libc.CLONE_NEWNS) != 0;
         // Device nodes and directories get exactly the modes the spec asks for (runc sets umask 0 here too);
         // the process's own umask is set later.
         plan.Add(PlanOp.Umask, PlanArg.Int(0));
         if (newMountNs)
-            AddRootfs(plan, spec, ctx, newCgroupNs: (nsFlags & Interop.Libc.CLONE_NEWCGROUP) != 0);
+            AddRootfs(plan, spec, ctx, newCgroupNs);
+        if (!newCgroupNs)
+            plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
         if (ctx.HasCreateHooks)
             plan.Add(PlanOp.Sync, PlanArg.Str(SyncCreateHooks));
         if (newMountNs)

@@ -35,6 +35,28 @@ public class PlanBuilderTests
     }
 
     [Fact]
+    public void WithoutCgroupNamespaceTheCgroupWaitComesAfterTheRootfs()
+    {
+        var spec = SpecFixtures.Default();
+        spec.Linux!.Namespaces!.RemoveAll(n => n.Type == "cgroup");
+        var ops = Ops(PlanBuilder.ForInit(spec, Ctx()));
+        Assert.DoesNotContain(PlanOp.Unshare, ops);
+        Assert.True(ops.IndexOf(PlanOp.Sync) > ops.FindLastIndex(o => o == PlanOp.Mknod));
+        Assert.True(ops.IndexOf(PlanOp.Sync) < ops.IndexOf(PlanOp.PivotRoot));
+    }
+
+    [Fact]
+    public void NewUserNamespaceWaitsForMapsFirstThenBecomesRoot()
+    {
+        var spec = SpecFixtures.Default();
+        spec.Linux!.Namespaces!.Add(new Spec.LinuxNamespace { Type = "user" });
+        var plan = PlanBuilder.ForInit(spec, Ctx());
+        Assert.Equal("\"userns\"", plan.Steps[0].Args[0].ToString());
+        Assert.Equal([PlanOp.Sync, PlanOp.SetGroups, PlanOp.SetGid, PlanOp.SetUid], Ops(plan)[..4]);
+        Assert.NotEqual(0UL, plan.CloneFlags & (ulong)Interop.Libc.CLONE_NEWUSER);
+    }
+
+    [Fact]
     public void ReadonlyRootIsRemountedAfterMaskedPaths()
     {
         var plan = PlanBuilder.ForInit(SpecFixtures.Default(), Ctx());
