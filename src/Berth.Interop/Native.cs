@@ -26,6 +26,8 @@ public static unsafe partial class Native
         public NsJoin* Joins;
         public int NJoins;
         public int ForceTwoStage;
+        public int IntoCgroup;
+        public int CgroupFd;
     }
 
     [LibraryImport(Lib, SetLastError = true)]
@@ -43,7 +45,9 @@ public static unsafe partial class Native
     public static string Version => Marshal.PtrToStringUTF8((nint)berth_native_version())!;
 
     /// <summary>Clones a process that runs <paramref name="plan"/>; returns its pid and the sync socket.</summary>
-    public static (int Pid, int SyncFd) Spawn(ulong cloneFlags, ReadOnlySpan<byte> plan, ReadOnlySpan<NsJoin> joins, bool forceTwoStage = false)
+    /// <param name="cgroupFd">an open cgroup v2 directory to clone the process into (CLONE_INTO_CGROUP), or -1</param>
+    public static (int Pid, int SyncFd) Spawn(ulong cloneFlags, ReadOnlySpan<byte> plan, ReadOnlySpan<NsJoin> joins,
+        bool forceTwoStage = false, int cgroupFd = -1)
     {
         byte* err = stackalloc byte[512];
         err[0] = 0;
@@ -54,7 +58,7 @@ public static unsafe partial class Native
             var args = new SpawnArgs
             {
                 CloneFlags = cloneFlags, Plan = p, PlanLen = (ulong)plan.Length, Joins = j, NJoins = joins.Length,
-                ForceTwoStage = forceTwoStage ? 1 : 0,
+                ForceTwoStage = forceTwoStage ? 1 : 0, IntoCgroup = cgroupFd >= 0 ? 1 : 0, CgroupFd = cgroupFd,
             };
             int pid = berth_spawn(&args, &syncFd, err, 512);
             if (pid < 0)

@@ -160,6 +160,10 @@ struct berth_spawn_args {
     /* When njoins > 0 (or force_two_stage), a first child joins the namespaces and
      * clones the final process with CLONE_PARENT, so the caller is its parent. */
     int32_t force_two_stage;
+    /* When into_cgroup is non-zero, the final process is cloned with CLONE_INTO_CGROUP into the
+     * cgroup v2 directory open at cgroup_fd (no migration afterwards, so no RCU grace-period wait). */
+    int32_t into_cgroup;
+    int32_t cgroup_fd;
 };
 
 /*

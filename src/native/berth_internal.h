@@ -52,7 +52,7 @@ void berth_signals_default(int ignore_sigpipe);
 void berth_signals_unblock(void);
 __attribute__((noreturn)) void berth_child_die(int status, int errnum, const char *msg);
 int berth_write_all(int fd, const char *buf, size_t len);
-pid_t berth_raw_clone(uint64_t flags);
+pid_t berth_raw_clone(uint64_t flags, int cgroup_fd);
 
 /* path.c: resolution inside the root opened by OPEN_ROOT */
 enum { BERTH_CREATE_NONE = 0, BERTH_CREATE_DIR = 1, BERTH_CREATE_FILE = 2 };

@@ -107,7 +107,7 @@ int berth_op_hook(const struct berth_op_rec *op, char *err)
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return berth_fail(err, errno, "hook %s: pipe", path);
-    pid_t pid = berth_raw_clone(0);
+    pid_t pid = berth_raw_clone(0, -1);
     if (pid < 0) {
         int e = errno;
         close(p[0]);

@@ -68,7 +68,7 @@ __attribute__((noreturn)) static void first_stage(const struct berth_spawn_args 
     int gate[2];
     if (pipe2(gate, O_CLOEXEC) < 0)
         berth_child_die(1, errno, "pipe");
-    pid_t pid = berth_raw_clone(args->clone_flags | CLONE_PARENT);
+    pid_t pid = berth_raw_clone(args->clone_flags | CLONE_PARENT, args->into_cgroup ? args->cgroup_fd : -1);
     if (pid < 0)
         berth_child_die(1, errno, "clone3");
     if (pid == 0) {
@@ -146,7 +146,7 @@ pid_t berth_spawn(const struct berth_spawn_args *args, int *sync_fd, char *err, 
      * around the clone; the child resets all dispositions before unblocking. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = berth_raw_clone(two_stage ? 0 : args->clone_flags);
+    pid_t pid = berth_raw_clone(two_stage ? 0 : args->clone_flags, !two_stage && args->into_cgroup ? args->cgroup_fd : -1);
     if (pid == 0) {
         close(sv[0]);
         berth_sync_fd = sv[1];

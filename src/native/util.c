@@ -142,14 +142,19 @@ struct berth_clone_args {
 
 /* fork-like clone without glibc's fork (no atfork handlers, no locks).  No CLONE_VM:
  * the child continues on its own copy of the stack. */
-pid_t berth_raw_clone(uint64_t flags)
+pid_t berth_raw_clone(uint64_t flags, int cgroup_fd)
 {
     struct berth_clone_args ca;
     memset(&ca, 0, sizeof(ca));
     ca.flags = flags;
     ca.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+    if (cgroup_fd >= 0) {
+        /* born in the cgroup: no migration afterwards (CLONE_INTO_CGROUP, cgroup v2 only) */
+        ca.flags |= 0x200000000ULL;
+        ca.cgroup = (uint64_t)cgroup_fd;
+    }
     long r = syscall(SYS_clone3, &ca, sizeof(ca));
-    if (r < 0 && errno == ENOSYS)
+    if (r < 0 && errno == ENOSYS && cgroup_fd < 0)
         r = syscall(SYS_clone, (unsigned long)(flags | ((flags & CLONE_PARENT) ? 0 : SIGCHLD)), NULL, NULL, NULL,
                     NULL);
     return (pid_t)r;

@@ -53,6 +53,17 @@ public sealed class ContainerCgroup
         }
     }
 
+    /// <summary>
+    /// The v1 "tasks" files the container's first process writes "0" into to join by itself. Moving oneself
+    /// as a single thread skips the global threadgroup lock, whose RCU grace period makes a move by pid slow.
+    /// </summary>
+    public IReadOnlyList<string> V1SelfJoinFiles =>
+        _manager.Mode == CgroupMode.Unified ? []
+            : _manager.Paths.Where(p => p.Key.Length > 0).Select(p => p.Value).Distinct().Select(d => d + "/tasks").ToList();
+
+    /// <summary>The cgroup v2 directory (pure v2, or the unified hierarchy of a hybrid host) to clone into.</summary>
+    public string? V2Dir => _manager.Paths.TryGetValue("", out var p) ? p : null;
+
     public string? V2HostPath => _manager.Mode == CgroupMode.Unified && _manager.Paths.TryGetValue("", out var p) ? p : null;
 
     /// <summary>Creates the cgroup directories and applies the limits (no process yet); returns warnings.</summary>

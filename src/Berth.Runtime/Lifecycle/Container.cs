@@ -208,6 +208,7 @@ public sealed partial class Container
                 SeccompFilter = seccomp.Filter, SeccompFlags = seccomp.Flags,
                 CgroupV1Mounts = cgroup.V1Mounts, CgroupV2HostPath = cgroup.V2HostPath,
                 HasCreateHooks = hasCreateHooks,
+                CgroupSelfJoin = cgroup.V1SelfJoinFiles,
                 KeepFds = Enumerable.Range(3, create.PreserveFds).Select(i => (uint)i).ToList(),
             };
             var plan = PlanBuilder.ForInit(spec, ctx);
@@ -216,18 +217,12 @@ public sealed partial class Container
             // The cgroup exists, with its limits, before the child does: its rootfs setup binds the directories.
             foreach (var w in cgroup.Create(spec.Linux?.Resources)) options.Warn(w);
             spawner = new Spawner(plan);
-            spawner.Start();
+            // The child is cloned into the cgroup v2 directory and joins the v1 hierarchies itself (plan steps);
+            // in a new user namespace it cannot, and the parent moves it at the SYNC "init" point instead.
+            bool parentJoins = plan.Steps.Any(s => s.Op == PlanOp.Sync && s.Args[0].ToString() == $"\"{PlanBuilder.SyncInit}\"");
+            spawner.Start(cgroupV2Dir: parentJoins ? null : cgroup.V2Dir);
             state.Pid = spawner.Pid;
-            bool inCgroup = false;
-            void JoinCgroup()
-            {
-                if (inCgroup) return;
-                cgroup.Join(spawner.Pid);
-                inCgroup = true;
-            }
-            // Without a user namespace the cgroup move overlaps with the child's rootfs setup.
-            if (!plan.Steps.Any(s => s.Op == PlanOp.Sync && s.Args[0].ToString() == $"\"{PlanBuilder.SyncUserns}\""))
-                JoinCgroup();
+            void JoinCgroup() => cgroup.Join(spawner.Pid);
             spawner.Drive(tag =>
             {
                 if (tag == PlanBuilder.SyncUserns)

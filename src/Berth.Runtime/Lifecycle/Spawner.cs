@@ -22,8 +22,16 @@ public sealed class Spawner : IDisposable
     public int SyncFd { get; private set; } = -1;
 
     /// <summary>Opens the namespace files to join (so an error names the path) and clones.</summary>
-    public void Start(bool forceTwoStage = false)
+    /// <param name="cgroupV2Dir">a cgroup v2 directory the process is cloned straight into, or null</param>
+    public void Start(bool forceTwoStage = false, string? cgroupV2Dir = null)
     {
+        int cgroupFd = -1;
+        if (cgroupV2Dir is not null)
+        {
+            cgroupFd = Libc.open(cgroupV2Dir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+            if (cgroupFd < 0) throw new ErrnoException(Libc.Errno, "open cgroup", cgroupV2Dir);
+            _fds.Add(cgroupFd);
+        }
         var joins = new Native.NsJoin[Plan.Joins.Count];
         for (int i = 0; i < joins.Length; i++)
         {
@@ -33,7 +41,7 @@ public sealed class Spawner : IDisposable
             _fds.Add(fd);
             joins[i] = new Native.NsJoin { Fd = fd, NsType = type };
         }
-        var (pid, sync) = Native.Spawn(Plan.CloneFlags, Plan.Encode(), joins, forceTwoStage);
+        var (pid, sync) = Native.Spawn(Plan.CloneFlags, Plan.Encode(), joins, forceTwoStage, cgroupFd);
         Pid = pid;
         SyncFd = sync;
         CloseJoinFds();

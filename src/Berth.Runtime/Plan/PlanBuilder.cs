@@ -33,6 +33,12 @@ public sealed class PlanContext
     /// <summary>Whether the hooks that run between mounts and pivot_root exist (the child stops there for them).</summary>
     public bool HasCreateHooks { get; init; }
 
+    /// <summary>
+    /// cgroup v1 "tasks" files the child writes "0" into to join its cgroup by itself (fast), or null when the
+    /// parent moves it (a child in a new user namespace may not write host cgroup files).
+    /// </summary>
+    public IReadOnlyList<string>? CgroupSelfJoin { get; init; }
+
     /// <summary>Extra fds the exec'd process keeps (e.g. --preserve-fds).</summary>
     public IReadOnlyList<uint> KeepFds { get; init; } = [];
 
@@ -96,9 +102,14 @@ public static class PlanBuilder
         // The parent moves the child into its cgroup (slow on cgroup v1: each move waits for an RCU grace
         // period). With a cgroup namespace that must happen first, since the namespace is rooted where the
         // child is when it unshares; otherwise the child sets up its rootfs meanwhile and waits only afterwards.
+        bool selfJoin = ctx.CgroupSelfJoin is not null && !newUserNs;
+        if (selfJoin)
+        {
+            foreach (var tasks in ctx.CgroupSelfJoin!) plan.Add(PlanOp.WriteFile, PlanArg.Str(tasks), PlanArg.Str("0"));
+        }
         if (newCgroupNs)
         {
-            plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
+            if (!selfJoin) plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
             plan.Add(PlanOp.Unshare, PlanArg.Int(Interop.Libc.CLONE_NEWCGROUP));
         }
 
@@ -108,7 +119,7 @@ public static class PlanBuilder
         plan.Add(PlanOp.Umask, PlanArg.Int(0));
         if (newMountNs)
             AddRootfs(plan, spec, ctx, newCgroupNs);
-        if (!newCgroupNs)
+        if (!newCgroupNs && !selfJoin)
             plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
         if (ctx.HasCreateHooks)
             plan.Add(PlanOp.Sync, PlanArg.Str(SyncCreateHooks));

@@ -46,10 +46,12 @@ struct result {
     int nerr, nwarn, nready, nsync;
 };
 
+static int spawn_cgroup_fd = -1; /* >= 0: spawn with CLONE_INTO_CGROUP */
+
 static pid_t spawn(struct enc *e, uint64_t clone_flags, const struct berth_ns_join *joins, int njoins, int *fd,
                    char *err)
 {
-    struct berth_spawn_args a = {clone_flags, e->b, e->len, joins, njoins, 0};
+    struct berth_spawn_args a = {clone_flags, e->b, e->len, joins, njoins, 0, spawn_cgroup_fd >= 0, spawn_cgroup_fd};
     err[0] = '\0';
     return berth_spawn(&a, fd, err, 512);
 }
@@ -219,6 +221,38 @@ static int t_hostname_pidns(void)
     CHECK(strcmp(out, "1 berth-test\n") == 0, "output '%s'", out);
     CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status 0x%x", r.status);
     CHECK(r.nerr == 0, "error: %s", r.err);
+    return 0;
+}
+
+/* CLONE_INTO_CGROUP: the child is born in a cgroup v2 directory (the unified hierarchy on a
+ * hybrid host, /sys/fs/cgroup on a pure v2 one). */
+static int t_into_cgroup(void)
+{
+    const char *base = access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0 ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
+    char dir[256], want[128];
+    snprintf(dir, sizeof(dir), "%s/berth-native-test-%d", base, getpid());
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+    int cfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    CHECK(cfd >= 0, "open %s", dir);
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    struct enc e;
+    enc_init(&e);
+    enc_op(&e, BERTH_OP_DUP2, 0, "ii", I(p[1]), I(1));
+    enc_op(&e, BERTH_OP_LOOKUP, 0, "sl", "cat", ENV);
+    enc_op(&e, BERTH_OP_EXEC, 0, "slls", "cat", L("cat", "/proc/self/cgroup"), ENV, "");
+    struct result r;
+    char err[512];
+    spawn_cgroup_fd = cfd;
+    char *out = run_capture(&e, 0, p[0], p[1], &r, err);
+    spawn_cgroup_fd = -1;
+    free(e.b);
+    close(cfd);
+    rmdir(dir);
+    CHECK(out, "spawn: %s: %s", err, strerror(errno));
+    snprintf(want, sizeof(want), "0::/berth-native-test-%d\n", getpid());
+    CHECK(strstr(out, want), "'%s' lacks '%s'", out, want);
+    CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status 0x%x", r.status);
     return 0;
 }
 
@@ -454,7 +488,7 @@ static int t_two_stage_forced(void)
     struct enc e;
     enc_init(&e);
     enc_op(&e, BERTH_OP_READY, 0, "");
-    struct berth_spawn_args a = {CLONE_NEWUTS, e.b, e.len, NULL, 0, 1};
+    struct berth_spawn_args a = {CLONE_NEWUTS, e.b, e.len, NULL, 0, 1, 0, -1};
     int fd;
     char err[512];
     pid_t pid = berth_spawn(&a, &fd, err, sizeof(err));
@@ -959,6 +993,7 @@ int main(int argc, char **argv)
     RUN(t_parse_trailing);
     RUN(t_bad_clone_flags);
     RUN(t_hostname_pidns);
+    RUN(t_into_cgroup);
     RUN(t_sync_roundtrip);
     RUN(t_sync_abort);
     RUN(t_error_lookup);

@@ -46,6 +46,22 @@ public class PlanBuilderTests
     }
 
     [Fact]
+    public void ChildJoinsV1CgroupsItselfWithoutWaiting()
+    {
+        var ctx = new PlanContext
+        {
+            Bundle = "/bundle", RootfsPath = "/bundle/rootfs", ExecFifoFd = 7,
+            CgroupSelfJoin = ["/sys/fs/cgroup/cpu/berth/x/tasks", "/sys/fs/cgroup/memory/berth/x/tasks"],
+        };
+        var plan = PlanBuilder.ForInit(SpecFixtures.Default(), ctx);
+        Assert.Equal(PlanOp.WriteFile, plan.Steps[0].Op);
+        Assert.Equal("\"/sys/fs/cgroup/cpu/berth/x/tasks\"", plan.Steps[0].Args[0].ToString());
+        Assert.Equal("\"0\"", plan.Steps[0].Args[1].ToString());
+        Assert.Equal(PlanOp.Unshare, plan.Steps[2].Op); // the cgroup namespace right after joining
+        Assert.DoesNotContain(plan.Steps, s => s.Op == PlanOp.Sync);
+    }
+
+    [Fact]
     public void NewUserNamespaceWaitsForMapsFirstThenBecomesRoot()
     {
         var spec = SpecFixtures.Default();
