@@ -214,11 +214,33 @@ public sealed class BerthRuntimeTests
             Assert.True(ev["data"]!["memory"]!["usage"]!["usage"]!.GetValue<ulong>() > 0);
             Assert.Equal(1UL, ev["data"]!["pids"]!["current"]!.GetValue<ulong>());
 
-            // A process that allocates past the limit is OOM-killed inside the container's cgroup.
+            // A process that allocates past the limit is OOM-killed inside the container's cgroup, and the
+            // event stream reports it.
+            var events = new System.Diagnostics.Process
+            {
+                StartInfo = new System.Diagnostics.ProcessStartInfo(berth.Binary.Path)
+                {
+                    ArgumentList = { "--root", berth.StateRoot, "events", "--interval", "60s", bundle.Id },
+                    RedirectStandardOutput = true,
+                },
+            };
+            events.Start();
+            var oomLine = Task.Run(() =>
+            {
+                string? line;
+                while ((line = events.StandardOutput.ReadLine()) is not null)
+                    if (line.Contains("\"type\":\"oom\"", StringComparison.Ordinal)) return line;
+                return null;
+            });
+            Thread.Sleep(500);
             RunResult oom = berth.Exec(bundle.Id, "sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived");
             Assert.DoesNotContain("survived", oom.Stdout, StringComparison.Ordinal);
             JsonObject after = (JsonObject)JsonNode.Parse(berth.Invoke("events", "--stats", bundle.Id).EnsureSuccess().Stdout)!;
             Assert.True(after["data"]!["memory"]!["usage"]!["failcnt"]!.GetValue<ulong>() > 0, after.ToJsonString());
+            Assert.True(oomLine.Wait(TimeSpan.FromSeconds(10)), "no oom event");
+            Assert.Equal($"{{\"type\":\"oom\",\"id\":\"{bundle.Id}\"}}", oomLine.Result);
+            events.Kill();
+            events.WaitForExit();
         }
         finally
         {
@@ -294,6 +316,30 @@ public sealed class BerthRuntimeTests
         RunResult r = berth.Run(bundle).EnsureSuccess();
         Assert.StartsWith("uid=0 euid=0 gid=0 egid=0", r.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"\s+0\s+200000\s+65536", r.Stdout);
+    }
+
+    [PrivilegedFact]
+    public void Namespaces_joined_by_path_are_shared()
+    {
+        using var first = Bundle.Probe("sleep", "600").WithHostname("shared-uts");
+        using var berth = RuntimeRunner.Berth();
+        berth.RunDetached(first).EnsureSuccess();
+        try
+        {
+            int pid = berth.StateJson(first.Id)["pid"]!.GetValue<int>();
+            using var second = Bundle.Create("sh", "-c", "hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc")
+                .WithNamespace("uts", $"/proc/{pid}/ns/uts").WithNamespace("network", $"/proc/{pid}/ns/net")
+                .WithNamespace("ipc", $"/proc/{pid}/ns/ipc")
+                .Configure(c => c.Remove("hostname"));
+            RunResult r = berth.Run(second).EnsureSuccess();
+            string Ns(string n) => new FileInfo($"/proc/{pid}/ns/{n}").LinkTarget!;
+            Assert.Equal($"shared-uts\n{Ns("net")}\n{Ns("ipc")}\n", r.Stdout);
+            Assert.NotEqual(new FileInfo("/proc/self/ns/net").LinkTarget, Ns("net"));
+        }
+        finally
+        {
+            berth.Delete(first.Id, force: true);
+        }
     }
 
     [PrivilegedFact]

@@ -97,13 +97,23 @@ public static class InfoCommands
         var c = Container.Load(o, a.ContainerId("events"));
         var interval = ParseDuration(a.Value("interval") ?? "5s");
         var cgroup = ContainerCgroup.Load(c.State.CgroupsPath);
+        var id = JsonSerializer.Serialize(c.Id, StringContext.Default.String);
+        ulong ooms = cgroup.OomKillCount();
+        var next = DateTime.UtcNow;
         while (true)
         {
             if (c.Status == "stopped") throw BerthException.Conflict("container with id " + c.Id + " is not running");
-            var stats = cgroup.StatsJson() ?? "{}";
-            Console.WriteLine($"{{\"type\":\"stats\",\"id\":{JsonSerializer.Serialize(c.Id, StringContext.Default.String)},\"data\":{stats}}}");
-            if (a.Has("stats")) return 0;
-            Thread.Sleep(interval);
+            // runc's stream: a stats event every interval, an "oom" event whenever the OOM killer struck.
+            ulong now = cgroup.OomKillCount();
+            if (now > ooms && !a.Has("stats")) Console.WriteLine($"{{\"type\":\"oom\",\"id\":{id}}}");
+            ooms = now;
+            if (a.Has("stats") || DateTime.UtcNow >= next)
+            {
+                Console.WriteLine($"{{\"type\":\"stats\",\"id\":{id},\"data\":{cgroup.StatsJson() ?? "{}"}}}");
+                if (a.Has("stats")) return 0;
+                next = DateTime.UtcNow + interval;
+            }
+            Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(200, interval.TotalMilliseconds)));
         }
     }
 
