@@ -103,22 +103,7 @@ public static class Cli
             log.Error($"berth-runtime {verb} failed: unable to start container process: {e.Message}");
             return 1;
         }
-        catch (BerthException e)
-        {
-            log.Error(e.Message);
-            return 1;
-        }
-        catch (JsonException e)
-        {
-            log.Error(e.Message);
-            return 1;
-        }
-        catch (IOException e)
-        {
-            log.Error(e.Message);
-            return 1;
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is BerthException or JsonException or IOException or UnauthorizedAccessException)
         {
             log.Error(e.Message);
             return 1;

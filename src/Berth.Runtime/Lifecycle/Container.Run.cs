@@ -90,9 +90,7 @@ public sealed partial class Container
             int consoleFd = -1;
             if (exec.ConsoleSocket is { } socketPath)
             {
-                console = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try { console.Connect(new UnixDomainSocketEndPoint(socketPath)); }
-                catch (SocketException e) { throw BerthException.Invalid($"connect console socket {socketPath}: {e.Message}"); }
+                console = ConnectConsoleSocket(socketPath);
                 consoleFd = (int)console.Handle;
             }
             else if (process.Terminal)
@@ -111,14 +109,7 @@ public sealed partial class Container
             };
             var plan = PlanBuilder.ForExec(process, ctx);
             foreach (var w in ctx.Warnings) _options.Warn(w);
-            foreach (var ns in spec.Linux?.Namespaces ?? [])
-            {
-                if (!Namespaces.TryGet(ns.Type, out int flag, out var proc) || flag == Libc.CLONE_NEWTIME) continue;
-                plan.Joins.Add((flag, $"/proc/{State.Pid}/ns/{proc}"));
-            }
-            var ordered = plan.Joins.OrderBy(j => j.NsType == Libc.CLONE_NEWUSER ? 0 : 1).ToList();
-            plan.Joins.Clear();
-            plan.Joins.AddRange(ordered);
+            plan.Joins.AddRange(Namespaces.JoinsOf(State.Pid, spec.Linux?.Namespaces));
 
             using var spawner = new Spawner(plan);
             spawner.Start(forceTwoStage: true);
@@ -132,9 +123,7 @@ public sealed partial class Container
                 spawner.KillAndReap();
                 throw;
             }
-            if (exec.PidFile is { } pidFile)
-                AtomicFile.WriteAllBytes(Path.GetFullPath(pidFile), System.Text.Encoding.ASCII.GetBytes(spawner.Pid.ToString()),
-                    UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            if (exec.PidFile is { } pidFile) WritePidFile(pidFile, spawner.Pid);
             if (exec.Detach) return 0;
             console?.Dispose();
             console = null;

@@ -189,9 +189,7 @@ public sealed partial class Container
             }
             if (create.ConsoleSocket is { } socketPath)
             {
-                console = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try { console.Connect(new UnixDomainSocketEndPoint(socketPath)); }
-                catch (SocketException e) { throw BerthException.Invalid($"connect console socket {socketPath}: {e.Message}"); }
+                console = ConnectConsoleSocket(socketPath);
                 consoleFd = (int)console.Handle;
             }
             else if (spec.Process!.Terminal)
@@ -243,9 +241,7 @@ public sealed partial class Container
             }, options.Warn);
             state.PidStartTime = ProcInfo.StartTime(state.Pid) ?? 0;
             container.Save();
-            if (create.PidFile is { } pidFile)
-                AtomicFile.WriteAllBytes(Path.GetFullPath(pidFile), System.Text.Encoding.ASCII.GetBytes(state.Pid.ToString()),
-                    UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            if (create.PidFile is { } pidFile) WritePidFile(pidFile, state.Pid);
             ok = true;
             container.CreatedSpawner = spawner;
             return container;
@@ -271,6 +267,27 @@ public sealed partial class Container
 
     /// <summary>Releases this process's end of the init's sync socket (create is done with it).</summary>
     public void CreatedSpawnerDispose() => CreatedSpawner?.Dispose();
+
+    /// <summary>runc's --console-socket: a unix stream socket the pty master is sent over.</summary>
+    private static Socket ConnectConsoleSocket(string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw BerthException.Invalid($"connect console socket {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>The pid, without a newline (as runc writes it), written atomically.</summary>
+    private static void WritePidFile(string path, int pid) =>
+        AtomicFile.WriteAllBytes(Path.GetFullPath(path), System.Text.Encoding.ASCII.GetBytes(pid.ToString()),
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
 
     private static void TryCleanup(Action a)
     {

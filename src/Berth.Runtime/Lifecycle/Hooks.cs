@@ -40,17 +40,7 @@ public static class Hooks
     {
         var (r, w) = Libc.Pipe();
         var plan = new ProcessPlan();
-        if (joinPid > 0)
-        {
-            foreach (var ns in config?.Linux?.Namespaces ?? [])
-            {
-                if (!Namespaces.TryGet(ns.Type, out int flag, out var proc) || flag == Libc.CLONE_NEWTIME) continue;
-                plan.Joins.Add((flag, $"/proc/{joinPid}/ns/{proc}"));
-            }
-            var ordered = plan.Joins.OrderBy(j => j.NsType == Libc.CLONE_NEWUSER ? 0 : 1).ToList();
-            plan.Joins.Clear();
-            plan.Joins.AddRange(ordered);
-        }
+        if (joinPid > 0) plan.Joins.AddRange(Namespaces.JoinsOf(joinPid, config?.Linux?.Namespaces));
         plan.Add(PlanOp.Dup2, PlanArg.Int(r), PlanArg.Int(0));
         plan.Add(PlanOp.Exec, PlanArg.Str(hook.Path), PlanArg.List(hook.Args is { Count: > 0 } a ? a : [hook.Path]),
             PlanArg.List(hook.Env ?? []), PlanArg.U32Array([]));

@@ -81,7 +81,7 @@ public static class PlanBuilder
             else plan.Joins.Add((flag, ns.Path));
         }
         // The user namespace is joined first so the others are joined with its privileges.
-        var ordered = plan.Joins.OrderBy(j => j.NsType == Interop.Libc.CLONE_NEWUSER ? 0 : 1).ToList();
+        var ordered = Namespaces.UserFirst(plan.Joins);
         plan.Joins.Clear();
         plan.Joins.AddRange(ordered);
         // A new cgroup namespace is made only after the parent moved the child into its cgroup.
