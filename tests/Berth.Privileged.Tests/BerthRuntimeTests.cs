@@ -319,6 +319,15 @@ public sealed class BerthRuntimeTests
     }
 
     [PrivilegedFact]
+    public void Domainname_is_set_in_the_new_uts_namespace()
+    {
+        // runc 1.1 ignores the spec's domainname (it prints "(none)"), so this is not a differential scenario.
+        using var bundle = Bundle.Probe("cat", "/proc/sys/kernel/domainname").Configure(c => c["domainname"] = "berth.example");
+        using var berth = RuntimeRunner.Berth();
+        Assert.Equal("berth.example\n", berth.Run(bundle).EnsureSuccess().Stdout);
+    }
+
+    [PrivilegedFact]
     public void Namespaces_joined_by_path_are_shared()
     {
         using var first = Bundle.Probe("sleep", "600").WithHostname("shared-uts");

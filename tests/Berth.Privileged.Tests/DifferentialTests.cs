@@ -84,6 +84,11 @@ public sealed class DifferentialTests
     [
         new("hostname", ["hostname"], (b, _) => b.WithHostname("berth-diff"),
             CheckRunc: o => Assert.Equal("berth-diff\n", o.Stdout)),
+        new("rootfs-propagation-private", ["mounts"], (b, _) => b.Configure(c => ((JsonObject)c["linux"]!)["rootfsPropagation"] = "rprivate"),
+            Normalize: o => NormalizeMounts(o),
+            CheckRunc: o => Assert.StartsWith("/ ", o.Normalized, StringComparison.Ordinal)),
+        new("rbind-rslave", ["cat", "/data/hello"], (b, ctx) => b.WithBindMount(ctx.HostDir, "/data", "rslave", "ro"),
+            CheckRunc: o => Assert.Equal("hello from the host\n", o.Stdout)),
         new("hostname-default", ["hostname"],
             CheckRunc: o => Assert.Equal("runc\n", o.Stdout)),
         new("id-default", ["id"],
