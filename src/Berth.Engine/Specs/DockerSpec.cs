@@ -1,0 +1,270 @@
+using Berth.Core;
+using Berth.Runtime.Linux;
+using Berth.Runtime.Seccomp;
+using Berth.Runtime.Spec;
+
+namespace Berth.Engine.Specs;
+
+/// <summary>What a container asks for (the parts of Docker's container config that shape the OCI spec).</summary>
+public sealed class ContainerSpecInput
+{
+    public required string Id { get; init; }
+    public required string RootfsPath { get; init; }
+
+    /// <summary>Directory holding the container's hostname, hosts and resolv.conf files (bind-mounted into /etc).</summary>
+    public string? EtcFilesDir { get; init; }
+
+    public string? Hostname { get; init; }
+    public string? Domainname { get; init; }
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public IReadOnlyList<string>? Cmd { get; init; }
+    public IReadOnlyList<string>? Env { get; init; }
+    public string? WorkingDir { get; init; }
+    public string? User { get; init; }
+    public bool Tty { get; init; }
+    public bool ReadonlyRootfs { get; init; }
+    public bool Privileged { get; init; }
+    public IReadOnlyList<string>? CapAdd { get; init; }
+    public IReadOnlyList<string>? CapDrop { get; init; }
+    public bool SeccompUnconfined { get; init; }
+    public bool NoNewPrivileges { get; init; }
+
+    // HostConfig resources
+    public long Memory { get; init; }
+    public long MemorySwap { get; init; }
+    public long MemoryReservation { get; init; }
+    public long NanoCpus { get; init; }
+    public long CpuShares { get; init; }
+    public long CpuQuota { get; init; }
+    public long CpuPeriod { get; init; }
+    public string? CpusetCpus { get; init; }
+    public string? CpusetMems { get; init; }
+    public long? PidsLimit { get; init; }
+    public ushort BlkioWeight { get; init; }
+    public int OomScoreAdj { get; init; }
+    public long ShmSize { get; init; }
+    public IReadOnlyDictionary<string, string>? Sysctls { get; init; }
+
+    /// <summary>"none", or a path to join (e.g. "/proc/PID/ns/net"); null = a new network namespace.</summary>
+    public string? NetworkNamespacePath { get; init; }
+}
+
+/// <summary>The image's defaults that a container inherits (from the image config).</summary>
+public sealed class ImageDefaults
+{
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public IReadOnlyList<string>? Cmd { get; init; }
+    public IReadOnlyList<string>? Env { get; init; }
+    public string? WorkingDir { get; init; }
+    public string? User { get; init; }
+}
+
+/// <summary>
+/// Builds the OCI spec Docker 20.10 would hand to runc for a container (moby's oci/defaults.go and
+/// daemon/oci_linux.go): default capabilities (CapEff 00000000a80425fb), mounts, masked and read-only paths,
+/// namespaces, device rules, the default seccomp profile, and the resources asked for.
+/// </summary>
+public static class DockerSpec
+{
+    public const string DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /// <summary>Docker's default capability set.</summary>
+    public static readonly IReadOnlyList<string> DefaultCapabilities =
+    [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ];
+
+    public static readonly IReadOnlyList<string> MaskedPaths =
+    [
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    ];
+
+    public static readonly IReadOnlyList<string> ReadonlyPaths =
+        ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    private static readonly Lazy<string> SeccompProfileJson = new(() =>
+    {
+        using var s = typeof(DockerSpec).Assembly.GetManifestResourceStream("seccomp-default.json")
+            ?? throw new BerthException(ErrorKind.System, "the default seccomp profile is not embedded");
+        using var r = new StreamReader(s);
+        return r.ReadToEnd();
+    });
+
+    public static Spec Build(ContainerSpecInput c, ImageDefaults image, bool cgroupV2)
+    {
+        var args = new List<string>();
+        args.AddRange(c.Entrypoint ?? image.Entrypoint ?? []);
+        // A container's Cmd replaces the image's; an explicit entrypoint drops the image's Cmd (Docker's rule).
+        args.AddRange(c.Cmd is { Count: > 0 } ? c.Cmd : c.Entrypoint is not null ? [] : image.Cmd ?? []);
+        if (args.Count == 0)
+            throw BerthException.Invalid("no command specified");
+
+        var caps = Capabilities(c);
+        var hostname = string.IsNullOrEmpty(c.Hostname) ? c.Id[..Math.Min(12, c.Id.Length)] : c.Hostname;
+        var spec = new Spec
+        {
+            OciVersion = "1.0.2-dev",
+            Hostname = hostname,
+            Domainname = string.IsNullOrEmpty(c.Domainname) ? null : c.Domainname,
+            Root = new Root { Path = c.RootfsPath, Readonly = c.ReadonlyRootfs },
+            Process = new Process
+            {
+                Terminal = c.Tty,
+                Args = args,
+                Env = Environment(c, image, hostname),
+                Cwd = string.IsNullOrEmpty(c.WorkingDir) ? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir) : c.WorkingDir,
+                User = UserSpec.Resolve(c.User ?? image.User, c.RootfsPath),
+                Capabilities = new LinuxCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
+                NoNewPrivileges = c.NoNewPrivileges,
+                OomScoreAdj = c.OomScoreAdj,
+            },
+            Mounts = Mounts(c),
+            Linux = new Linux
+            {
+                Namespaces = Namespaces(c, cgroupV2),
+                MaskedPaths = c.Privileged ? [] : [.. MaskedPaths],
+                ReadonlyPaths = c.Privileged ? [] : [.. ReadonlyPaths],
+                CgroupsPath = "/berth/" + c.Id,
+                Resources = Resources(c),
+                Sysctl = c.Sysctls?.ToDictionary(kv => kv.Key, kv => kv.Value),
+            },
+        };
+        if (!c.SeccompUnconfined && !c.Privileged)
+            spec.Linux.Seccomp = DockerSeccompProfile.ToOci(SeccompProfileJson.Value, caps, KernelRelease());
+        return spec;
+    }
+
+    private static List<string> Capabilities(ContainerSpecInput c)
+    {
+        if (c.Privileged) return [.. Berth.Runtime.Linux.Capabilities.All.Where(n => Berth.Runtime.Linux.Capabilities.TryParse(n, out int i) && i <= Berth.Runtime.Linux.Capabilities.Last)];
+        static string Norm(string s)
+        {
+            var n = s.ToUpperInvariant();
+            return n.StartsWith("CAP_") ? n : "CAP_" + n;
+        }
+        var add = (c.CapAdd ?? []).Select(Norm).ToList();
+        var drop = (c.CapDrop ?? []).Select(Norm).ToList();
+        var caps = add.Contains("CAP_ALL") ? Berth.Runtime.Linux.Capabilities.All.ToList() : DefaultCapabilities.ToList();
+        foreach (var a in add)
+        {
+            if (a == "CAP_ALL") continue;
+            if (!Berth.Runtime.Linux.Capabilities.TryParse(a, out _)) throw BerthException.Invalid($"invalid capability: {a}");
+            if (!caps.Contains(a)) caps.Add(a);
+        }
+        if (drop.Contains("CAP_ALL")) caps = [.. add.Where(a => a != "CAP_ALL")];
+        foreach (var d in drop)
+        {
+            if (d == "CAP_ALL") continue;
+            if (!Berth.Runtime.Linux.Capabilities.TryParse(d, out _)) throw BerthException.Invalid($"invalid capability: {d}");
+            caps.Remove(d);
+        }
+        return caps;
+    }
+
+    private static List<string> Environment(ContainerSpecInput c, ImageDefaults image, string hostname)
+    {
+        // Image env, then container env (later wins); PATH and HOSTNAME as Docker adds them; TERM with a tty.
+        var env = new List<string> { DefaultPath, "HOSTNAME=" + hostname };
+        if (c.Tty) env.Add("TERM=xterm");
+        void Set(string kv)
+        {
+            int eq = kv.IndexOf('=');
+            var key = eq < 0 ? kv : kv[..eq];
+            env.RemoveAll(e => e == key || e.StartsWith(key + "=", StringComparison.Ordinal));
+            env.Add(kv);
+        }
+        foreach (var e in image.Env ?? []) Set(e);
+        foreach (var e in c.Env ?? []) Set(e);
+        // Docker lists PATH first, then HOSTNAME, TERM, then the rest in order.
+        return env;
+    }
+
+    private static List<Mount> Mounts(ContainerSpecInput c)
+    {
+        var shm = c.ShmSize > 0 ? c.ShmSize : 64L * 1024 * 1024;
+        var mounts = new List<Mount>
+        {
+            new() { Destination = "/proc", Type = "proc", Source = "proc", Options = ["nosuid", "noexec", "nodev"] },
+            new() { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+            new() { Destination = "/dev/pts", Type = "devpts", Source = "devpts", Options = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = ["nosuid", "noexec", "nodev", "ro"] },
+            new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = ["ro", "nosuid", "noexec", "nodev"] },
+            new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = ["nosuid", "noexec", "nodev"] },
+            new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={shm}"] },
+        };
+        if (c.EtcFilesDir is { } dir)
+        {
+            foreach (var name in new[] { "resolv.conf", "hostname", "hosts" })
+            {
+                mounts.Add(new Mount
+                {
+                    Destination = "/etc/" + name, Type = "bind", Source = Path.Combine(dir, name),
+                    Options = c.ReadonlyRootfs ? ["rbind", "rprivate", "ro"] : ["rbind", "rprivate"],
+                });
+            }
+        }
+        return mounts;
+    }
+
+    private static List<LinuxNamespace> Namespaces(ContainerSpecInput c, bool cgroupV2)
+    {
+        var ns = new List<LinuxNamespace> { new() { Type = "mount" } };
+        if (c.NetworkNamespacePath is null or "none") ns.Add(new LinuxNamespace { Type = "network" });
+        else ns.Add(new LinuxNamespace { Type = "network", Path = c.NetworkNamespacePath });
+        ns.Add(new LinuxNamespace { Type = "uts" });
+        ns.Add(new LinuxNamespace { Type = "pid" });
+        ns.Add(new LinuxNamespace { Type = "ipc" });
+        // Docker's default cgroupns mode is "private" on cgroup v2 and "host" on v1.
+        if (cgroupV2) ns.Add(new LinuxNamespace { Type = "cgroup" });
+        return ns;
+    }
+
+    private static LinuxResources Resources(ContainerSpecInput c)
+    {
+        if (c.Memory is > 0 and < 6 * 1024 * 1024)
+            throw BerthException.Invalid("Minimum memory limit allowed is 6MB");
+        if (c.NanoCpus > 0 && (c.CpuQuota > 0 || c.CpuPeriod > 0))
+            throw BerthException.Invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+        if (c.NanoCpus < 0 || c.NanoCpus > (long)System.Environment.ProcessorCount * 1_000_000_000L)
+            throw BerthException.Invalid($"Range of CPUs is from 0.01 to {System.Environment.ProcessorCount}.00, as there are only {System.Environment.ProcessorCount} CPUs available");
+        var r = new LinuxResources
+        {
+            Devices =
+            [
+                new LinuxDeviceCgroup { Allow = false, Access = "rwm" },
+            ],
+        };
+        if (c.Memory > 0 || c.MemoryReservation > 0 || c.MemorySwap != 0)
+        {
+            r.Memory = new LinuxMemory
+            {
+                Limit = c.Memory > 0 ? c.Memory : null,
+                Reservation = c.MemoryReservation > 0 ? c.MemoryReservation : null,
+                // Docker: no --memory-swap means swap = 2 x memory; -1 unlimited.
+                Swap = c.MemorySwap != 0 ? c.MemorySwap : c.Memory > 0 ? c.Memory * 2 : null,
+            };
+        }
+        if (c.NanoCpus > 0 || c.CpuShares > 0 || c.CpuQuota > 0 || !string.IsNullOrEmpty(c.CpusetCpus) || !string.IsNullOrEmpty(c.CpusetMems))
+        {
+            r.Cpu = new LinuxCpu
+            {
+                Shares = c.CpuShares > 0 ? (ulong)c.CpuShares : null,
+                Period = c.NanoCpus > 0 ? 100_000 : c.CpuPeriod > 0 ? (ulong)c.CpuPeriod : null,
+                Quota = c.NanoCpus > 0 ? c.NanoCpus * 100_000 / 1_000_000_000 : c.CpuQuota > 0 ? c.CpuQuota : null,
+                Cpus = string.IsNullOrEmpty(c.CpusetCpus) ? null : c.CpusetCpus,
+                Mems = string.IsNullOrEmpty(c.CpusetMems) ? null : c.CpusetMems,
+            };
+        }
+        if (c.PidsLimit is long pids && pids != 0) r.Pids = new LinuxPids { Limit = pids };
+        if (c.BlkioWeight > 0) r.BlockIO = new LinuxBlockIO { Weight = c.BlkioWeight };
+        return r;
+    }
+
+    private static string KernelRelease()
+    {
+        try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }
+        catch (IOException) { return "0.0.0"; }
+    }
+}
