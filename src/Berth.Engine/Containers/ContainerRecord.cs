@@ -1,0 +1,43 @@
+using System.Text.Json.Serialization;
+
+namespace Berth.Engine.Containers;
+
+/// <summary>A container's state as the engine keeps it (Docker's State object).</summary>
+public sealed class ContainerStateRecord
+{
+    public string Status { get; set; } = "created"; // created | running | paused | restarting | removing | exited | dead
+    public int Pid { get; set; }
+    public int ExitCode { get; set; }
+    public bool OOMKilled { get; set; }
+    public string Error { get; set; } = "";
+    public DateTime StartedAt { get; set; }
+    public DateTime FinishedAt { get; set; }
+
+    [JsonIgnore] public bool Running => Status == "running";
+}
+
+/// <summary>
+/// One container as persisted in &lt;data-root&gt;/containers/&lt;id&gt;/container.json: identity, the request it
+/// was created from (kept verbatim as JSON so newer fields survive), the image, and its state.
+/// </summary>
+public sealed class ContainerRecord
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public DateTime Created { get; set; }
+    public string Image { get; set; } = "";
+    public string ImageRef { get; set; } = "";
+    public string Path { get; set; } = "";
+    public List<string> Args { get; set; } = [];
+
+    /// <summary>The create request body (Docker's container config + HostConfig), as received.</summary>
+    public string CreateRequestJson { get; set; } = "{}";
+
+    public ContainerStateRecord State { get; set; } = new();
+    public int RestartCount { get; set; }
+    public string LogPath { get; set; } = "";
+}
+
+[JsonSourceGenerationOptions(WriteIndented = false)]
+[JsonSerializable(typeof(ContainerRecord))]
+public sealed partial class ContainerJsonContext : JsonSerializerContext;
