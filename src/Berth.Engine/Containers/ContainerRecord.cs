@@ -35,6 +35,8 @@ public sealed class ContainerRecord
 
     public ContainerStateRecord State { get; set; } = new();
     public int RestartCount { get; set; }
+    public bool OpenStdin { get; set; }
+    public bool AutoRemove { get; set; }
     public string LogPath { get; set; } = "";
 }
 

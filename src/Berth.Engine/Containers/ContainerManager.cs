@@ -1,0 +1,360 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Berth.Core;
+using Berth.Engine.Specs;
+using Berth.Interop;
+using Berth.Runtime.Spec;
+
+namespace Berth.Engine.Containers;
+
+/// <summary>Where a container's root filesystem comes from (the image store's snapshots, or a plain directory).</summary>
+public interface IRootfsProvider
+{
+    /// <summary>Creates the container's writable layer over its image (Docker does this at create).</summary>
+    void Prepare(string containerId, string imageId);
+
+    /// <summary>Mounts it (idempotent) and returns the rootfs path.</summary>
+    string Mount(string containerId);
+
+    void Unmount(string containerId);
+
+    /// <summary>Deletes the writable layer (idempotent).</summary>
+    void Remove(string containerId);
+}
+
+/// <summary>Image lookups the engine needs: name or id → image id and the defaults a container inherits.</summary>
+public interface IImageResolver
+{
+    (string ImageId, ImageDefaults Defaults) Resolve(string reference);
+}
+
+public sealed class EngineOptions
+{
+    public required string DataRoot { get; init; }
+    public required string ExecRoot { get; init; }
+    public required string RuntimePath { get; init; }
+    public required string MonitorPath { get; init; }
+    public bool CgroupV2 { get; init; } = File.Exists("/sys/fs/cgroup/cgroup.controllers");
+}
+
+/// <summary>What `docker create` asks for, engine-side.</summary>
+public sealed class CreateInput
+{
+    public string? Name { get; init; }
+    public required string Image { get; init; }
+    public required ContainerSpecInput Spec { get; init; }
+    public bool OpenStdin { get; init; }
+    public bool AutoRemove { get; init; }
+}
+
+/// <summary>How a container ended, as the monitor recorded it (exit.json).</summary>
+public sealed class ExitInfo
+{
+    [JsonPropertyName("exitCode")] public int ExitCode { get; set; }
+    [JsonPropertyName("signal")] public int Signal { get; set; }
+    [JsonPropertyName("oomKilled")] public bool OomKilled { get; set; }
+    [JsonPropertyName("finishedAt")] public DateTime FinishedAt { get; set; }
+}
+
+/// <summary>The monitor's one-line answer on start.</summary>
+public sealed class MonitorResult
+{
+    [JsonPropertyName("pid")] public int Pid { get; set; }
+    [JsonPropertyName("error")] public string? Error { get; set; }
+    [JsonPropertyName("exitCode")] public int ExitCode { get; set; }
+}
+
+[JsonSerializable(typeof(ExitInfo))]
+[JsonSerializable(typeof(MonitorResult))]
+[JsonSerializable(typeof(ContainerSpecInput))]
+internal sealed partial class EngineJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Container lifecycle over berth-monitor (one per container: it owns stdio, logs and the exit status) and the
+/// OCI runtime: create, start, wait, kill, stop, remove, and recovery after a daemon restart.
+/// Layout: &lt;data-root&gt;/containers/&lt;id&gt;/ (record, json log, etc files);
+/// &lt;exec-root&gt;/containers/&lt;id&gt;/ (bundle config.json, monitor sockets, exit.json).
+/// </summary>
+public sealed class ContainerManager
+{
+    private readonly EngineOptions _options;
+    private readonly IRootfsProvider _rootfs;
+    private readonly IImageResolver _images;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<ExitInfo>> _exits = new();
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
+
+    public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images)
+    {
+        _options = options;
+        _rootfs = rootfs;
+        _images = images;
+        Store = new ContainerStore(options.DataRoot);
+        Directory.CreateDirectory(RuntimeRoot);
+        Recover();
+    }
+
+    public ContainerStore Store { get; }
+
+    private string RuntimeRoot => Path.Combine(_options.ExecRoot, "runtime");
+    public string StateDir(string id) => Path.Combine(_options.ExecRoot, "containers", id);
+
+    private SemaphoreSlim LockOf(string id) => _locks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
+
+    public ContainerRecord Create(CreateInput input)
+    {
+        var (imageId, defaults) = _images.Resolve(input.Image);
+        var id = ContainerStore.NewId();
+        // Validate the spec now, so a bad request fails at create as with Docker (with a throwaway rootfs path).
+        var probe = DockerSpec.Build(WithPaths(input.Spec, id, "/nonexistent", null), defaults, _options.CgroupV2);
+        var record = new ContainerRecord
+        {
+            Id = id, Created = DateTime.UtcNow, Image = imageId, ImageRef = input.Image,
+            Path = probe.Process!.Args![0], Args = probe.Process.Args.Skip(1).ToList(),
+            CreateRequestJson = JsonSerializer.Serialize(input.Spec, EngineJsonContext.Default.ContainerSpecInput),
+            OpenStdin = input.OpenStdin, AutoRemove = input.AutoRemove,
+        };
+        record = Store.Add(record, input.Name);
+        try
+        {
+            record.LogPath = Path.Combine(Store.DirectoryOf(id), id + "-json.log");
+            WriteEtcFiles(record, probe.Hostname!);
+            _rootfs.Prepare(id, imageId);
+            Store.Save(record);
+            return record;
+        }
+        catch
+        {
+            TryCleanup(() => _rootfs.Remove(id));
+            Store.Remove(id);
+            throw;
+        }
+    }
+
+    private static ContainerSpecInput WithPaths(ContainerSpecInput s, string id, string rootfs, string? etcDir) => new()
+    {
+        Id = id, RootfsPath = rootfs, EtcFilesDir = etcDir, Hostname = s.Hostname, Domainname = s.Domainname,
+        Entrypoint = s.Entrypoint, Cmd = s.Cmd, Env = s.Env, WorkingDir = s.WorkingDir, User = s.User, Tty = s.Tty,
+        ReadonlyRootfs = s.ReadonlyRootfs, Privileged = s.Privileged, CapAdd = s.CapAdd, CapDrop = s.CapDrop,
+        SeccompUnconfined = s.SeccompUnconfined, NoNewPrivileges = s.NoNewPrivileges, Memory = s.Memory,
+        MemorySwap = s.MemorySwap, MemoryReservation = s.MemoryReservation, NanoCpus = s.NanoCpus, CpuShares = s.CpuShares,
+        CpuQuota = s.CpuQuota, CpuPeriod = s.CpuPeriod, CpusetCpus = s.CpusetCpus, CpusetMems = s.CpusetMems,
+        PidsLimit = s.PidsLimit, BlkioWeight = s.BlkioWeight, OomScoreAdj = s.OomScoreAdj, ShmSize = s.ShmSize,
+        Sysctls = s.Sysctls, NetworkNamespacePath = s.NetworkNamespacePath,
+    };
+
+    private void WriteEtcFiles(ContainerRecord c, string hostname)
+    {
+        var dir = Store.DirectoryOf(c.Id);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), System.Text.Encoding.UTF8.GetBytes(hostname + "\n"), (UnixFileMode)0x1a4);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "hosts"), System.Text.Encoding.UTF8.GetBytes(
+            $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"),
+            (UnixFileMode)0x1a4);
+        // --network none has no DNS; the file exists so that programs reading it do not fail.
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), [], (UnixFileMode)0x1a4);
+    }
+
+    /// <summary>Starts a created or exited container through a new monitor; returns when the process runs.</summary>
+    public async Task StartAsync(string idOrName, CancellationToken ct = default)
+    {
+        var c = Store.Get(idOrName);
+        var gate = LockOf(c.Id);
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (c.State.Running) throw new BerthException(ErrorKind.NotModified, "container already started");
+            var input = JsonSerializer.Deserialize(c.CreateRequestJson, EngineJsonContext.Default.ContainerSpecInput)!;
+            var (_, defaults) = _images.Resolve(c.Image);
+            var rootfs = _rootfs.Mount(c.Id);
+            var stateDir = StateDir(c.Id);
+            try
+            {
+                if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
+                Directory.CreateDirectory(stateDir);
+                var spec = DockerSpec.Build(WithPaths(input, c.Id, rootfs, Store.DirectoryOf(c.Id)), defaults, _options.CgroupV2);
+                AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec));
+                var result = await RunMonitorAsync(c, input.Tty, ct);
+                if (result.Error is not null)
+                    throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime create failed: {result.Error}: unknown");
+                _exits[c.Id] = new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var (code, _, err) = await RunRuntimeAsync(["start", c.Id], ct);
+                if (code != 0)
+                    throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime start failed: {err.Trim()}: unknown");
+                c.State = new ContainerStateRecord { Status = "running", Pid = result.Pid, StartedAt = DateTime.UtcNow };
+                Store.Save(c);
+                _ = WatchExitAsync(c.Id);
+            }
+            catch
+            {
+                await RunRuntimeAsync(["delete", "--force", c.Id], CancellationToken.None);
+                TryCleanup(() => _rootfs.Unmount(c.Id));
+                _exits.TryRemove(c.Id, out _);
+                throw;
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<MonitorResult> RunMonitorAsync(ContainerRecord c, bool tty, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(_options.MonitorPath) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[]
+        {
+            "--id", c.Id, "--bundle", StateDir(c.Id), "--runtime", _options.RuntimePath, "--runtime-root", RuntimeRoot,
+            "--state-dir", StateDir(c.Id), "--log-path", c.LogPath,
+        })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        if (tty) psi.ArgumentList.Add("--terminal");
+        if (c.OpenStdin) psi.ArgumentList.Add("--stdin");
+        using var p = System.Diagnostics.Process.Start(psi) ?? throw new BerthException(ErrorKind.System, "cannot start berth-monitor");
+        var line = await p.StandardOutput.ReadLineAsync(ct);
+        var stderr = await p.StandardError.ReadToEndAsync(ct);
+        await p.WaitForExitAsync(ct);
+        if (string.IsNullOrEmpty(line))
+            throw new BerthException(ErrorKind.System, $"berth-monitor failed (exit {p.ExitCode}): {stderr.Trim()}");
+        return JsonSerializer.Deserialize(line, EngineJsonContext.Default.MonitorResult)
+            ?? throw new BerthException(ErrorKind.System, "berth-monitor: empty result");
+    }
+
+    private async Task<(int Code, string Stdout, string Stderr)> RunRuntimeAsync(string[] args, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(_options.RuntimePath) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("--root");
+        psi.ArgumentList.Add(RuntimeRoot);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi) ?? throw new BerthException(ErrorKind.System, "cannot start the OCI runtime");
+        var stdout = p.StandardOutput.ReadToEndAsync(ct);
+        var stderr = p.StandardError.ReadToEndAsync(ct);
+        await p.WaitForExitAsync(ct);
+        return (p.ExitCode, await stdout, StripLogrus(await stderr));
+    }
+
+    private static string StripLogrus(string s)
+    {
+        int i = s.IndexOf("msg=\"", StringComparison.Ordinal);
+        if (i < 0) return s;
+        var msg = s[(i + 5)..];
+        int end = msg.LastIndexOf('"');
+        return (end >= 0 ? msg[..end] : msg).Replace("\\\"", "\"");
+    }
+
+    /// <summary>Waits for exit.json, then deletes the runtime's container, unmounts, and records the exit.</summary>
+    private async Task WatchExitAsync(string id)
+    {
+        var exitFile = Path.Combine(StateDir(id), "exit.json");
+        var monitorPidFile = Path.Combine(StateDir(id), "monitor.pid");
+        ExitInfo? exit = null;
+        while (exit is null)
+        {
+            if (File.Exists(exitFile))
+            {
+                try { exit = JsonSerializer.Deserialize(File.ReadAllBytes(exitFile), EngineJsonContext.Default.ExitInfo); }
+                catch (JsonException) { }
+                catch (IOException) { }
+            }
+            else if (File.Exists(monitorPidFile) && int.TryParse(File.ReadAllText(monitorPidFile).Trim(), out var mpid)
+                     && !Runtime.Lifecycle.ProcInfo.IsAlive(mpid))
+            {
+                // The monitor died without recording an exit: the container's fate is unknown; treat it as killed.
+                exit = new ExitInfo { ExitCode = 137, Signal = 9, FinishedAt = DateTime.UtcNow };
+            }
+            if (exit is null) await Task.Delay(20);
+        }
+        await FinishAsync(id, exit);
+    }
+
+    private async Task FinishAsync(string id, ExitInfo exit)
+    {
+        if (!Store.TryGet(id, out var c) || c is null) return;
+        await RunRuntimeAsync(["delete", "--force", id], CancellationToken.None);
+        TryCleanup(() => _rootfs.Unmount(id));
+        c.State = new ContainerStateRecord
+        {
+            Status = "exited", ExitCode = exit.ExitCode, OOMKilled = exit.OomKilled, StartedAt = c.State.StartedAt,
+            FinishedAt = exit.FinishedAt == default ? DateTime.UtcNow : exit.FinishedAt,
+        };
+        Store.Save(c);
+        if (_exits.TryGetValue(id, out var tcs)) tcs.TrySetResult(exit);
+        if (c.AutoRemove) await RemoveAsync(id, force: true);
+    }
+
+    /// <summary>Docker's wait: "not-running" (default), "next-exit", or "removed".</summary>
+    public async Task<int> WaitAsync(string idOrName, string condition = "not-running", CancellationToken ct = default)
+    {
+        var c = Store.Get(idOrName);
+        var tcs = _exits.GetOrAdd(c.Id, _ => new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (condition == "not-running" && !c.State.Running && !tcs.Task.IsCompleted) return c.State.ExitCode;
+        var exit = await tcs.Task.WaitAsync(ct);
+        if (condition == "removed")
+        {
+            while (Store.TryGet(c.Id, out _)) await Task.Delay(10, ct);
+        }
+        return exit.ExitCode;
+    }
+
+    public async Task KillAsync(string idOrName, string signal = "KILL", CancellationToken ct = default)
+    {
+        var c = Store.Get(idOrName);
+        if (!c.State.Running) throw BerthException.Conflict($"Container {c.Id} is not running");
+        var (code, _, err) = await RunRuntimeAsync(["kill", c.Id, signal], ct);
+        if (code != 0) throw new BerthException(ErrorKind.System, $"Cannot kill container: {c.Id}: {err.Trim()}");
+    }
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="timeoutSeconds"/>; NotModified when not running.</summary>
+    public async Task StopAsync(string idOrName, int timeoutSeconds = 10, CancellationToken ct = default)
+    {
+        var c = Store.Get(idOrName);
+        if (!c.State.Running) throw new BerthException(ErrorKind.NotModified, "container already stopped");
+        var exited = _exits.GetOrAdd(c.Id, _ => new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        await RunRuntimeAsync(["kill", c.Id, "TERM"], ct);
+        if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(Math.Max(0, timeoutSeconds)), ct)) != exited)
+            await RunRuntimeAsync(["kill", "--all", c.Id, "KILL"], ct);
+        await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        while (Store.Get(c.Id).State.Running) await Task.Delay(5, ct);
+    }
+
+    public async Task RemoveAsync(string idOrName, bool force, CancellationToken ct = default)
+    {
+        var c = Store.Get(idOrName);
+        if (c.State.Running)
+        {
+            if (!force)
+                throw BerthException.Conflict(
+                    $"You cannot remove a running container {c.Id}. Stop the container before attempting removal or force remove");
+            var exited = _exits.GetOrAdd(c.Id, _ => new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            await RunRuntimeAsync(["kill", "--all", c.Id, "KILL"], ct);
+            await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            while (Store.TryGet(c.Id, out var now) && now!.State.Running) await Task.Delay(5, ct);
+            if (!Store.TryGet(c.Id, out _)) return; // auto-removed meanwhile
+        }
+        await RunRuntimeAsync(["delete", "--force", c.Id], ct);
+        TryCleanup(() => _rootfs.Unmount(c.Id));
+        _rootfs.Remove(c.Id);
+        TryCleanup(() => Directory.Delete(StateDir(c.Id), recursive: true));
+        Store.Remove(c.Id);
+        _exits.TryRemove(c.Id, out _);
+        _locks.TryRemove(c.Id, out _);
+    }
+
+    /// <summary>After a daemon restart: containers that ran are watched again (their monitors kept running).</summary>
+    private void Recover()
+    {
+        foreach (var c in Store.List().Where(c => c.State.Running))
+        {
+            _exits[c.Id] = new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _ = WatchExitAsync(c.Id);
+        }
+    }
+
+    private static void TryCleanup(Action a)
+    {
+        try { a(); }
+        catch (Exception e) when (e is IOException or BerthException or UnauthorizedAccessException) { }
+    }
+}
