@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""berth-monitor integration tests (need root).
+
+usage: run_tests.py /path/to/berth-monitor
+
+Runs every test against each runtime in $MONITOR_TEST_RUNTIMES (space separated);
+default: the repo's out/bin/berth-runtime (if built) and runc (if installed).
+Prints TAP-style `ok N - name` lines and `N passed, M failed`; exits 1 on failure.
+"""
+import json, os, re, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+MONITOR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "berth-monitor")
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+
+results = []  # (ok, name)
+WORK = tempfile.mkdtemp(prefix="berth-monitor-test.")
+BASE_BUNDLE = os.path.join(WORK, "base")
+seq = [0]
+
+
+def tap(ok, name, diag=None):
+    results.append(ok)
+    print(("ok" if ok else "not ok") + " %d - %s" % (len(results), name), flush=True)
+    if diag and not ok:
+        for line in str(diag).splitlines():
+            print("#   " + line, flush=True)
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def runtimes():
+    env = os.environ.get("MONITOR_TEST_RUNTIMES")
+    if env:
+        return env.split()
+    out = []
+    br = os.path.join(REPO, "out", "bin", "berth-runtime")
+    if os.access(br, os.X_OK):
+        out.append(br)
+    runc = shutil.which("runc")
+    if runc:
+        out.append(runc)
+    return out
+
+
+class Ctr:
+    """One container + monitor, with cleanup."""
+
+    def __init__(self, rt, args, terminal=False, stdin=False, log_max=None, extra=None):
+        seq[0] += 1
+        self.rt = rt
+        self.id = "bmt-%d-%d" % (os.getpid(), seq[0])
+        self.dir = os.path.join(WORK, self.id)
+        self.bundle = os.path.join(self.dir, "bundle")
+        self.root = os.path.join(WORK, "root-" + os.path.basename(rt))
+        self.state = os.path.join(self.dir, "state")
+        self.log = os.path.join(self.dir, "ctr.log")
+        os.makedirs(self.bundle)
+        with open(os.path.join(BASE_BUNDLE, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["root"] = {"path": os.path.join(BASE_BUNDLE, "rootfs"), "readonly": True}
+        cfg["process"]["args"] = args
+        cfg["process"]["terminal"] = terminal
+        cfg["linux"]["cgroupsPath"] = "/berth/" + self.id
+        with open(os.path.join(self.bundle, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        self.cmd = [MONITOR, "--id", self.id, "--bundle", self.bundle, "--runtime", rt,
+                    "--runtime-root", self.root, "--state-dir", self.state, "--log-path", self.log]
+        if terminal:
+            self.cmd.append("--terminal")
+        if stdin:
+            self.cmd.append("--stdin")
+        if log_max:
+            self.cmd += ["--log-max-size", str(log_max)]
+        self.cmd += extra or []
+        self.mon_pid = None
+
+    def launch(self):
+        p = subprocess.run(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        lines = p.stdout.decode().splitlines()
+        check(len(lines) == 1, "expected one result line, got %r (stderr %r)" % (p.stdout, p.stderr))
+        self.result = json.loads(lines[0])
+        self.rc = p.returncode
+        try:
+            with open(os.path.join(self.state, "monitor.pid")) as f:
+                self.mon_pid = int(f.read())
+        except OSError:
+            pass
+        return self.result
+
+    def runtime(self, *args, check_rc=True):
+        p = subprocess.run([self.rt, "--root", self.root] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+        if check_rc:
+            check(p.returncode == 0, "%s %s failed: %s" % (self.rt, args, p.stderr.decode()))
+        return p
+
+    def start(self):
+        self.runtime("start", self.id)
+
+    def sock(self, name):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(15)
+        s.connect(os.path.join(self.state, name))
+        return s
+
+    def ctl(self, line):
+        s = self.sock("ctl.sock")
+        s.sendall(line.encode() + b"\n")
+        r = b""
+        while not r.endswith(b"\n"):
+            d = s.recv(256)
+            if not d:
+                break
+            r += d
+        s.close()
+        return r.decode()
+
+    def wait_exit(self, timeout=15):
+        path = os.path.join(self.state, "exit.json")
+        end = time.time() + timeout
+        while time.time() < end:
+            if os.path.exists(path):
+                with open(path) as f:
+                    return json.load(f)
+            time.sleep(0.02)
+        raise Fail("no exit.json after %ss" % timeout)
+
+    def monitor_alive(self):
+        if not self.mon_pid:
+            return False
+        try:
+            with open("/proc/%d/stat" % self.mon_pid) as f:
+                st = f.read()
+        except OSError:
+            return False
+        state = st[st.rindex(")") + 2]
+        return state not in ("Z", "X")
+
+    def wait_monitor_gone(self, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            if not self.monitor_alive():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def cleanup(self):
+        self.runtime("delete", "--force", self.id, check_rc=False)
+        if self.monitor_alive():
+            os.kill(self.mon_pid, signal.SIGKILL)
+
+
+def read_frames(s):
+    """Read stdcopy frames until EOF: list of (stream, payload)."""
+    buf = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    frames = []
+    i = 0
+    while i < len(buf):
+        check(len(buf) - i >= 8, "truncated frame header")
+        st, z, ln = buf[i], buf[i + 1:i + 4], struct.unpack(">I", buf[i + 4:i + 8])[0]
+        check(z == b"\0\0\0", "bad frame header %r" % buf[i:i + 8])
+        check(st in (1, 2), "bad stream byte %d" % st)
+        check(len(buf) - i - 8 >= ln, "truncated frame payload")
+        frames.append((st, buf[i + 8:i + 8 + ln]))
+        i += 8 + ln
+    return frames
+
+
+def joined(frames, st):
+    return b"".join(p for s, p in frames if s == st)
+
+
+def sockets_left(c):
+    try:
+        names = os.listdir(c.state)
+    except OSError:
+        return []
+    return [n for n in names if n.endswith(".sock")]
+
+
+# ---------------------------------------------------------------- tests
+
+def t_log_exit(rt):
+    c = Ctr(rt, ["sh", "-c", "echo out1; echo err1 >&2; printf 'a\\tb\"\\\\\\377\\n'; echo out2; printf tail; exit 3"])
+    try:
+        r = c.launch()
+        check(c.rc == 0 and isinstance(r.get("pid"), int) and r["pid"] > 0, "bad result %r rc=%d" % (r, c.rc))
+        check(c.monitor_alive(), "monitor not running after create")
+        c.start()
+        ex = c.wait_exit()
+        check(ex["exitCode"] == 3 and ex["signal"] == 0 and ex["oomKilled"] is False, "exit.json %r" % ex)
+        check(TIME_RE.match(ex["finishedAt"]), "finishedAt %r" % ex["finishedAt"])
+        check(c.wait_monitor_gone(), "monitor still running")
+        with open(c.log, "rb") as f:
+            raw = f.read()
+        entries = [json.loads(l) for l in raw.decode("utf-8").splitlines()]
+        for e in entries:
+            check(set(e) == {"log", "stream", "time"}, "keys %r" % e)
+            check(TIME_RE.match(e["time"]), "time %r" % e["time"])
+        out = [e["log"] for e in entries if e["stream"] == "stdout"]
+        err = [e["log"] for e in entries if e["stream"] == "stderr"]
+        check(out == ["out1\n", "a\tb\"\\\ufffd\n", "out2\n", "tail"], "stdout entries %r" % out)
+        check(err == ["err1\n"], "stderr entries %r" % err)
+        check(not sockets_left(c), "sockets left: %r" % sockets_left(c))
+    finally:
+        c.cleanup()
+
+
+def t_attach(rt):
+    c = Ctr(rt, ["sh", "-c", "echo o1; echo e1 >&2; sleep 0.1; echo o2; echo e2 >&2"])
+    try:
+        c.launch()
+        check(c.rc == 0, "launch %r" % c.result)
+        s1, s2 = c.sock("attach.sock"), c.sock("attach.sock")
+        time.sleep(0.05)
+        c.start()
+        for s in (s1, s2):
+            fr = read_frames(s)
+            check(joined(fr, 1) == b"o1\no2\n", "stdout frames %r" % fr)
+            check(joined(fr, 2) == b"e1\ne2\n", "stderr frames %r" % fr)
+        ex = c.wait_exit()
+        check(ex["exitCode"] == 0, "exit %r" % ex)
+    finally:
+        c.cleanup()
+
+
+def t_stdin(rt):
+    c = Ctr(rt, ["cat"], stdin=True)
+    try:
+        c.launch()
+        check(c.rc == 0, "launch %r" % c.result)
+        s = c.sock("attach.sock")
+        c.start()
+        s.sendall(b"hello\n")
+        s.sendall(b"world\n")
+        s.shutdown(socket.SHUT_WR)
+        fr = read_frames(s)
+        check(joined(fr, 1) == b"hello\nworld\n", "frames %r" % fr)
+        ex = c.wait_exit()
+        check(ex["exitCode"] == 0, "exit %r" % ex)
+        check(c.wait_monitor_gone(), "monitor still running")
+    finally:
+        c.cleanup()
+
+
+def t_terminal(rt):
+    c = Ctr(rt, ["sh", "-c", "read x; stty size; echo got:$x; exit 5"], terminal=True)
+    try:
+        c.launch()
+        check(c.rc == 0, "launch %r" % c.result)
+        s = c.sock("attach.sock")
+        c.start()
+        r = c.ctl("resize 40 100")
+        check(r == "ok\n", "resize reply %r" % r)
+        r = c.ctl("bogus")
+        check(r.startswith("error"), "bogus reply %r" % r)
+        s.sendall(b"go\n")
+        fr = read_frames(s)
+        check(fr and all(st == 1 for st, _ in fr), "frames not all stream 1: %r" % fr)
+        out = joined(fr, 1)
+        check(b"40 100" in out and b"got:go" in out, "output %r" % out)
+        ex = c.wait_exit()
+        check(ex["exitCode"] == 5, "exit %r" % ex)
+        with open(c.log) as f:
+            entries = [json.loads(l) for l in f]
+        check(all(e["stream"] == "stdout" for e in entries), "log streams %r" % entries)
+        check(any("40 100" in e["log"] for e in entries), "log %r" % entries)
+        check(c.wait_monitor_gone(), "monitor still running")
+        check(not sockets_left(c), "sockets left: %r" % sockets_left(c))
+    finally:
+        c.cleanup()
+
+
+def t_create_failure(rt):
+    c = Ctr(rt, ["/no-such-binary-xyz"])
+    try:
+        r = c.launch()
+        check(c.rc == 1, "monitor rc %d" % c.rc)
+        check(set(r) == {"error", "exitCode"} and r["exitCode"] == 1, "result %r" % r)
+        check("no-such-binary-xyz" in r["error"] and not r["error"].startswith("time="), "error %r" % r["error"])
+        time.sleep(0.1)
+        check(not c.monitor_alive(), "monitor still running")
+        lst = c.runtime("list", "-q", check_rc=False).stdout.decode()
+        check(c.id not in lst, "runtime list still has it: %r" % lst)
+        check(not os.path.exists(os.path.join(c.root, c.id)), "runtime state dir left")
+        cg = "/sys/fs/cgroup/memory/berth/" + c.id
+        check(not os.path.exists(cg), cg + " left")
+        left = os.listdir(c.state) if os.path.isdir(c.state) else []
+        check(not left, "state dir entries left: %r" % left)
+    finally:
+        c.cleanup()
+
+
+def smaps(pid):
+    d = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            p = line.split()
+            if len(p) >= 3 and p[2] == "kB":
+                d[p[0].rstrip(":")] = int(p[1])
+    return d
+
+
+def t_idle_pss(rt):
+    c = Ctr(rt, ["sleep", "60"])
+    try:
+        c.launch()
+        check(c.rc == 0, "launch %r" % c.result)
+        c.start()
+        time.sleep(0.3)
+        m = smaps(c.mon_pid)
+        print("# idle monitor (%s): Rss %d kB, Pss %d kB (anon %d kB, file %d kB), Private_Dirty %d kB"
+              % (os.path.basename(rt), m["Rss"], m["Pss"], m.get("Pss_Anon", -1), m.get("Pss_File", -1),
+                 m.get("Private_Dirty", -1)), flush=True)
+        check(m["Pss"] <= 358, "Pss %d kB > 0.35 MiB" % m["Pss"])
+        # SIGTERM to the monitor is ignored
+        os.kill(c.mon_pid, signal.SIGTERM)
+        time.sleep(0.1)
+        check(c.monitor_alive(), "monitor died on SIGTERM")
+        c.runtime("kill", c.id, "KILL")
+        ex = c.wait_exit()
+        check(ex["exitCode"] == 137 and ex["signal"] == 9, "exit %r" % ex)
+    finally:
+        c.cleanup()
+
+
+def t_rotation(rt):
+    c = Ctr(rt, ["sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done"], log_max=4096)
+    try:
+        c.launch()
+        c.start()
+        c.wait_exit()
+        check(c.wait_monitor_gone(), "monitor still running")
+        check(os.path.getsize(c.log) <= 4096, "log size %d" % os.path.getsize(c.log))
+        check(os.path.exists(c.log + ".1") and os.path.getsize(c.log + ".1") <= 4096, "no/oversized .1")
+        check(not os.path.exists(c.log + ".2"), ".2 exists")
+        with open(c.log) as f:
+            last = [json.loads(l)["log"] for l in f]
+        check(last[-1] == "line-199\n", "last line %r" % last[-1:])
+    finally:
+        c.cleanup()
+
+
+def t_slow_client(rt):
+    # a client that never reads must not block the container and gets dropped past 1 MiB
+    c = Ctr(rt, ["sh", "-c", "yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c 4000000; echo done"])
+    try:
+        c.launch()
+        s = c.sock("attach.sock")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.start()
+        ex = c.wait_exit(timeout=20)
+        check(ex["exitCode"] == 0, "exit %r" % ex)
+        got = 0
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += len(d)
+        check(got < 2500000, "slow client got %d bytes (not dropped?)" % got)
+        with open(c.log) as f:
+            n = sum(1 for _ in f)
+        check(n > 100000, "log has %d lines" % n)
+    finally:
+        c.cleanup()
+
+
+TESTS = [
+    ("stdout/stderr to json-file log, exit.json exitCode 3, monitor gone, no sockets", t_log_exit),
+    ("attach before start: framed stdout/stderr to two clients", t_attach),
+    ("stdin: cat echoes client input, exits on half-close", t_stdin),
+    ("terminal: stream 1 frames, resize 40 100 seen by stty size", t_terminal),
+    ("runtime create failure: error result, nothing left", t_create_failure),
+    ("idle monitor PSS <= 0.35 MiB, ignores SIGTERM, kill -> 137", t_idle_pss),
+    ("log rotation with --log-max-size", t_rotation),
+    ("slow attach client dropped, container not blocked", t_slow_client),
+]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("# tests need root")
+        print("0 passed, 1 failed")
+        return 1
+    rts = runtimes()
+    if not rts:
+        print("# no runtime found (build out/bin/berth-runtime or install runc)")
+        print("0 passed, 1 failed")
+        return 1
+    subprocess.run([os.path.join(REPO, "scripts", "make-bundle.sh"), BASE_BUNDLE, "--", "sh"],
+                   check=True, stdout=subprocess.DEVNULL)
+    try:
+        for rt in rts:
+            for name, fn in TESTS:
+                label = "%s: %s" % (os.path.basename(rt), name)
+                try:
+                    fn(rt)
+                    tap(True, label)
+                except Exception as e:  # noqa
+                    tap(False, label, "%s: %s" % (type(e).__name__, e))
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    passed = sum(1 for r in results if r)
+    failed = len(results) - passed
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
