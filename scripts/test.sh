@@ -19,6 +19,11 @@ if make -s -C src/native test > /tmp/berth-native-test.log 2>&1; then :; else st
 cat /tmp/berth-native-test.log
 np=$(grep -cE '^ok ' /tmp/berth-native-test.log); nf=$(grep -cE '^not ok ' /tmp/berth-native-test.log)
 passed=$((passed + np)); failed=$((failed + nf))
+echo "== monitor tests"
+if make -s -C src/monitor test > /tmp/berth-monitor-test.log 2>&1; then :; else status=1; fi
+cat /tmp/berth-monitor-test.log
+np=$(grep -cE '^ok ' /tmp/berth-monitor-test.log); nf=$(grep -cE '^not ok ' /tmp/berth-monitor-test.log)
+passed=$((passed + np)); failed=$((failed + nf))
 for proj in tests/*/*.csproj; do
   name=$(basename "$proj" .csproj)
   echo "== $name"

@@ -188,6 +188,8 @@ public sealed class ContainerManager
             catch
             {
                 await RunRuntimeAsync(["delete", "--force", c.Id], CancellationToken.None);
+                await WaitMonitorGoneAsync(stateDir);
+                TryCleanup(() => Directory.Delete(stateDir, recursive: true));
                 TryCleanup(() => _rootfs.Unmount(c.Id));
                 _exits.TryRemove(c.Id, out _);
                 throw;
@@ -196,6 +198,17 @@ public sealed class ContainerManager
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>A failed monitor cleans up after itself; wait (bounded) until it has gone.</summary>
+    private static async Task WaitMonitorGoneAsync(string stateDir)
+    {
+        var pidFile = Path.Combine(stateDir, "monitor.pid");
+        for (int i = 0; i < 200 && File.Exists(pidFile); i++)
+        {
+            if (!int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) || !Runtime.Lifecycle.ProcInfo.IsAlive(pid)) return;
+            await Task.Delay(10);
         }
     }
 
