@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Berth.Engine.Logs;
+
+/// <summary>One line of Docker's json-file log.</summary>
+public sealed class LogEntry
+{
+    [JsonPropertyName("log")] public string Log { get; set; } = "";
+    [JsonPropertyName("stream")] public string Stream { get; set; } = "stdout";
+    [JsonPropertyName("time")] public DateTime Time { get; set; }
+}
+
+[JsonSerializable(typeof(LogEntry))]
+internal sealed partial class LogJsonContext : JsonSerializerContext;
+
+/// <summary>What `docker logs` asks for.</summary>
+public sealed class LogQuery
+{
+    public bool Stdout { get; init; } = true;
+    public bool Stderr { get; init; } = true;
+    public bool Timestamps { get; init; }
+    public bool Follow { get; init; }
+
+    /// <summary>Number of lines from the end, or null for all ("all").</summary>
+    public int? Tail { get; init; }
+
+    public DateTime? Since { get; init; }
+    public DateTime? Until { get; init; }
+}
+
+/// <summary>
+/// Reads a container's json-file log (written by berth-monitor) the way `docker logs` shows it, and frames
+/// entries as Docker's stdcopy stream for non-tty containers.
+/// </summary>
+public static class JsonFileLog
+{
+    /// <summary>Entries matching the query; with Follow, keeps reading until <paramref name="stillRunning"/> says no.</summary>
+    public static async IAsyncEnumerable<LogEntry> ReadAsync(string path, LogQuery q, Func<bool> stillRunning,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var pending = new List<LogEntry>();
+        using var fs = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.OpenOrCreate, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
+        });
+        using var reader = new StreamReader(fs);
+        // The existing part: filtered, then tailed.
+        string? line;
+        while ((line = await reader.ReadLineAsync(ct)) is not null)
+        {
+            if (Parse(line) is { } e && Matches(e, q)) pending.Add(e);
+        }
+        int skip = q.Tail is int tail ? Math.Max(0, pending.Count - tail) : 0;
+        foreach (var e in pending.Skip(skip)) yield return e;
+        if (!q.Follow) yield break;
+
+        // Then whatever arrives, until the container stopped and nothing is left to read.
+        var partial = "";
+        while (!ct.IsCancellationRequested)
+        {
+            line = await reader.ReadLineAsync(ct);
+            if (line is null)
+            {
+                if (!stillRunning())
+                {
+                    // A last read after the exit, for lines written just before it.
+                    while ((line = await reader.ReadLineAsync(ct)) is not null)
+                        if (Parse(partial + line) is { } last && Matches(last, q)) yield return last;
+                    yield break;
+                }
+                await Task.Delay(50, ct);
+                continue;
+            }
+            if (Parse(partial + line) is { } e)
+            {
+                partial = "";
+                if (Matches(e, q)) yield return e;
+            }
+            else
+            {
+                partial += line; // a line caught while being written
+            }
+        }
+    }
+
+    private static LogEntry? Parse(string line)
+    {
+        if (line.Length == 0) return null;
+        try { return JsonSerializer.Deserialize(line, LogJsonContext.Default.LogEntry); }
+        catch (JsonException) { return null; }
+    }
+
+    private static bool Matches(LogEntry e, LogQuery q) =>
+        (e.Stream == "stderr" ? q.Stderr : q.Stdout)
+        && (q.Since is null || e.Time >= q.Since)
+        && (q.Until is null || e.Time <= q.Until);
+
+    /// <summary>The payload docker logs prints for an entry (with --timestamps, RFC3339Nano and a space first).</summary>
+    public static string Text(LogEntry e, bool timestamps) =>
+        timestamps ? e.Time.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffffff00Z") + " " + e.Log : e.Log;
+
+    /// <summary>Docker's stdcopy frame: [stream][0 0 0][u32 big-endian size][payload]; 1 = stdout, 2 = stderr.</summary>
+    public static byte[] Frame(string stream, ReadOnlySpan<byte> payload)
+    {
+        var frame = new byte[8 + payload.Length];
+        frame[0] = stream == "stderr" ? (byte)2 : (byte)1;
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(4), (uint)payload.Length);
+        payload.CopyTo(frame.AsSpan(8));
+        return frame;
+    }
+}
