@@ -1,0 +1,384 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using Berth.Core;
+using Berth.Images.Native;
+using Berth.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace Berth.Images;
+
+/// <summary>Result of unpacking one layer tar.</summary>
+public sealed record UnpackResult(Digest DiffId, long Size);
+
+/// <summary>
+/// Unpacks a layer tar (plain or gzip) into a directory in overlayfs form, computing its DiffID
+/// (sha256 of the uncompressed tar stream). Every file is created relative to a directory fd that was
+/// reached from the layer root one component at a time with O_NOFOLLOW, so a symlink in the layer can
+/// never redirect a write outside it; "..", absolute names and traversal through symlinks or
+/// non-directories are rejected (InvalidParameter).
+/// OCI whiteouts become overlay whiteouts: ".wh.NAME" → a 0:0 character device NAME,
+/// ".wh..wh..opq" → xattr trusted.overlay.opaque=y on the directory.
+/// </summary>
+public static class LayerUnpacker
+{
+    private const string WhiteoutPrefix = ".wh.";
+    private const string WhiteoutMetaPrefix = ".wh..wh.";
+    private const string OpaqueMarker = ".wh..wh..opq";
+    private const int DirFlags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
+
+    /// <summary>Unpacks <paramref name="tar"/> into the existing, empty directory <paramref name="dest"/>.</summary>
+    public static UnpackResult Unpack(Stream tar, string dest)
+    {
+        using var hashing = new HashingStream(OpenDecompressed(tar));
+        bool root = Libc.geteuid() == 0;
+        int rootFd = Sys.Check(Sys.openat(Sys.AT_FDCWD, dest, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", dest);
+        long size = 0;
+        var dirTimes = new List<(string[] Parts, DateTimeOffset Mtime)>();
+        try
+        {
+            var reader = new TarReader(hashing);
+            TarEntry? entry;
+            while ((entry = ReadNext(reader)) is not null)
+            {
+                if (entry.EntryType is TarEntryType.GlobalExtendedAttributes) continue;
+                var parts = SplitName(entry.Name);
+                if (parts.Length == 0) continue; // "./": the layer root itself
+                var name = parts[^1];
+                var parentParts = parts[..^1];
+
+                if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+                {
+                    int pfd = OpenDir(rootFd, parentParts, create: true, entry.Name);
+                    try
+                    {
+                        if (name == OpaqueMarker) SetOpaque(pfd);
+                        else if (name.StartsWith(WhiteoutMetaPrefix, StringComparison.Ordinal)) { /* aufs metadata: ignore */ }
+                        else
+                        {
+                            var target = name[WhiteoutPrefix.Length..];
+                            ValidateComponent(target, entry.Name);
+                            RemoveExisting(pfd, target);
+                            Sys.Check(Sys.mknodat(pfd, target, Sys.S_IFCHR, Sys.MakeDev(0, 0)), "mknod", entry.Name);
+                        }
+                    }
+                    finally { Libc.close(pfd); }
+                    continue;
+                }
+
+                int parent = OpenDir(rootFd, parentParts, create: true, entry.Name);
+                try
+                {
+                    int mode = (int)entry.Mode & 0xfff;
+                    switch (entry.EntryType)
+                    {
+                        case TarEntryType.Directory:
+                            EnsureDirectory(parent, name, entry.Name);
+                            dirTimes.Add((parts, entry.ModificationTime));
+                            break;
+                        case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                            RemoveExisting(parent, name);
+                            size += WriteFile(parent, name, entry);
+                            break;
+                        case TarEntryType.SymbolicLink:
+                            RemoveExisting(parent, name);
+                            Sys.Check(Sys.symlinkat(entry.LinkName, parent, name), "symlink", entry.Name);
+                            break;
+                        case TarEntryType.HardLink:
+                        {
+                            var targetParts = SplitName(entry.LinkName);
+                            if (targetParts.Length == 0) throw Hostile(entry.Name, "hard link to the layer root");
+                            int tfd = OpenDir(rootFd, targetParts[..^1], create: false, entry.LinkName);
+                            try
+                            {
+                                RemoveExisting(parent, name);
+                                Sys.Check(Sys.linkat(tfd, targetParts[^1], parent, name, 0), "link", entry.Name);
+                            }
+                            finally { Libc.close(tfd); }
+                            continue; // shares the target's inode: metadata comes from the target
+                        }
+                        case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
+                        {
+                            var pe = (PosixTarEntry)entry;
+                            int type = entry.EntryType switch
+                            {
+                                TarEntryType.CharacterDevice => Sys.S_IFCHR,
+                                TarEntryType.BlockDevice => Sys.S_IFBLK,
+                                _ => Sys.S_IFIFO,
+                            };
+                            if (!root && type != Sys.S_IFIFO) continue; // unprivileged: device nodes cannot be made
+                            RemoveExisting(parent, name);
+                            Sys.Check(Sys.mknodat(parent, name, type | mode,
+                                Sys.MakeDev((uint)pe.DeviceMajor, (uint)pe.DeviceMinor)), "mknod", entry.Name);
+                            break;
+                        }
+                        default:
+                            throw BerthException.Invalid($"layer entry {entry.Name}: unsupported tar entry type {entry.EntryType}");
+                    }
+
+                    if (root)
+                        Sys.Check(Sys.fchownat(parent, name, entry.Uid, entry.Gid, Sys.AT_SYMLINK_NOFOLLOW), "lchown", entry.Name);
+                    if (entry.EntryType != TarEntryType.SymbolicLink)
+                        Sys.Check(Sys.fchmodat(parent, name, mode, 0), "chmod", entry.Name); // after chown, which clears set-id bits
+                    ApplyXattrs(parent, name, entry);
+                    if (entry.EntryType != TarEntryType.Directory)
+                        SetMtime(parent, name, entry.ModificationTime, entry.Name);
+                }
+                finally { Libc.close(parent); }
+            }
+
+            // Directory mtimes last: creating their children changed them.
+            for (int i = dirTimes.Count - 1; i >= 0; i--)
+            {
+                var (parts, mtime) = dirTimes[i];
+                int pfd = OpenDir(rootFd, parts[..^1], create: false, string.Join('/', parts));
+                try { SetMtime(pfd, parts[^1], mtime, string.Join('/', parts)); }
+                finally { Libc.close(pfd); }
+            }
+            hashing.CopyTo(Stream.Null); // trailing zero blocks are part of the DiffID
+            Sys.syncfs(rootFd);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            throw BerthException.Invalid($"invalid layer tar: {ex.Message}");
+        }
+        finally
+        {
+            Libc.close(rootFd);
+        }
+        return new UnpackResult(hashing.Digest(), size);
+    }
+
+    private static TarEntry? ReadNext(TarReader reader)
+    {
+        try
+        {
+            return reader.GetNextEntry(copyData: false);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or ArgumentException)
+        {
+            throw BerthException.Invalid($"invalid layer tar: {ex.Message}");
+        }
+    }
+
+    /// <summary>Gzip is detected by its magic (1f 8b); anything else is read as a plain tar.</summary>
+    public static Stream OpenDecompressed(Stream s)
+    {
+        var head = new byte[2];
+        int n = 0;
+        while (n < 2)
+        {
+            int r = s.Read(head, n, 2 - n);
+            if (r == 0) break;
+            n += r;
+        }
+        Stream joined = new PrefixedStream(head.AsMemory(0, n), s);
+        return n == 2 && head[0] == 0x1f && head[1] == 0x8b ? new GZipStream(joined, CompressionMode.Decompress) : joined;
+    }
+
+    /// <summary>Splits a tar name into safe components: "./" prefixes and empty/"." parts dropped; "..", absolute names rejected.</summary>
+    internal static string[] SplitName(string name)
+    {
+        if (name.StartsWith('/')) throw Hostile(name, "absolute path");
+        if (name.Contains('\0')) throw Hostile(name, "NUL in name");
+        var parts = new List<string>();
+        foreach (var p in name.Split('/'))
+        {
+            if (p.Length == 0 || p == ".") continue;
+            if (p == "..") throw Hostile(name, "\"..\" component");
+            parts.Add(p);
+        }
+        return parts.ToArray();
+    }
+
+    private static void ValidateComponent(string c, string entry)
+    {
+        if (c.Length == 0 || c == "." || c == ".." || c.Contains('/')) throw Hostile(entry, "invalid whiteout name");
+    }
+
+    private static BerthException Hostile(string name, string why) =>
+        BerthException.Invalid($"layer entry \"{name}\" rejected: {why} (entries must stay inside the layer)");
+
+    /// <summary>Walks <paramref name="parts"/> from <paramref name="rootFd"/> without following symlinks; returns an O_PATH fd.</summary>
+    private static int OpenDir(int rootFd, ReadOnlySpan<string> parts, bool create, string entry)
+    {
+        int fd = Sys.Check(Sys.openat(rootFd, ".", DirFlags, 0), "open", ".");
+        foreach (var p in parts)
+        {
+            int next = Sys.openat(fd, p, DirFlags, 0);
+            if (next < 0 && Sys.Errno == Sys.ENOENT && create)
+            {
+                if (Sys.mkdirat(fd, p, 0x1ed) < 0 && Sys.Errno != Sys.EEXIST)
+                {
+                    int e = Sys.Errno;
+                    Libc.close(fd);
+                    throw new ErrnoException(e, "mkdir", entry);
+                }
+                next = Sys.openat(fd, p, DirFlags, 0);
+            }
+            if (next < 0)
+            {
+                int e = Sys.Errno;
+                Libc.close(fd);
+                if (e is Sys.ENOTDIR or Sys.ELOOP)
+                    throw Hostile(entry, $"parent \"{p}\" is a symlink or not a directory");
+                throw new ErrnoException(e, "open", entry);
+            }
+            Libc.close(fd);
+            fd = next;
+        }
+        return fd;
+    }
+
+    private static void EnsureDirectory(int parent, string name, string entry)
+    {
+        if (Sys.mkdirat(parent, name, 0x1ed) == 0) return;
+        if (Sys.Errno != Sys.EEXIST) throw new ErrnoException(Sys.Errno, "mkdir", entry);
+        int fd = Sys.openat(parent, name, DirFlags, 0);
+        if (fd >= 0) { Libc.close(fd); return; } // already a directory: keep its contents
+        RemoveExisting(parent, name);
+        Sys.Check(Sys.mkdirat(parent, name, 0x1ed), "mkdir", entry);
+    }
+
+    /// <summary>Removes whatever is at parent/name (a directory recursively, never following symlinks).</summary>
+    private static void RemoveExisting(int parent, string name)
+    {
+        if (Sys.unlinkat(parent, name, 0) == 0) return;
+        int e = Sys.Errno;
+        if (e == Sys.ENOENT) return;
+        if (e is Sys.EISDIR or Sys.EPERM)
+        {
+            if (Sys.unlinkat(parent, name, Sys.AT_REMOVEDIR) == 0) return;
+            // Non-empty directory: delete via the fd path; .NET's recursive delete does not follow symlinks.
+            Directory.Delete($"/proc/self/fd/{parent}/{name}", recursive: true);
+            return;
+        }
+        throw new ErrnoException(e, "unlink", name);
+    }
+
+    private static long WriteFile(int parent, string name, TarEntry entry)
+    {
+        int fd = Sys.Check(Sys.openat(parent, name,
+            Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "open", entry.Name);
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        using var fs = new FileStream(handle, FileAccess.Write, 0);
+        long n = 0;
+        if (entry.DataStream is { } data)
+        {
+            var buf = new byte[81920];
+            int r;
+            while ((r = data.Read(buf)) > 0)
+            {
+                fs.Write(buf, 0, r);
+                n += r;
+            }
+        }
+        return n;
+    }
+
+    private static unsafe void SetMtime(int parent, string name, DateTimeOffset mtime, string entry)
+    {
+        var ts = stackalloc Sys.Timespec[2];
+        long ticks = mtime.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+        ts[0].Sec = ts[1].Sec = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out long rem);
+        if (rem < 0) { rem += TimeSpan.TicksPerSecond; ts[0].Sec = ts[1].Sec -= 1; }
+        ts[0].Nsec = ts[1].Nsec = rem * 100;
+        Sys.Check(Sys.utimensat(parent, name, ts, Sys.AT_SYMLINK_NOFOLLOW), "utimensat", entry);
+    }
+
+    private static unsafe void SetOpaque(int dirPathFd)
+    {
+        // fsetxattr needs a real fd, not O_PATH: reopen the directory itself.
+        int fd = Sys.Check(Sys.openat(dirPathFd, ".", Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", ".");
+        try
+        {
+            byte y = (byte)'y';
+            Sys.Check(Sys.fsetxattr(fd, "trusted.overlay.opaque", &y, 1, 0), "setxattr", "trusted.overlay.opaque");
+        }
+        finally { Libc.close(fd); }
+    }
+
+    /// <summary>PAX "SCHILY.xattr.*" records on regular files and directories (security.capability and friends).</summary>
+    private static unsafe void ApplyXattrs(int parent, string name, TarEntry entry)
+    {
+        if (entry is not PaxTarEntry pax || entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.Directory)) return;
+        foreach (var (key, value) in pax.ExtendedAttributes)
+        {
+            if (!key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal)) continue;
+            var xname = key["SCHILY.xattr.".Length..];
+            if (xname.StartsWith("trusted.overlay.", StringComparison.Ordinal)) continue; // never let a layer forge overlay metadata
+            int flags = (entry.EntryType == TarEntryType.Directory ? Libc.O_DIRECTORY : 0) | Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
+            int fd = Sys.Check(Sys.openat(parent, name, flags, 0), "open", entry.Name);
+            try
+            {
+                // The tar layer stores xattr values as raw bytes in a (latin-1 round-tripped) string.
+                var bytes = Encoding.Latin1.GetBytes(value);
+                fixed (byte* p = bytes)
+                    Sys.Check(Sys.fsetxattr(fd, xname, p, (nuint)bytes.Length, 0), "setxattr", entry.Name + " " + xname);
+            }
+            finally { Libc.close(fd); }
+        }
+    }
+
+    private sealed class HashingStream(Stream inner) : Stream
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public Digest Digest() => Images.Digest.FromHash(_hash.GetHashAndReset());
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer);
+            _hash.AppendData(buffer[..n]);
+            return n;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) { _hash.Dispose(); inner.Dispose(); }
+            base.Dispose(disposing);
+        }
+    }
+
+    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
+    {
+        private ReadOnlyMemory<byte> _prefix = prefix;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_prefix.Length > 0)
+            {
+                int n = Math.Min(buffer.Length, _prefix.Length);
+                _prefix.Span[..n].CopyTo(buffer);
+                _prefix = _prefix[n..];
+                return n;
+            }
+            return inner.Read(buffer);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
