@@ -973,7 +973,9 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR --runtime PATH --runtime-root DIR "
 			"--state-dir DIR --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES]\n");
-	exit(2);
+	const char *e = "{\"error\":\"berth-monitor: invalid arguments\",\"exitCode\":125}\n";
+	write_all(1, e, strlen(e));
+	exit(1);
 }
 
 static void parse_args(int argc, char **argv)
@@ -1016,6 +1018,8 @@ static void fail_cleanup(int devnull)
 	}
 	unlink(p_console);
 	unlink(p_initpid);
+	struct stat st;
+	if (log_fd >= 0 && fstat(log_fd, &st) == 0 && st.st_size == 0) unlink(opt.logpath); /* we made it */
 	unlink(p_monpid);
 	if (chdir(opt.sdir) == 0) {
 		unlink("attach.sock");

@@ -15,6 +15,7 @@ MONITOR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(HE
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 
 results = []  # (ok, name)
+start_races = []
 WORK = tempfile.mkdtemp(prefix="berth-monitor-test.")
 BASE_BUNDLE = os.path.join(WORK, "base")
 seq = [0]
@@ -54,7 +55,7 @@ def runtimes():
 class Ctr:
     """One container + monitor, with cleanup."""
 
-    def __init__(self, rt, args, terminal=False, stdin=False, log_max=None, extra=None):
+    def __init__(self, rt, args, terminal=False, stdin=False, log_max=None, extra=None, memory=None):
         seq[0] += 1
         self.rt = rt
         self.id = "bmt-%d-%d" % (os.getpid(), seq[0])
@@ -70,6 +71,8 @@ class Ctr:
         cfg["process"]["args"] = args
         cfg["process"]["terminal"] = terminal
         cfg["linux"]["cgroupsPath"] = "/berth/" + self.id
+        if memory:
+            cfg["linux"].setdefault("resources", {})["memory"] = {"limit": memory, "swap": memory}
         with open(os.path.join(self.bundle, "config.json"), "w") as f:
             json.dump(cfg, f)
         self.cmd = [MONITOR, "--id", self.id, "--bundle", self.bundle, "--runtime", rt,
@@ -104,7 +107,24 @@ class Ctr:
         return p
 
     def start(self):
-        self.runtime("start", self.id)
+        p = self.runtime("start", self.id, check_rc=False)
+        if p.returncode != 0:
+            time.sleep(0.2)
+            try:
+                with open(os.path.join(self.state, "exit.json")) as f:
+                    ex = f.read().strip()
+            except OSError:
+                ex = "none"
+            err = p.stderr.decode().strip()
+            # berth-runtime's start checks the init's liveness after polling the exec fifo
+            # without re-reading it: a process that runs to completion within that poll
+            # window (the monitor reaps it at once) makes start report "already dead"
+            # although it did start. Tolerate exactly that case when the monitor saw
+            # the exit; count it so the summary shows it.
+            if "already dead" in err and ex != "none":
+                start_races.append(self.id)
+                return
+            raise Fail("%s start failed: %s (exit.json: %s)" % (self.rt, err, ex))
 
     def sock(self, name):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -322,6 +342,9 @@ def t_idle_pss(rt):
         check(c.rc == 0, "launch %r" % c.result)
         c.start()
         time.sleep(0.3)
+        check(os.path.isdir("/sys/fs/cgroup/memory/berth/" + c.id), "container cgroup not found")
+        r = c.ctl("resize 10 10")
+        check(r.startswith("error"), "resize without terminal: %r" % r)
         m = smaps(c.mon_pid)
         print("# idle monitor (%s): Rss %d kB, Pss %d kB (anon %d kB, file %d kB), Private_Dirty %d kB"
               % (os.path.basename(rt), m["Rss"], m["Pss"], m.get("Pss_Anon", -1), m.get("Pss_File", -1),
@@ -379,6 +402,40 @@ def t_slow_client(rt):
         c.cleanup()
 
 
+def t_long_line(rt):
+    c = Ctr(rt, ["sh", "-c", "head -c 40000 /dev/zero | tr '\\0' a; echo; echo x >&2"])
+    try:
+        c.launch()
+        c.start()
+        c.wait_exit()
+        check(c.wait_monitor_gone(), "monitor still running")
+        with open(c.log) as f:
+            entries = [json.loads(l) for l in f]
+        out = [e["log"] for e in entries if e["stream"] == "stdout"]
+        check([len(x) for x in out] == [16384, 16384, 40000 - 32768 + 1], "entry sizes %r" % [len(x) for x in out])
+        check("".join(out) == "a" * 40000 + "\n", "content")
+    finally:
+        c.cleanup()
+
+
+def t_oom(rt):
+    c = Ctr(rt, ["sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1; exit 0"], memory=16 << 20)
+    try:
+        c.launch()
+        check(c.rc == 0, "launch %r" % c.result)
+        c.start()
+        ex = c.wait_exit()
+        check(ex["oomKilled"] is True and ex["exitCode"] == 0, "exit %r" % ex)
+    finally:
+        c.cleanup()
+
+
+def t_usage(rt):
+    p = subprocess.run([MONITOR, "--id", "x"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    r = json.loads(p.stdout)
+    check(p.returncode == 1 and r["exitCode"] == 125 and "error" in r, "usage result %r rc %d" % (r, p.returncode))
+
+
 TESTS = [
     ("stdout/stderr to json-file log, exit.json exitCode 3, monitor gone, no sockets", t_log_exit),
     ("attach before start: framed stdout/stderr to two clients", t_attach),
@@ -388,6 +445,9 @@ TESTS = [
     ("idle monitor PSS <= 0.35 MiB, ignores SIGTERM, kill -> 137", t_idle_pss),
     ("log rotation with --log-max-size", t_rotation),
     ("slow attach client dropped, container not blocked", t_slow_client),
+    ("partial lines split at 16 KiB", t_long_line),
+    ("oomKilled from the memory cgroup", t_oom),
+    ("bad arguments: JSON error line", t_usage),
 ]
 
 
@@ -414,6 +474,9 @@ def main():
                     tap(False, label, "%s: %s" % (type(e).__name__, e))
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
+    if start_races:
+        print("# note: %d start(s) reported \"container process is already dead\" for a container "
+              "that had run to completion (runtime start race, see run_tests.py)" % len(start_races))
     passed = sum(1 for r in results if r)
     failed = len(results) - passed
     print("%d passed, %d failed" % (passed, failed))
