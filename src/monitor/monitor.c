@@ -108,7 +108,7 @@ struct stream {
 	int num;              /* 1 stdout, 2 stderr */
 	const char *name;
 	size_t len;
-	char line[LINE_MAX_LEN];
+	char *line;           /* LINE_MAX_LEN bytes, in .bss: touched only when used */
 };
 
 struct client {
@@ -133,16 +133,16 @@ static struct {
 	long long logmax;
 } opt;
 
-static char p_initpid[PATH_MAX], p_monpid[PATH_MAX], p_console[PATH_MAX], p_exit[PATH_MAX];
-static char p_logrot[PATH_MAX + 4];
-static char p_oom[PATH_MAX];
-static int oom_v2;
+/* paths are heap strings of their own length: PATH_MAX arrays would each dirty a page */
+static char *p_initpid, *p_monpid, *p_console, *p_exit, *p_logrot;
+static char *p_oom = "";
 
 static int epfd = -1, sigfd = -1, pidfd = -1;
 static struct tag t_sig = { T_SIG, -1 }, t_attach = { T_ATTACH_L, -1 }, t_ctl = { T_CTL_L, -1 };
 static struct tag t_stdin = { T_STDIN, -1 }, t_pidfd = { T_PIDFD, -1 };
-static struct stream s_out = { { T_STREAM, -1 }, 1, "stdout", 0, { 0 } };
-static struct stream s_err = { { T_STREAM, -1 }, 2, "stderr", 0, { 0 } };
+static char line_out[LINE_MAX_LEN], line_err[LINE_MAX_LEN];
+static struct stream s_out = { { T_STREAM, -1 }, 1, "stdout", 0, line_out };
+static struct stream s_err = { { T_STREAM, -1 }, 2, "stderr", 0, line_err };
 static int stdin_is_pty, stdin_close_pending, stdin_armed;
 static char stdin_buf[STDIN_BUF_SIZE];
 static size_t stdin_off, stdin_len;
@@ -196,15 +196,24 @@ static void fmt_time(char *buf, size_t sz, const struct timespec *ts)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)ts->tv_nsec);
 }
 
+static char *cat2(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *r = malloc(la + lb + 1);
+	if (!r) _exit(1);
+	memcpy(r, a, la);
+	memcpy(r + la, b, lb + 1);
+	return r;
+}
+
 static char *abspath(const char *p)
 {
 	if (!p || p[0] == '/') return (char *)p;
-	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof cwd)) return (char *)p;
-	size_t n = strlen(cwd) + strlen(p) + 2;
-	char *r = malloc(n);
-	if (!r) return (char *)p;
-	snprintf(r, n, "%s/%s", cwd, p);
+	char *cwd = getcwd(NULL, 0); /* heap, not a PATH_MAX stack buffer (idle RSS) */
+	if (!cwd) return (char *)p;
+	char *d = cat2(cwd, "/"), *r = cat2(d, p);
+	free(cwd);
+	free(d);
 	return r;
 }
 
@@ -283,14 +292,17 @@ static void json_esc(struct sink *s, const unsigned char *p, size_t n)
 
 static int write_file_atomic(const char *path, const char *data, size_t n)
 {
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	char *tmp = cat2(path, ".tmp");
+	int r = -1;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) return -1;
-	if (write_all(fd, data, n) < 0 || fsync(fd) < 0) { close(fd); unlink(tmp); return -1; }
-	close(fd);
-	if (rename(tmp, path) < 0) { unlink(tmp); return -1; }
-	return 0;
+	if (fd >= 0) {
+		if (write_all(fd, data, n) == 0 && fsync(fd) == 0) r = 0;
+		close(fd);
+		if (r == 0 && rename(tmp, path) < 0) r = -1;
+		if (r < 0) unlink(tmp);
+	}
+	free(tmp);
+	return r;
 }
 
 /* ---------- log ---------- */
@@ -680,8 +692,8 @@ static void report(const char *line)
 
 static void report_error(const char *msg, size_t n, int code)
 {
-	char out[4096 + 64];
-	char body[4096];
+	static char out[4096 + 64];
+	static char body[4096];
 	struct sink s = { body, sizeof body - 1, 0, 0, -1 };
 	json_esc(&s, (const unsigned char *)msg, n);
 	snprintf(out, sizeof out, "{\"error\":\"%.*s\",\"exitCode\":%d}\n", (int)s.len, body, code);
@@ -780,13 +792,18 @@ static int recv_fd(int conn)
 
 static void oom_locate(void)
 {
-	char path[64], line[1024];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)init_pid);
-	FILE *f = fopen(path, "re");
-	if (!f) return;
-	char v2[1024] = "";
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return;
+	/* read into the (already touched) read buffer: no stdio buffers on the heap */
+	ssize_t n = read(fd, rbuf, sizeof rbuf - 1);
+	close(fd);
+	if (n <= 0) return;
+	rbuf[n] = '\0';
+	char v2[1024] = "", path_buf[1200] = "";
+	char *line, *lsave = NULL;
+	for (line = strtok_r((char *)rbuf, "\n", &lsave); line; line = strtok_r(NULL, "\n", &lsave)) {
 		char *c1 = strchr(line, ':');
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2) continue;
@@ -798,18 +815,15 @@ static void oom_locate(void)
 		snprintf(tmp, sizeof tmp, "%s", ctrls);
 		for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 			if (strcmp(tok, "memory") == 0) {
-				snprintf(p_oom, sizeof p_oom, "/sys/fs/cgroup/memory%s/memory.oom_control", cg);
-				oom_v2 = 0;
+				snprintf(path_buf, sizeof path_buf, "/sys/fs/cgroup/memory%s/memory.oom_control", cg);
 			}
 	}
-	fclose(f);
-	if (!p_oom[0] && v2[0]) {
-		snprintf(p_oom, sizeof p_oom, "/sys/fs/cgroup%s/memory.events", v2);
-		if (access(p_oom, R_OK) < 0)
-			snprintf(p_oom, sizeof p_oom, "/sys/fs/cgroup/unified%s/memory.events", v2);
-		oom_v2 = 1;
+	if (!path_buf[0] && v2[0]) {
+		snprintf(path_buf, sizeof path_buf, "/sys/fs/cgroup%s/memory.events", v2);
+		if (access(path_buf, R_OK) < 0)
+			snprintf(path_buf, sizeof path_buf, "/sys/fs/cgroup/unified%s/memory.events", v2);
 	}
-	if (p_oom[0] && access(p_oom, R_OK) < 0) p_oom[0] = '\0';
+	if (path_buf[0] && access(path_buf, R_OK) == 0) p_oom = cat2(path_buf, "");
 }
 
 static int oom_killed(void)
@@ -822,7 +836,6 @@ static int oom_killed(void)
 	while (fgets(line, sizeof line, f))
 		if (sscanf(line, "oom_kill %lld", &v) == 1) break;
 	fclose(f);
-	(void)oom_v2;
 	return v > 0;
 }
 
@@ -1044,11 +1057,11 @@ static void monitor_main(void)
 	dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2);
 	if (chdir("/") < 0) {}
 
-	snprintf(p_initpid, sizeof p_initpid, "%s/init.pid", opt.sdir);
-	snprintf(p_monpid, sizeof p_monpid, "%s/monitor.pid", opt.sdir);
-	snprintf(p_console, sizeof p_console, "%s/console.sock", opt.sdir);
-	snprintf(p_exit, sizeof p_exit, "%s/exit.json", opt.sdir);
-	snprintf(p_logrot, sizeof p_logrot, "%s.1", opt.logpath);
+	p_initpid = cat2(opt.sdir, "/init.pid");
+	p_monpid = cat2(opt.sdir, "/monitor.pid");
+	p_console = cat2(opt.sdir, "/console.sock");
+	p_exit = cat2(opt.sdir, "/exit.json");
+	p_logrot = cat2(opt.logpath, ".1");
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN); signal(SIGTERM, SIG_IGN);
@@ -1137,8 +1150,8 @@ static void monitor_main(void)
 		for (int k = 0; k < 2; k++) {
 			if (*capfds[k] < 0) continue;
 			for (;;) {
-				char tmp[4096];
-				ssize_t r = read(*capfds[k], tmp, sizeof tmp);
+				char *tmp = (char *)rbuf;
+				ssize_t r = read(*capfds[k], tmp, 4096);
 				if (r > 0) {
 					size_t room = CAPTURE_MAX - *capn[k];
 					size_t m = (size_t)r < room ? (size_t)r : room;
@@ -1160,7 +1173,7 @@ static void monitor_main(void)
 
 	int ok = WIFEXITED(rt_status) && WEXITSTATUS(rt_status) == 0;
 	if (!ok) {
-		char msg[4096];
+		static char msg[4096];
 		size_t n = 0;
 		if (cap_err_n) n = runtime_msg(cap_err, cap_err_n, msg, sizeof msg);
 		if (!n && cap_out_n) n = runtime_msg(cap_out, cap_out_n, msg, sizeof msg);
@@ -1234,7 +1247,7 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	close(rp[1]);
-	char buf[8192];
+	static char buf[8192];
 	size_t n = 0;
 	for (;;) {
 		ssize_t r = read(rp[0], buf + n, sizeof buf - 1 - n);
