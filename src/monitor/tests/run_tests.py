@@ -277,6 +277,36 @@ def t_stdin(rt):
         c.cleanup()
 
 
+def t_reattach(rt):
+    # a client that closes completely (a restarting daemon) detaches without closing stdin
+    c = Ctr(rt, ["cat"], stdin=True)
+    try:
+        c.launch()
+        s = c.sock("attach.sock")
+        c.start()
+        s.sendall(b"first\n")
+        got = b""
+        while b"first\n" not in got:
+            d = s.recv(4096)
+            check(d, "EOF on first client")
+            got += d
+        s.close()
+        time.sleep(0.2)
+        check(not os.path.exists(os.path.join(c.state, "exit.json")), "container exited after a full close")
+        s = c.sock("attach.sock")
+        s.sendall(b"second\n")
+        s.shutdown(socket.SHUT_WR)
+        fr = read_frames(s)
+        check(joined(fr, 1) == b"second\n", "second client frames %r" % fr)
+        ex = c.wait_exit()
+        check(ex["exitCode"] == 0, "exit %r" % ex)
+        with open(c.log) as f:
+            logs = [json.loads(l)["log"] for l in f]
+        check(logs == ["first\n", "second\n"], "log %r" % logs)
+    finally:
+        c.cleanup()
+
+
 def t_terminal(rt):
     c = Ctr(rt, ["sh", "-c", "read x; stty size; echo got:$x; exit 5"], terminal=True)
     try:
@@ -440,6 +470,7 @@ TESTS = [
     ("stdout/stderr to json-file log, exit.json exitCode 3, monitor gone, no sockets", t_log_exit),
     ("attach before start: framed stdout/stderr to two clients", t_attach),
     ("stdin: cat echoes client input, exits on half-close", t_stdin),
+    ("full close detaches without closing stdin; a new client attaches", t_reattach),
     ("terminal: stream 1 frames, resize 40 100 seen by stty size", t_terminal),
     ("runtime create failure: error result, nothing left", t_create_failure),
     ("idle monitor PSS <= 0.35 MiB, ignores SIGTERM, kill -> 137", t_idle_pss),
