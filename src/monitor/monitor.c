@@ -19,8 +19,10 @@
  *   message is the runtime's stderr (logrus `time=.. level=error msg="..."` reduced to
  *   the msg) and N the runtime's exit status (128+sig if it was killed). Failures of the
  *   monitor itself before/around the runtime report exitCode 125 and a
- *   "berth-monitor: ..." message. On failure the monitor runs
- *   `RUNTIME --root R delete --force ID`, removes its sockets/pid files and exits.
+ *   "berth-monitor: ..." message. On failure the monitor removes its sockets and pid
+ *   files and exits; if the runtime's create had succeeded (a later step failed) it
+ *   first runs `RUNTIME --root R delete --force ID`. A failed create is left to the
+ *   runtime's own cleanup (it must not delete a container whose ID already existed).
  *
  * LIFECYCLE
  *   first process -> fork -> setsid -> fork -> the monitor (chdir /, stdio /dev/null,
@@ -159,6 +161,7 @@ static int log_fd = -1;
 static long long log_size;
 
 static int report_fd = -1;
+static int runtime_created; /* the runtime's create succeeded: a failure after it must delete */
 
 static struct { pid_t pid; int status; } reaped[16];
 static int n_reaped;
@@ -1023,11 +1026,15 @@ static void parse_args(int argc, char **argv)
 
 static void fail_cleanup(int devnull)
 {
-	char *argv[] = { (char *)opt.runtime, "--root", (char *)opt.rroot, "delete", "--force", (char *)opt.id, NULL };
-	pid_t p = spawn(argv, devnull, devnull, devnull);
-	if (p > 0) {
-		int st;
-		while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+	/* Only delete what our own create made: a failed create cleans up after itself, and
+	 * one that failed because ID already exists must not take the existing container. */
+	if (runtime_created) {
+		char *argv[] = { (char *)opt.runtime, "--root", (char *)opt.rroot, "delete", "--force", (char *)opt.id, NULL };
+		pid_t p = spawn(argv, devnull, devnull, devnull);
+		if (p > 0) {
+			int st;
+			while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+		}
 	}
 	unlink(p_console);
 	unlink(p_initpid);
@@ -1182,6 +1189,7 @@ static void monitor_main(void)
 		fail_cleanup(devnull);
 		_exit(1);
 	}
+	runtime_created = 1;
 	{
 		char b[32] = "";
 		int fd = open(p_initpid, O_RDONLY | O_CLOEXEC);

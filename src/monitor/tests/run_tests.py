@@ -355,6 +355,27 @@ def t_create_failure(rt):
         c.cleanup()
 
 
+def t_duplicate_id(rt):
+    # a create refused because the ID exists must leave the existing container alone
+    c = Ctr(rt, ["sleep", "60"])
+    try:
+        c.launch()
+        check(c.rc == 0, "launch %r" % c.result)
+        c.start()
+        d = Ctr(rt, ["sleep", "60"])
+        d.id = c.id
+        d.cmd[d.cmd.index("--id") + 1] = c.id
+        r = d.launch()
+        check(d.rc == 1 and "error" in r and r["exitCode"] != 0, "duplicate result %r" % r)
+        time.sleep(0.5)  # the failing monitor cleans up after reporting
+        st = json.loads(c.runtime("state", c.id).stdout)
+        check(st["status"] == "running", "existing container %r" % st["status"])
+        check(c.monitor_alive(), "first monitor gone")
+        check(not os.path.exists(os.path.join(c.state, "exit.json")), "exit.json for the running container")
+    finally:
+        c.cleanup()
+
+
 def smaps(pid):
     d = {}
     with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -473,6 +494,7 @@ TESTS = [
     ("full close detaches without closing stdin; a new client attaches", t_reattach),
     ("terminal: stream 1 frames, resize 40 100 seen by stty size", t_terminal),
     ("runtime create failure: error result, nothing left", t_create_failure),
+    ("create refused for an existing ID leaves that container alone", t_duplicate_id),
     ("idle monitor PSS <= 0.35 MiB, ignores SIGTERM, kill -> 137", t_idle_pss),
     ("log rotation with --log-max-size", t_rotation),
     ("slow attach client dropped, container not blocked", t_slow_client),
