@@ -1024,6 +1024,51 @@ static void parse_args(int argc, char **argv)
 	if (strchr(opt.runtime, '/')) opt.runtime = abspath(opt.runtime);
 }
 
+/* is STATE_DIR/monitor.pid a live berth-monitor (not us)? */
+static int monitor_running(void)
+{
+	char b[64], path[64];
+	int fd = open(p_monpid, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	b[n] = '\0';
+	int pid = atoi(b);
+	if (pid <= 0 || pid == (int)getpid()) return 0;
+	snprintf(path, sizeof path, "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	b[n] = '\0';
+	if (strncmp(b, "berth-monitor", 13) != 0) return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	b[n] = '\0';
+	char *rp = strrchr(b, ')');
+	if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) return 0; /* zombie: gone */
+	/* a reused pid of a monitor of another container: its arguments name another dir */
+	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	n = read(fd, rbuf, sizeof rbuf - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	rbuf[n] = '\0';
+	for (const char *q = (const char *)rbuf, *e = q + n; q < e; q += strlen(q) + 1)
+		if (strcmp(q, "--state-dir") == 0 && q + strlen(q) + 1 < e) {
+			q += strlen(q) + 1;
+			return strcmp(q, opt.sdir) == 0; /* berthd passes absolute paths */
+		}
+	return 0;
+}
+
 static void fail_cleanup(int devnull)
 {
 	/* Only delete what our own create made: a failed create cleans up after itself, and
@@ -1082,6 +1127,11 @@ static void monitor_main(void)
 	if (sigfd < 0 || epfd < 0) die_internal(devnull, "signalfd/epoll");
 
 	if (mkdir(opt.sdir, 0700) < 0 && errno != EEXIST) die_internal(devnull, "mkdir state dir");
+	if (monitor_running()) {
+		const char *m = "berth-monitor: another monitor is running for this state dir";
+		report_error(m, strlen(m), EXIT_INTERNAL);
+		_exit(1); /* touch nothing of the other monitor's */
+	}
 	unlink(p_exit);
 	unlink(p_initpid);
 	{

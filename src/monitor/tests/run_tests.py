@@ -372,6 +372,13 @@ def t_duplicate_id(rt):
         check(st["status"] == "running", "existing container %r" % st["status"])
         check(c.monitor_alive(), "first monitor gone")
         check(not os.path.exists(os.path.join(c.state, "exit.json")), "exit.json for the running container")
+        # a second monitor on the same state dir refuses and leaves the first one's files alone
+        e = Ctr(rt, ["sleep", "60"])
+        e.cmd[e.cmd.index("--state-dir") + 1] = c.state
+        r = e.launch()
+        check(e.rc == 1 and "another monitor" in r.get("error", ""), "same state dir result %r" % r)
+        check(os.path.exists(os.path.join(c.state, "attach.sock")), "attach.sock of the first monitor removed")
+        e.runtime("delete", "--force", e.id, check_rc=False)
     finally:
         c.cleanup()
 
@@ -494,7 +501,7 @@ TESTS = [
     ("full close detaches without closing stdin; a new client attaches", t_reattach),
     ("terminal: stream 1 frames, resize 40 100 seen by stty size", t_terminal),
     ("runtime create failure: error result, nothing left", t_create_failure),
-    ("create refused for an existing ID leaves that container alone", t_duplicate_id),
+    ("existing ID / running monitor on the state dir: refused, first container untouched", t_duplicate_id),
     ("idle monitor PSS <= 0.35 MiB, ignores SIGTERM, kill -> 137", t_idle_pss),
     ("log rotation with --log-max-size", t_rotation),
     ("slow attach client dropped, container not blocked", t_slow_client),
