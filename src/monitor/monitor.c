@@ -310,45 +310,76 @@ static int write_file_atomic(const char *path, const char *data, size_t n)
 
 /* ---------- log ---------- */
 
-static char lbuf[8192];
+/* Entries of one read() are batched in lbuf and written with one write() at the end of
+ * the chunk (or when lbuf fills up), so the file only ever holds whole lines except
+ * while one entry larger than lbuf is being written. */
+static char lbuf[16384];
+static struct sink lsink = { lbuf, sizeof lbuf, 0, 0, -1 };
 
 static void log_open(void)
 {
 	log_fd = open(opt.logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	struct stat st;
 	log_size = (log_fd >= 0 && fstat(log_fd, &st) == 0) ? st.st_size : 0;
+	lsink.fd = log_fd;
+}
+
+static void log_flush(void)
+{
+	if (lsink.len && log_fd >= 0) write_all(log_fd, lsink.b, lsink.len);
+	lsink.len = 0;
+}
+
+/* RFC3339Nano with 9 digits; the part up to the seconds is formatted once per second */
+static void log_time(char *out /* >= 31 bytes */)
+{
+	static time_t cached_sec = -1;
+	static char prefix[24];
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec != cached_sec) {
+		struct timespec whole = { now.tv_sec, 0 };
+		char full[48];
+		fmt_time(full, sizeof full, &whole);
+		memcpy(prefix, full, 20); /* "YYYY-MM-DDTHH:MM:SS." */
+		cached_sec = now.tv_sec;
+	}
+	memcpy(out, prefix, 20);
+	long ns = now.tv_nsec;
+	for (int i = 28; i >= 20; i--) { out[i] = (char)('0' + ns % 10); ns /= 10; }
+	out[29] = 'Z';
+	out[30] = '\0';
 }
 
 static void log_entry(struct stream *st, const char *p, size_t n)
 {
 	if (log_fd < 0 || n == 0) return;
 	const char *stream = opt.terminal ? "stdout" : st->name;
-	char ts[48];
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	fmt_time(ts, sizeof ts, &now);
+	char ts[32];
+	log_time(ts);
 	if (opt.logmax > 0) {
 		struct sink c = { NULL, 0, 0, 0, -1 };
 		json_esc(&c, (const unsigned char *)p, n);
-		long long need = (long long)c.total + 34 + (long long)strlen(stream) + (long long)strlen(ts);
+		long long need = (long long)c.total + 33 + (long long)strlen(stream) + (long long)strlen(ts);
 		if (log_size > 0 && log_size + need > opt.logmax) {
+			log_flush();
 			close(log_fd);
 			rename(opt.logpath, p_logrot);
 			log_fd = open(opt.logpath, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+			lsink.fd = log_fd;
 			log_size = 0;
 			if (log_fd < 0) return;
 		}
 	}
-	struct sink s = { lbuf, sizeof lbuf, 0, 0, log_fd };
-	sputs(&s, "{\"log\":\"");
-	json_esc(&s, (const unsigned char *)p, n);
-	sputs(&s, "\",\"stream\":\"");
-	sputs(&s, stream);
-	sputs(&s, "\",\"time\":\"");
-	sputs(&s, ts);
-	sputs(&s, "\"}\n");
-	write_all(log_fd, s.b, s.len);
-	log_size += (long long)s.total;
+	size_t before = lsink.total;
+	sputs(&lsink, "{\"log\":\"");
+	json_esc(&lsink, (const unsigned char *)p, n);
+	sputs(&lsink, "\",\"stream\":\"");
+	sputs(&lsink, stream);
+	sputs(&lsink, "\",\"time\":\"");
+	sputs(&lsink, ts);
+	sputs(&lsink, "\"}\n");
+	log_size += (long long)(lsink.total - before);
 }
 
 /* ---------- attach clients ---------- */
@@ -604,6 +635,7 @@ static void stream_data(struct stream *s, const char *p, size_t n)
 			s->len = 0;
 		}
 	}
+	log_flush();
 }
 
 static void stream_close(struct stream *s)
@@ -613,6 +645,7 @@ static void stream_close(struct stream *s)
 	close(s->t.fd);
 	s->t.fd = -1;
 	if (s->len) { log_entry(s, s->line, s->len); s->len = 0; }
+	log_flush();
 	if (opt.terminal) { master_fd = -1; stdin_close(); }
 }
 
