@@ -19,7 +19,7 @@
  *   message is the runtime's stderr (logrus `time=.. level=error msg="..."` reduced to
  *   the msg) and N the runtime's exit status (128+sig if it was killed). Failures of the
  *   monitor itself before/around the runtime report exitCode 125 and a
- *   "berth-monitor: ..." message. On failure the monitor removes its sockets and pid
+ *   "berth-monitor: ..." message (also when a live monitor owns STATE_DIR). On failure the monitor removes its sockets and pid
  *   files and exits; if the runtime's create had succeeded (a later step failed) it
  *   first runs `RUNTIME --root R delete --force ID`. A failed create is left to the
  *   runtime's own cleanup (it must not delete a container whose ID already existed).
