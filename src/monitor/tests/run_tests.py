@@ -200,6 +200,21 @@ def read_frames(s):
     return frames
 
 
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        check(d, "EOF inside/before a frame (%d of %d bytes)" % (len(b), n))
+        b += d
+    return b
+
+
+def read_frame(s):
+    h = recv_exact(s, 8)
+    check(h[0] in (1, 2) and h[1:4] == b"\0\0\0", "bad frame header %r" % h)
+    return h[0], recv_exact(s, struct.unpack(">I", h[4:])[0])
+
+
 def joined(frames, st):
     return b"".join(p for s, p in frames if s == st)
 
@@ -308,12 +323,19 @@ def t_reattach(rt):
 
 
 def t_terminal(rt):
-    c = Ctr(rt, ["sh", "-c", "read x; stty size; echo got:$x; exit 5"], terminal=True)
+    c = Ctr(rt, ["sh", "-c", "stty size; read x; stty size; echo got:$x; exit 5"], terminal=True)
     try:
         c.launch()
         check(c.rc == 0, "launch %r" % c.result)
         s = c.sock("attach.sock")
+        r = c.ctl("resize 30 90")  # initial size, before start
+        check(r == "ok\n", "resize before start: %r" % r)
         c.start()
+        got = b""
+        while b"30 90" not in got:
+            st, payload = read_frame(s)
+            check(st == 1, "stream %d with a terminal" % st)
+            got += payload
         r = c.ctl("resize 40 100")
         check(r == "ok\n", "resize reply %r" % r)
         r = c.ctl("bogus")
@@ -499,7 +521,7 @@ TESTS = [
     ("attach before start: framed stdout/stderr to two clients", t_attach),
     ("stdin: cat echoes client input, exits on half-close", t_stdin),
     ("full close detaches without closing stdin; a new client attaches", t_reattach),
-    ("terminal: stream 1 frames, resize 40 100 seen by stty size", t_terminal),
+    ("terminal: stream 1 frames, resize before start (30 90) and after (40 100) seen by stty size", t_terminal),
     ("runtime create failure: error result, nothing left", t_create_failure),
     ("existing ID / running monitor on the state dir: refused, first container untouched", t_duplicate_id),
     ("idle monitor PSS <= 0.35 MiB, ignores SIGTERM, kill -> 137", t_idle_pss),
