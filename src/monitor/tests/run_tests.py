@@ -7,7 +7,7 @@ Runs every test against each runtime in $MONITOR_TEST_RUNTIMES (space separated)
 default: the repo's out/bin/berth-runtime (if built) and runc (if installed).
 Prints TAP-style `ok N - name` lines and `N passed, M failed`; exits 1 on failure.
 """
-import json, os, re, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+import json, os, re, shutil, signal, socket, stat, struct, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -235,6 +235,11 @@ def t_log_exit(rt):
         r = c.launch()
         check(c.rc == 0 and isinstance(r.get("pid"), int) and r["pid"] > 0, "bad result %r rc=%d" % (r, c.rc))
         check(c.monitor_alive(), "monitor not running after create")
+        for name in ("attach.sock", "ctl.sock"):
+            st = os.stat(os.path.join(c.state, name))
+            check(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, "%s mode %o" % (name, st.st_mode))
+        with open("/proc/%d/cmdline" % c.mon_pid, "rb") as f:
+            check(c.id.encode() in f.read(), "monitor.pid is not the monitor")
         c.start()
         ex = c.wait_exit()
         check(ex["exitCode"] == 3 and ex["signal"] == 0 and ex["oomKilled"] is False, "exit.json %r" % ex)
