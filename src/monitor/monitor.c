@@ -19,8 +19,10 @@
  *   message is the runtime's stderr (logrus `time=.. level=error msg="..."` reduced to
  *   the msg) and N the runtime's exit status (128+sig if it was killed). Failures of the
  *   monitor itself before/around the runtime report exitCode 125 and a
- *   "berth-monitor: ..." message. On failure the monitor runs
- *   `RUNTIME --root R delete --force ID`, removes its sockets/pid files and exits.
+ *   "berth-monitor: ..." message (also when a live monitor owns STATE_DIR). On failure the monitor removes its sockets and pid
+ *   files and exits; if the runtime's create had succeeded (a later step failed) it
+ *   first runs `RUNTIME --root R delete --force ID`. A failed create is left to the
+ *   runtime's own cleanup (it must not delete a container whose ID already existed).
  *
  * LIFECYCLE
  *   first process -> fork -> setsid -> fork -> the monitor (chdir /, stdio /dev/null,
@@ -108,7 +110,7 @@ struct stream {
 	int num;              /* 1 stdout, 2 stderr */
 	const char *name;
 	size_t len;
-	char line[LINE_MAX_LEN];
+	char *line;           /* LINE_MAX_LEN bytes, in .bss: touched only when used */
 };
 
 struct client {
@@ -133,16 +135,16 @@ static struct {
 	long long logmax;
 } opt;
 
-static char p_initpid[PATH_MAX], p_monpid[PATH_MAX], p_console[PATH_MAX], p_exit[PATH_MAX];
-static char p_logrot[PATH_MAX + 4];
-static char p_oom[PATH_MAX];
-static int oom_v2;
+/* paths are heap strings of their own length: PATH_MAX arrays would each dirty a page */
+static char *p_initpid, *p_monpid, *p_console, *p_exit, *p_logrot;
+static char *p_oom = "";
 
 static int epfd = -1, sigfd = -1, pidfd = -1;
 static struct tag t_sig = { T_SIG, -1 }, t_attach = { T_ATTACH_L, -1 }, t_ctl = { T_CTL_L, -1 };
 static struct tag t_stdin = { T_STDIN, -1 }, t_pidfd = { T_PIDFD, -1 };
-static struct stream s_out = { { T_STREAM, -1 }, 1, "stdout", 0, { 0 } };
-static struct stream s_err = { { T_STREAM, -1 }, 2, "stderr", 0, { 0 } };
+static char line_out[LINE_MAX_LEN], line_err[LINE_MAX_LEN];
+static struct stream s_out = { { T_STREAM, -1 }, 1, "stdout", 0, line_out };
+static struct stream s_err = { { T_STREAM, -1 }, 2, "stderr", 0, line_err };
 static int stdin_is_pty, stdin_close_pending, stdin_armed;
 static char stdin_buf[STDIN_BUF_SIZE];
 static size_t stdin_off, stdin_len;
@@ -159,6 +161,7 @@ static int log_fd = -1;
 static long long log_size;
 
 static int report_fd = -1;
+static int runtime_created; /* the runtime's create succeeded: a failure after it must delete */
 
 static struct { pid_t pid; int status; } reaped[16];
 static int n_reaped;
@@ -196,15 +199,24 @@ static void fmt_time(char *buf, size_t sz, const struct timespec *ts)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)ts->tv_nsec);
 }
 
+static char *cat2(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *r = malloc(la + lb + 1);
+	if (!r) _exit(1);
+	memcpy(r, a, la);
+	memcpy(r + la, b, lb + 1);
+	return r;
+}
+
 static char *abspath(const char *p)
 {
 	if (!p || p[0] == '/') return (char *)p;
-	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof cwd)) return (char *)p;
-	size_t n = strlen(cwd) + strlen(p) + 2;
-	char *r = malloc(n);
-	if (!r) return (char *)p;
-	snprintf(r, n, "%s/%s", cwd, p);
+	char *cwd = getcwd(NULL, 0); /* heap, not a PATH_MAX stack buffer (idle RSS) */
+	if (!cwd) return (char *)p;
+	char *d = cat2(cwd, "/"), *r = cat2(d, p);
+	free(cwd);
+	free(d);
 	return r;
 }
 
@@ -283,57 +295,91 @@ static void json_esc(struct sink *s, const unsigned char *p, size_t n)
 
 static int write_file_atomic(const char *path, const char *data, size_t n)
 {
-	char tmp[PATH_MAX + 8];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	char *tmp = cat2(path, ".tmp");
+	int r = -1;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) return -1;
-	if (write_all(fd, data, n) < 0 || fsync(fd) < 0) { close(fd); unlink(tmp); return -1; }
-	close(fd);
-	if (rename(tmp, path) < 0) { unlink(tmp); return -1; }
-	return 0;
+	if (fd >= 0) {
+		if (write_all(fd, data, n) == 0 && fsync(fd) == 0) r = 0;
+		close(fd);
+		if (r == 0 && rename(tmp, path) < 0) r = -1;
+		if (r < 0) unlink(tmp);
+	}
+	free(tmp);
+	return r;
 }
 
 /* ---------- log ---------- */
 
-static char lbuf[8192];
+/* Entries of one read() are batched in lbuf and written with one write() at the end of
+ * the chunk (or when lbuf fills up), so the file only ever holds whole lines except
+ * while one entry larger than lbuf is being written. */
+static char lbuf[16384];
+static struct sink lsink = { lbuf, sizeof lbuf, 0, 0, -1 };
 
 static void log_open(void)
 {
 	log_fd = open(opt.logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	struct stat st;
 	log_size = (log_fd >= 0 && fstat(log_fd, &st) == 0) ? st.st_size : 0;
+	lsink.fd = log_fd;
+}
+
+static void log_flush(void)
+{
+	if (lsink.len && log_fd >= 0) write_all(log_fd, lsink.b, lsink.len);
+	lsink.len = 0;
+}
+
+/* RFC3339Nano with 9 digits; the part up to the seconds is formatted once per second */
+static void log_time(char *out /* >= 31 bytes */)
+{
+	static time_t cached_sec = -1;
+	static char prefix[24];
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec != cached_sec) {
+		struct timespec whole = { now.tv_sec, 0 };
+		char full[48];
+		fmt_time(full, sizeof full, &whole);
+		memcpy(prefix, full, 20); /* "YYYY-MM-DDTHH:MM:SS." */
+		cached_sec = now.tv_sec;
+	}
+	memcpy(out, prefix, 20);
+	long ns = now.tv_nsec;
+	for (int i = 28; i >= 20; i--) { out[i] = (char)('0' + ns % 10); ns /= 10; }
+	out[29] = 'Z';
+	out[30] = '\0';
 }
 
 static void log_entry(struct stream *st, const char *p, size_t n)
 {
 	if (log_fd < 0 || n == 0) return;
 	const char *stream = opt.terminal ? "stdout" : st->name;
-	char ts[48];
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	fmt_time(ts, sizeof ts, &now);
+	char ts[32];
+	log_time(ts);
 	if (opt.logmax > 0) {
 		struct sink c = { NULL, 0, 0, 0, -1 };
 		json_esc(&c, (const unsigned char *)p, n);
-		long long need = (long long)c.total + 34 + (long long)strlen(stream) + (long long)strlen(ts);
+		long long need = (long long)c.total + 33 + (long long)strlen(stream) + (long long)strlen(ts);
 		if (log_size > 0 && log_size + need > opt.logmax) {
+			log_flush();
 			close(log_fd);
 			rename(opt.logpath, p_logrot);
 			log_fd = open(opt.logpath, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+			lsink.fd = log_fd;
 			log_size = 0;
 			if (log_fd < 0) return;
 		}
 	}
-	struct sink s = { lbuf, sizeof lbuf, 0, 0, log_fd };
-	sputs(&s, "{\"log\":\"");
-	json_esc(&s, (const unsigned char *)p, n);
-	sputs(&s, "\",\"stream\":\"");
-	sputs(&s, stream);
-	sputs(&s, "\",\"time\":\"");
-	sputs(&s, ts);
-	sputs(&s, "\"}\n");
-	write_all(log_fd, s.b, s.len);
-	log_size += (long long)s.total;
+	size_t before = lsink.total;
+	sputs(&lsink, "{\"log\":\"");
+	json_esc(&lsink, (const unsigned char *)p, n);
+	sputs(&lsink, "\",\"stream\":\"");
+	sputs(&lsink, stream);
+	sputs(&lsink, "\",\"time\":\"");
+	sputs(&lsink, ts);
+	sputs(&lsink, "\"}\n");
+	log_size += (long long)(lsink.total - before);
 }
 
 /* ---------- attach clients ---------- */
@@ -589,6 +635,7 @@ static void stream_data(struct stream *s, const char *p, size_t n)
 			s->len = 0;
 		}
 	}
+	log_flush();
 }
 
 static void stream_close(struct stream *s)
@@ -598,6 +645,7 @@ static void stream_close(struct stream *s)
 	close(s->t.fd);
 	s->t.fd = -1;
 	if (s->len) { log_entry(s, s->line, s->len); s->len = 0; }
+	log_flush();
 	if (opt.terminal) { master_fd = -1; stdin_close(); }
 }
 
@@ -680,8 +728,8 @@ static void report(const char *line)
 
 static void report_error(const char *msg, size_t n, int code)
 {
-	char out[4096 + 64];
-	char body[4096];
+	static char out[4096 + 64];
+	static char body[4096];
 	struct sink s = { body, sizeof body - 1, 0, 0, -1 };
 	json_esc(&s, (const unsigned char *)msg, n);
 	snprintf(out, sizeof out, "{\"error\":\"%.*s\",\"exitCode\":%d}\n", (int)s.len, body, code);
@@ -780,13 +828,18 @@ static int recv_fd(int conn)
 
 static void oom_locate(void)
 {
-	char path[64], line[1024];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)init_pid);
-	FILE *f = fopen(path, "re");
-	if (!f) return;
-	char v2[1024] = "";
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return;
+	/* read into the (already touched) read buffer: no stdio buffers on the heap */
+	ssize_t n = read(fd, rbuf, sizeof rbuf - 1);
+	close(fd);
+	if (n <= 0) return;
+	rbuf[n] = '\0';
+	char v2[1024] = "", path_buf[1200] = "";
+	char *line, *lsave = NULL;
+	for (line = strtok_r((char *)rbuf, "\n", &lsave); line; line = strtok_r(NULL, "\n", &lsave)) {
 		char *c1 = strchr(line, ':');
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2) continue;
@@ -798,18 +851,15 @@ static void oom_locate(void)
 		snprintf(tmp, sizeof tmp, "%s", ctrls);
 		for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 			if (strcmp(tok, "memory") == 0) {
-				snprintf(p_oom, sizeof p_oom, "/sys/fs/cgroup/memory%s/memory.oom_control", cg);
-				oom_v2 = 0;
+				snprintf(path_buf, sizeof path_buf, "/sys/fs/cgroup/memory%s/memory.oom_control", cg);
 			}
 	}
-	fclose(f);
-	if (!p_oom[0] && v2[0]) {
-		snprintf(p_oom, sizeof p_oom, "/sys/fs/cgroup%s/memory.events", v2);
-		if (access(p_oom, R_OK) < 0)
-			snprintf(p_oom, sizeof p_oom, "/sys/fs/cgroup/unified%s/memory.events", v2);
-		oom_v2 = 1;
+	if (!path_buf[0] && v2[0]) {
+		snprintf(path_buf, sizeof path_buf, "/sys/fs/cgroup%s/memory.events", v2);
+		if (access(path_buf, R_OK) < 0)
+			snprintf(path_buf, sizeof path_buf, "/sys/fs/cgroup/unified%s/memory.events", v2);
 	}
-	if (p_oom[0] && access(p_oom, R_OK) < 0) p_oom[0] = '\0';
+	if (path_buf[0] && access(path_buf, R_OK) == 0) p_oom = cat2(path_buf, "");
 }
 
 static int oom_killed(void)
@@ -822,7 +872,6 @@ static int oom_killed(void)
 	while (fgets(line, sizeof line, f))
 		if (sscanf(line, "oom_kill %lld", &v) == 1) break;
 	fclose(f);
-	(void)oom_v2;
 	return v > 0;
 }
 
@@ -973,7 +1022,9 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR --runtime PATH --runtime-root DIR "
 			"--state-dir DIR --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES]\n");
-	exit(2);
+	const char *e = "{\"error\":\"berth-monitor: invalid arguments\",\"exitCode\":125}\n";
+	write_all(1, e, strlen(e));
+	exit(1);
 }
 
 static void parse_args(int argc, char **argv)
@@ -1006,16 +1057,67 @@ static void parse_args(int argc, char **argv)
 	if (strchr(opt.runtime, '/')) opt.runtime = abspath(opt.runtime);
 }
 
+/* is STATE_DIR/monitor.pid a live berth-monitor (not us)? */
+static int monitor_running(void)
+{
+	char b[64], path[64];
+	int fd = open(p_monpid, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	b[n] = '\0';
+	int pid = atoi(b);
+	if (pid <= 0 || pid == (int)getpid()) return 0;
+	snprintf(path, sizeof path, "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	b[n] = '\0';
+	if (strncmp(b, "berth-monitor", 13) != 0) return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	b[n] = '\0';
+	char *rp = strrchr(b, ')');
+	if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) return 0; /* zombie: gone */
+	/* a reused pid of a monitor of another container: its arguments name another dir */
+	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 0;
+	n = read(fd, rbuf, sizeof rbuf - 1);
+	close(fd);
+	if (n <= 0) return 0;
+	rbuf[n] = '\0';
+	for (const char *q = (const char *)rbuf, *e = q + n; q < e; q += strlen(q) + 1)
+		if (strcmp(q, "--state-dir") == 0 && q + strlen(q) + 1 < e) {
+			q += strlen(q) + 1;
+			return strcmp(q, opt.sdir) == 0; /* berthd passes absolute paths */
+		}
+	return 0;
+}
+
 static void fail_cleanup(int devnull)
 {
-	char *argv[] = { (char *)opt.runtime, "--root", (char *)opt.rroot, "delete", "--force", (char *)opt.id, NULL };
-	pid_t p = spawn(argv, devnull, devnull, devnull);
-	if (p > 0) {
-		int st;
-		while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+	/* Only delete what our own create made: a failed create cleans up after itself, and
+	 * one that failed because ID already exists must not take the existing container. */
+	if (runtime_created) {
+		char *argv[] = { (char *)opt.runtime, "--root", (char *)opt.rroot, "delete", "--force", (char *)opt.id, NULL };
+		pid_t p = spawn(argv, devnull, devnull, devnull);
+		if (p > 0) {
+			int st;
+			while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
+		}
 	}
 	unlink(p_console);
 	unlink(p_initpid);
+	struct stat st;
+	if (log_fd >= 0 && fstat(log_fd, &st) == 0 && st.st_size == 0) unlink(opt.logpath); /* we made it */
 	unlink(p_monpid);
 	if (chdir(opt.sdir) == 0) {
 		unlink("attach.sock");
@@ -1040,11 +1142,11 @@ static void monitor_main(void)
 	dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2);
 	if (chdir("/") < 0) {}
 
-	snprintf(p_initpid, sizeof p_initpid, "%s/init.pid", opt.sdir);
-	snprintf(p_monpid, sizeof p_monpid, "%s/monitor.pid", opt.sdir);
-	snprintf(p_console, sizeof p_console, "%s/console.sock", opt.sdir);
-	snprintf(p_exit, sizeof p_exit, "%s/exit.json", opt.sdir);
-	snprintf(p_logrot, sizeof p_logrot, "%s.1", opt.logpath);
+	p_initpid = cat2(opt.sdir, "/init.pid");
+	p_monpid = cat2(opt.sdir, "/monitor.pid");
+	p_console = cat2(opt.sdir, "/console.sock");
+	p_exit = cat2(opt.sdir, "/exit.json");
+	p_logrot = cat2(opt.logpath, ".1");
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN); signal(SIGTERM, SIG_IGN);
@@ -1058,6 +1160,11 @@ static void monitor_main(void)
 	if (sigfd < 0 || epfd < 0) die_internal(devnull, "signalfd/epoll");
 
 	if (mkdir(opt.sdir, 0700) < 0 && errno != EEXIST) die_internal(devnull, "mkdir state dir");
+	if (monitor_running()) {
+		const char *m = "berth-monitor: another monitor is running for this state dir";
+		report_error(m, strlen(m), EXIT_INTERNAL);
+		_exit(1); /* touch nothing of the other monitor's */
+	}
 	unlink(p_exit);
 	unlink(p_initpid);
 	{
@@ -1133,8 +1240,8 @@ static void monitor_main(void)
 		for (int k = 0; k < 2; k++) {
 			if (*capfds[k] < 0) continue;
 			for (;;) {
-				char tmp[4096];
-				ssize_t r = read(*capfds[k], tmp, sizeof tmp);
+				char *tmp = (char *)rbuf;
+				ssize_t r = read(*capfds[k], tmp, 4096);
 				if (r > 0) {
 					size_t room = CAPTURE_MAX - *capn[k];
 					size_t m = (size_t)r < room ? (size_t)r : room;
@@ -1156,7 +1263,7 @@ static void monitor_main(void)
 
 	int ok = WIFEXITED(rt_status) && WEXITSTATUS(rt_status) == 0;
 	if (!ok) {
-		char msg[4096];
+		static char msg[4096];
 		size_t n = 0;
 		if (cap_err_n) n = runtime_msg(cap_err, cap_err_n, msg, sizeof msg);
 		if (!n && cap_out_n) n = runtime_msg(cap_out, cap_out_n, msg, sizeof msg);
@@ -1165,6 +1272,7 @@ static void monitor_main(void)
 		fail_cleanup(devnull);
 		_exit(1);
 	}
+	runtime_created = 1;
 	{
 		char b[32] = "";
 		int fd = open(p_initpid, O_RDONLY | O_CLOEXEC);
@@ -1230,7 +1338,7 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	close(rp[1]);
-	char buf[8192];
+	static char buf[8192];
 	size_t n = 0;
 	for (;;) {
 		ssize_t r = read(rp[0], buf + n, sizeof buf - 1 - n);
