@@ -338,7 +338,11 @@ public sealed partial class Container
                     throw new ErrnoException(-n, "read exec fifo", FifoPath);
                 Libc.PollIn(fd, 10);
                 if (!ProcInfo.IsAlive(State.Pid, State.PidStartTime))
+                {
+                    // It may have opened the fifo, written its byte, exec'd and exited since the read above.
+                    if (Libc.Read(fd, b) == 1) break;
                     throw new BerthException(ErrorKind.System, "container process is already dead");
+                }
                 if (Environment.TickCount64 > deadline)
                     throw new BerthException(ErrorKind.Unavailable, "timed out waiting for the container process to open exec.fifo");
             }
