@@ -53,8 +53,23 @@ public sealed class ImageStore
     {
         var reference = repoTag is null ? null : ParseTagReference(repoTag); // invalid names fail before any work
         var layer = Layers.Register(tar, parent: null);
+        ImageConfig config;
+        try
+        {
+            config = BuildImportConfig(layer, changes, created);
+        }
+        catch
+        {
+            Layers.Release(Digest.Parse(layer.ChainID));
+            throw;
+        }
+        return Commit(config, Digest.Parse(layer.ChainID), reference);
+    }
+
+    private static ImageConfig BuildImportConfig(LayerInfo layer, ImageConfigChanges? changes, DateTime? created)
+    {
         var when = (created ?? DateTime.UtcNow).ToUniversalTime();
-        var config = new ImageConfig
+        return new ImageConfig
         {
             Architecture = CurrentArchitecture,
             Os = "linux",
@@ -64,28 +79,36 @@ public sealed class ImageStore
             RootFs = new RootFs { DiffIds = [layer.DiffID] },
             History = [new HistoryEntry { Created = when, CreatedBy = "", Comment = changes?.Comment ?? "Imported from -" }],
         };
-        return Commit(config, Digest.Parse(layer.ChainID), reference);
     }
 
-    /// <summary>Stores <paramref name="config"/> as an image whose layer chain ends at <paramref name="topLayer"/>, consuming one reference on it.</summary>
+    /// <summary>
+    /// Stores <paramref name="config"/> as an image whose layer chain ends at <paramref name="topLayer"/>,
+    /// consuming the caller's reference on that layer (released if the image already existed or on failure).
+    /// </summary>
     private string Commit(ImageConfig config, Digest? topLayer, ImageReference? reference)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(config, ImagesJsonContext.Default.ImageConfig);
-        var id = Content.Ingest(bytes);
-        lock (_lock)
+        Digest id;
+        bool consumed = false;
+        try
         {
-            var recPath = Path.Combine(_imagedb, id.Hex);
-            if (File.Exists(recPath))
+            id = Content.Ingest(JsonSerializer.SerializeToUtf8Bytes(config, ImagesJsonContext.Default.ImageConfig));
+            lock (_lock)
             {
-                if (topLayer is { } t) Layers.Release(t); // the image already holds its reference
+                var recPath = Path.Combine(_imagedb, id.Hex);
+                if (!File.Exists(recPath))
+                {
+                    AtomicFile.WriteAllBytes(recPath, JsonSerializer.SerializeToUtf8Bytes(
+                        new ImageRecord { Id = id.ToString(), TopLayer = topLayer?.ToString() }, ImagesJsonContext.Default.ImageRecord));
+                    consumed = true; // the image record now owns the layer reference
+                }
             }
-            else
-            {
-                AtomicFile.WriteAllBytes(recPath, JsonSerializer.SerializeToUtf8Bytes(
-                    new ImageRecord { Id = id.ToString(), TopLayer = topLayer?.ToString() }, ImagesJsonContext.Default.ImageRecord));
-            }
-            if (reference is not null) SetTag(reference, id);
         }
+        finally
+        {
+            if (!consumed && topLayer is { } t) Layers.Release(t);
+        }
+        if (reference is not null)
+            lock (_lock) SetTag(reference, id);
         return id.ToString();
     }
 
