@@ -42,6 +42,7 @@ public sealed class SystemInfo
     public RegistryServiceConfig RegistryConfig { get; set; } = new();
     public int NCPU { get; set; }
     public long MemTotal { get; set; }
+    public List<string>? GenericResources { get; set; }
     public string DockerRootDir { get; set; } = "";
     public string HttpProxy { get; set; } = "";
     public string HttpsProxy { get; set; } = "";

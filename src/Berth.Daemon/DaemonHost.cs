@@ -29,7 +29,11 @@ public sealed class DaemonHost : IAsyncDisposable
     /// <summary>Completes when the host stops by itself (not through <see cref="StopAsync"/>).</summary>
     public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
-    public static async Task<DaemonHost> StartAsync(DaemonOptions options, CancellationToken cancel = default)
+    public static Task<DaemonHost> StartAsync(DaemonOptions options, CancellationToken cancel = default) =>
+        StartAsync(options, null, cancel);
+
+    /// <summary><paramref name="mapExtra"/> adds routes (tests use it to reach the error mapping).</summary>
+    internal static async Task<DaemonHost> StartAsync(DaemonOptions options, Action<IEndpointRouteBuilder>? mapExtra, CancellationToken cancel = default)
     {
         var hosts = new HostOptions(options.Hosts);
         CreateDirectory(options.DataRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
@@ -44,7 +48,7 @@ public sealed class DaemonHost : IAsyncDisposable
             var state = new DaemonState(options, runtimes, DaemonState.LoadOrCreateEngineId(options.DataRoot));
             foreach (string path in hosts.UnixSockets) UnixSocketFiles.Prepare(path);
 
-            WebApplication app = Build(hosts, state);
+            WebApplication app = Build(hosts, state, mapExtra);
             sockets.AddRange(hosts.UnixSockets);
             try
             {
@@ -68,7 +72,7 @@ public sealed class DaemonHost : IAsyncDisposable
         }
     }
 
-    private static WebApplication Build(HostOptions hosts, DaemonState state)
+    private static WebApplication Build(HostOptions hosts, DaemonState state, Action<IEndpointRouteBuilder>? mapExtra)
     {
         // The empty builder: no appsettings, no logging providers, no HTTPS; Kestrel's core and routing only.
         WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
@@ -93,6 +97,7 @@ public sealed class DaemonHost : IAsyncDisposable
         app.UseMiddleware<ErrorMapping>();
         app.UseRouting();
         SystemRouter.Map(app, state);
+        mapExtra?.Invoke(app);
         // Lowest priority, any method: so a known path with another method is also "page not found", as in dockerd.
         app.MapFallback("{**path}", ErrorMapping.NotFound);
         return app;

@@ -21,6 +21,8 @@ public sealed class RuntimeCatalog
         else
         {
             DefaultName = defaultRuntime;
+            if (!all.ContainsKey(defaultRuntime) && Find(defaultRuntime, selfDirectory) is string found)
+                all[defaultRuntime] = found;
             if (!all.ContainsKey(defaultRuntime))
             {
                 // Not fatal while the daemon runs no containers; reported by /info and at start.
