@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 make -s -C src/native
 dotnet build Berth.slnx -c Release -v quiet -nologo -clp:ErrorsOnly
 dotnet publish src/Berth.Runtime.Cli -c Release -r linux-x64 -o out/bin -v quiet -nologo -clp:ErrorsOnly
+dotnet publish src/Berth.Daemon -c Release -r linux-x64 -o out/bin -v quiet -nologo -clp:ErrorsOnly
