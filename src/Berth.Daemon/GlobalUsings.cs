@@ -1,0 +1,2 @@
+global using Berth.Api;
+global using Berth.Core;

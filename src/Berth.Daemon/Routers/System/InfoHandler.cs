@@ -1,0 +1,59 @@
+namespace Berth.Daemon.Routers.System;
+
+/// <summary>GET /info: what `docker info` prints. Counts are 0 until containers and images exist.</summary>
+public static class InfoHandler
+{
+    public const string NetworkingWarning = "WARNING: networking is not implemented yet: containers run with --network none";
+
+    public static SystemInfo Build(DaemonState state)
+    {
+        var (osName, osVersion) = HostFacts.OsRelease();
+        var info = new SystemInfo
+        {
+            ID = state.EngineId,
+            Driver = "overlay2",
+            DriverStatus = [["Backing Filesystem", "extfs"], ["Supports d_type", "true"], ["Native Overlay Diff", "true"], ["userxattr", "false"]],
+            Plugins = new PluginsInfo { Volume = ["local"], Network = ["none"], Log = ["json-file"] },
+            MemoryLimit = true,
+            SwapLimit = true,
+            CpuCfsPeriod = true,
+            CpuCfsQuota = true,
+            CPUShares = true,
+            CPUSet = true,
+            PidsLimit = true,
+            IPv4Forwarding = HostFacts.IPv4Forwarding(),
+            Debug = state.Options.Debug,
+            NFd = HostFacts.OpenFds(),
+            NGoroutines = HostFacts.Threads(),
+            SystemTime = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffff00Z", global::System.Globalization.CultureInfo.InvariantCulture),
+            LoggingDriver = "json-file",
+            CgroupDriver = "cgroupfs",
+            CgroupVersion = HostFacts.CgroupVersion(),
+            KernelVersion = HostFacts.KernelVersion(),
+            OperatingSystem = osName,
+            OSVersion = osVersion,
+            OSType = "linux",
+            Architecture = global::System.Runtime.InteropServices.RuntimeInformation.OSArchitecture switch
+            {
+                global::System.Runtime.InteropServices.Architecture.X64 => "x86_64",
+                global::System.Runtime.InteropServices.Architecture.Arm64 => "aarch64",
+                var other => other.ToString().ToLowerInvariant(),
+            },
+            IndexServerAddress = "https://index.docker.io/v1/",
+            NCPU = Environment.ProcessorCount,
+            MemTotal = HostFacts.MemTotal(),
+            DockerRootDir = state.Options.DataRoot,
+            Name = HostFacts.Hostname(),
+            ServerVersion = BuildInfo.Version,
+            DefaultRuntime = state.Runtimes.DefaultName,
+            InitBinary = "",
+            SecurityOptions = ["name=seccomp,profile=default"],
+            Warnings = [NetworkingWarning],
+        };
+        info.RegistryConfig.InsecureRegistryCIDRs.Add("127.0.0.0/8");
+        info.RegistryConfig.IndexConfigs["docker.io"] = new IndexInfo { Name = "docker.io", Secure = true, Official = true };
+        foreach (var (name, path) in state.Runtimes.Runtimes) info.Runtimes[name] = new RuntimeInfo { Path = path };
+        if (state.Runtimes.Warning is string w) info.Warnings.Add(w);
+        return info;
+    }
+}

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Berth.Daemon.Tests;
+
+/// <summary>berthd as a separate process: the NativeAOT binary out/bin/berthd when it has been published
+/// (scripts/build.sh does), else the JIT build beside the tests through `dotnet berthd.dll`.</summary>
+public sealed class BerthdProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly System.Text.StringBuilder _output = new();
+
+    private BerthdProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+    public string Output { get { lock (_output) return _output.ToString(); } }
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    public static (string FileName, string[] Prefix) Command()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Berth.slnx"))) dir = Path.GetDirectoryName(dir);
+        string? aot = dir is null ? null : Path.Combine(dir, "out", "bin", "berthd");
+        if (aot is not null && File.Exists(aot)) return (aot, []);
+        return ("dotnet", [Path.Combine(AppContext.BaseDirectory, "berthd.dll")]);
+    }
+
+    public static BerthdProcess Start(params string[] args)
+    {
+        var (file, prefix) = Command();
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in prefix.Concat(args)) psi.ArgumentList.Add(a);
+        return new BerthdProcess(Process.Start(psi)!);
+    }
+
+    /// <summary>Starts a daemon on the test directory's socket and roots and waits until it accepts.</summary>
+    public static BerthdProcess StartIn(TempDir dir, params string[] extra)
+    {
+        BerthdProcess p = Start([
+            "-H", "unix://" + dir.Socket, "--data-root", dir.DataRoot, "--exec-root", dir.ExecRoot,
+            "--pidfile", dir.PidFile, "--config-file", Path.Combine(dir.Path, "no-daemon.json"), .. extra]);
+        p.WaitForSocket(dir.Socket);
+        return p;
+    }
+
+    public void WaitForSocket(string path)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"berthd exited with {_process.ExitCode}: {Output}");
+            try
+            {
+                using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                s.Connect(new UnixDomainSocketEndPoint(path));
+                return;
+            }
+            catch (SocketException) { Thread.Sleep(20); }
+        }
+        throw new TimeoutException($"berthd did not listen on {path}: {Output}");
+    }
+
+    public void Signal(int signal) => Assert.Equal(0, kill(_process.Id, signal));
+
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout)) return false;
+        _process.WaitForExit(); // drain the output
+        return true;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            try { _process.Kill(); _process.WaitForExit(5000); } catch (InvalidOperationException) { }
+        }
+        _process.Dispose();
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    public const int SIGTERM = 15;
+    public const int SIGINT = 2;
+}
+
+/// <summary>Runs a command to completion and captures its output.</summary>
+public static class Run
+{
+    public static (int Code, string Stdout, string Stderr) Command(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        using Process p = Process.Start(psi)!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill();
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}

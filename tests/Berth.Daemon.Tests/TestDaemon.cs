@@ -1,0 +1,59 @@
+using System.Net.Sockets;
+using Berth.Daemon;
+
+namespace Berth.Daemon.Tests;
+
+/// <summary>A private directory (socket, roots, pid file) and an HttpClient over a unix socket.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir()
+    {
+        Path = Directory.CreateTempSubdirectory("berthd-test-").FullName;
+    }
+
+    public string Path { get; }
+    public string Socket => System.IO.Path.Combine(Path, "berth.sock");
+    public string PidFile => System.IO.Path.Combine(Path, "berth.pid");
+    public string DataRoot => System.IO.Path.Combine(Path, "data");
+    public string ExecRoot => System.IO.Path.Combine(Path, "exec");
+
+    public DaemonOptions Options() => new()
+    {
+        Hosts = ["unix://" + Socket],
+        DataRoot = DataRoot,
+        ExecRoot = ExecRoot,
+        PidFile = PidFile,
+        ConfigFile = System.IO.Path.Combine(Path, "no-daemon.json"),
+    };
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+    }
+}
+
+public static class UnixHttp
+{
+    public static HttpClient Client(string socketPath) =>
+        new(new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+                    return new NetworkStream(s, ownsSocket: true);
+                }
+                catch
+                {
+                    s.Dispose();
+                    throw;
+                }
+            },
+        })
+        {
+            BaseAddress = new Uri("http://api.moby.localhost"),
+            Timeout = TimeSpan.FromSeconds(20),
+        };
+}
