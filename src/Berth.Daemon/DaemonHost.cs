@@ -82,7 +82,11 @@ public sealed class DaemonHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = null; // image loads and cp uploads are large
+            // dockerd has none of these limits: image loads and cp uploads are large and may be slow, and
+            // attach, logs -f, wait and events stay open for as long as the container lives.
+            k.Limits.MaxRequestBodySize = null;
+            k.Limits.MinRequestBodyDataRate = null;
+            k.Limits.MinResponseDataRate = null;
             foreach (HostAddress a in hosts.Addresses)
             {
                 if (a.UnixPath is not null) k.ListenUnixSocket(a.UnixPath, l => l.Protocols = HttpProtocols.Http1);

@@ -19,7 +19,7 @@ public sealed class InProcessTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await DaemonHost.StartAsync(_dir.Options(), MapThrowingRoutes);
+        _host = await DaemonHost.StartAsync(_dir.Options(), MapTestRoutes);
         _http = UnixHttp.Client(_dir.Socket);
     }
 
@@ -31,7 +31,7 @@ public sealed class InProcessTests : IAsyncLifetime
     }
 
     /// <summary>/test/throw/{kind}: throws a BerthException of that kind, to reach the one error mapping.</summary>
-    private static void MapThrowingRoutes(IEndpointRouteBuilder app)
+    private static void MapTestRoutes(IEndpointRouteBuilder app)
     {
         app.MapMethods("/test/throw/{kind}", [HttpMethods.Get, HttpMethods.Head], ctx =>
         {
@@ -39,7 +39,70 @@ public sealed class InProcessTests : IAsyncLifetime
             throw new BerthException(kind, $"boom {kind}");
         });
         app.MapGet("/test/crash", _ => throw new InvalidOperationException("unexpected"));
+        // What attach will do: hijack, write a stdout frame, read stdin to its EOF (the client's half-close),
+        // then keep writing: the echo and a stderr frame; returning closes the connection.
+        app.MapPost("/test/hijack", async ctx =>
+        {
+            Stream raw = await Berth.Daemon.Server.Hijack.UpgradeAsync(ctx);
+            await WriteFrame(raw, 1, "hello\n"u8.ToArray());
+            var input = new MemoryStream();
+            await raw.CopyToAsync(input);
+            await WriteFrame(raw, 1, input.ToArray());
+            await WriteFrame(raw, 2, "bye\n"u8.ToArray());
+        });
         app.MapGet("/test/version", ctx => ctx.Response.WriteAsync(Berth.Daemon.Server.ApiVersionHttpContextExtensions.ApiVersion(ctx).ToString()));
+    }
+
+    private static async Task WriteFrame(Stream s, byte stream, byte[] payload)
+    {
+        var header = new byte[8];
+        Berth.Daemon.Server.Hijack.WriteFrameHeader(header, stream, payload.Length);
+        await s.WriteAsync(header);
+        await s.WriteAsync(payload);
+        await s.FlushAsync();
+    }
+
+    [Fact]
+    public async Task Hijack_RawDuplexStream_SurvivesClientHalfClose()
+    {
+        using var sock = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        await sock.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(_dir.Socket));
+        // The request exactly as the docker CLI sends it for attach (traffic/17).
+        await sock.SendAsync(System.Text.Encoding.ASCII.GetBytes(
+            "POST /v1.41/test/hijack HTTP/1.1\r\nHost: api.moby.localhost\r\nUser-Agent: Docker-Client/28.2.2 (linux)\r\n" +
+            "Content-Length: 0\r\nConnection: Upgrade\r\nContent-Type: text/plain\r\nUpgrade: tcp\r\n\r\n"));
+        byte[] all = await ReadUntil(sock, "hello\n", TimeSpan.FromSeconds(10));
+        string head = System.Text.Encoding.ASCII.GetString(all);
+        Assert.StartsWith("HTTP/1.1 101 ", head);
+        Assert.Contains("Content-Type: application/vnd.docker.raw-stream\r\n", head);
+        Assert.Contains("Connection: Upgrade\r\n", head);
+        Assert.Contains("Upgrade: tcp\r\n", head);
+        await sock.SendAsync("stdin-bytes"u8.ToArray());
+        sock.Shutdown(System.Net.Sockets.SocketShutdown.Send); // the CLI's CloseWrite
+        var rest = new MemoryStream();
+        var buf = new byte[4096];
+        int n;
+        while ((n = await sock.ReceiveAsync(buf)) > 0) rest.Write(buf, 0, n);
+        byte[] frames = rest.ToArray();
+        Assert.Equal(
+            [1, 0, 0, 0, 0, 0, 0, 11, .. "stdin-bytes"u8.ToArray(), 2, 0, 0, 0, 0, 0, 0, 4, .. "bye\n"u8.ToArray()],
+            frames);
+        int body = Array.IndexOf(all, (byte)1, head.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4);
+        Assert.Equal(new byte[] { 1, 0, 0, 0, 0, 0, 0, 6 }, all[body..(body + 8)]);
+    }
+
+    private static async Task<byte[]> ReadUntil(System.Net.Sockets.Socket sock, string marker, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var acc = new MemoryStream();
+        var buf = new byte[4096];
+        while (!System.Text.Encoding.Latin1.GetString(acc.ToArray()).Contains(marker))
+        {
+            int n = await sock.ReceiveAsync(buf, System.Net.Sockets.SocketFlags.None, cts.Token);
+            if (n == 0) break;
+            acc.Write(buf, 0, n);
+        }
+        return acc.ToArray();
     }
 
     private static void AssertIdentityHeaders(HttpResponseMessage r)
