@@ -28,7 +28,9 @@ for proj in tests/*/*.csproj; do
   name=$(basename "$proj" .csproj)
   echo "== $name"
   log=/tmp/berth-$name.log
-  dotnet test "$proj" -c Release --nologo 2>&1 | tee "$log" | grep -E 'Failed |error|Passed!|Failed!|Skipped ' | head -100
+  # Summary lines, and for each failed test its message and stack (so CI logs say why).
+  dotnet test "$proj" -c Release --nologo 2>&1 | tee "$log" \
+    | awk '/^  Failed /{n=25} /Passed!|Failed!|Skipped |error/{print; next} n>0{print; n--}' | head -300
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   if grep -q "No test is available" "$log"; then echo "$name: no tests ran"; status=1; failed=$((failed + 1)); fi
   count "$name" "$log"

@@ -46,6 +46,7 @@ public sealed class DaemonHost : IAsyncDisposable
         {
             var runtimes = new RuntimeCatalog(options.Runtime, options.Runtimes);
             var state = new DaemonState(options, runtimes, DaemonState.LoadOrCreateEngineId(options.DataRoot));
+            EngineSetup.Start(state, runtimes);
             foreach (string path in hosts.UnixSockets) UnixSocketFiles.Prepare(path);
 
             WebApplication app = Build(hosts, state, mapExtra);
@@ -89,8 +90,13 @@ public sealed class DaemonHost : IAsyncDisposable
             k.Limits.MinResponseDataRate = null;
             foreach (HostAddress a in hosts.Addresses)
             {
-                if (a.UnixPath is not null) k.ListenUnixSocket(a.UnixPath, l => l.Protocols = HttpProtocols.Http1);
-                else k.Listen(a.Tcp!, l => l.Protocols = HttpProtocols.Http1);
+                Action<ListenOptions> listen = l =>
+                {
+                    l.Protocols = HttpProtocols.Http1;
+                    Hijack.AllowHalfClose(l);
+                };
+                if (a.UnixPath is not null) k.ListenUnixSocket(a.UnixPath, listen);
+                else k.Listen(a.Tcp!, listen);
             }
         });
         builder.Services.AddRoutingCore();
@@ -101,6 +107,8 @@ public sealed class DaemonHost : IAsyncDisposable
         app.UseMiddleware<ErrorMapping>();
         app.UseRouting();
         SystemRouter.Map(app, state);
+        Routers.Containers.ContainersRouter.Map(app, state);
+        Routers.Images.ImagesRouter.Map(app, state);
         mapExtra?.Invoke(app);
         // Lowest priority, any method: so a known path with another method is also "page not found", as in dockerd.
         app.MapFallback("{**path}", ErrorMapping.NotFound);

@@ -13,6 +13,10 @@ public sealed class DaemonState
         EngineId = engineId;
     }
 
+    /// <summary>Images and containers (set up by the host after the directories exist).</summary>
+    public Berth.Engine.Images.ImageBackend? Images { get; set; }
+    public Berth.Engine.Containers.ContainerManager? Containers { get; set; }
+
     public DaemonOptions Options { get; }
     public RuntimeCatalog Runtimes { get; }
     public string EngineId { get; }

@@ -3,10 +3,14 @@ namespace Berth.Interop;
 /// <summary>Metadata writes that are never seen half-done: temp file, fsync, rename, fsync the directory.</summary>
 public static class AtomicFile
 {
+    private static long s_seq;
+
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> content, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var tmp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + ".tmp");
+        // Unique per write: two writers of one file (in one process or two) never share a temp file.
+        var tmp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + "."
+                                    + Interlocked.Increment(ref s_seq) + ".tmp");
         try
         {
             using (var fs = new FileStream(tmp, new FileStreamOptions

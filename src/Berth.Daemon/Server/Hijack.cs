@@ -1,4 +1,7 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Berth.Daemon.Server;
 
@@ -11,6 +14,36 @@ public static class Hijack
 {
     public const string RawStream = "application/vnd.docker.raw-stream";
 
+    private const string HijackedKey = "berth.hijacked";
+
+    /// <summary>
+    /// Kestrel treats a client's half-close (FIN) as the end of the connection: it signals ConnectionClosed, and
+    /// the HTTP layer then stops sending (writes after it are dropped silently). The docker CLI half-closes every
+    /// attach as soon as it has no more stdin, and expects the output to keep coming. This connection middleware
+    /// hides ConnectionClosed from the HTTP layer once the connection is hijacked (before that, a closed client
+    /// aborts its request as usual); the raw stream's reads still end at the FIN.
+    /// </summary>
+    public static void AllowHalfClose(ListenOptions listen) => listen.Use(next => async connection =>
+    {
+        var items = connection.Items;
+        var closed = new CancellationTokenSource();
+        using (connection.ConnectionClosed.Register(() =>
+        {
+            if (!items.ContainsKey(HijackedKey)) closed.Cancel();
+        }))
+        {
+            connection.ConnectionClosed = closed.Token;
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                closed.Dispose();
+            }
+        }
+    });
+
     public static bool IsRequested(HttpContext ctx) =>
         ctx.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
         && string.Equals(ctx.Request.Headers.Upgrade, "tcp", StringComparison.OrdinalIgnoreCase);
@@ -20,6 +53,7 @@ public static class Hijack
     public static async Task<Stream> UpgradeAsync(HttpContext ctx)
     {
         ctx.Response.ContentType = RawStream;
+        if (ctx.Features.Get<IConnectionItemsFeature>() is { } items) items.Items[HijackedKey] = true;
         IHttpUpgradeFeature? upgrade = ctx.Features.Get<IHttpUpgradeFeature>();
         if (upgrade is { IsUpgradableRequest: true })
         {

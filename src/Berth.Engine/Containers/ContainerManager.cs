@@ -100,6 +100,18 @@ public sealed class ContainerManager
     private string RuntimeRoot => Path.Combine(_options.ExecRoot, "runtime");
     public string StateDir(string id) => Path.Combine(_options.ExecRoot, "containers", id);
 
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<Func<Task>>> _beforeStart = new();
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once the container's monitor is up and before its process starts (attach
+    /// connects here, so no output is missed: Docker's CLI attaches before it starts).
+    /// </summary>
+    public void OnBeforeStart(string id, Func<Task> action) => _beforeStart.GetOrAdd(id, _ => new()).Enqueue(action);
+
+    /// <summary>The monitor's attach socket and control socket of a started container.</summary>
+    public string AttachSocket(string id) => Path.Combine(StateDir(id), "attach.sock");
+    public string ControlSocket(string id) => Path.Combine(StateDir(id), "ctl.sock");
+
     private SemaphoreSlim LockOf(string id) => _locks.GetOrAdd(id, _ => new SemaphoreSlim(1, 1));
 
     public ContainerRecord Create(CreateInput input)
@@ -112,7 +124,7 @@ public sealed class ContainerManager
         {
             Id = id, Created = DateTime.UtcNow, Image = imageId, ImageRef = input.Image,
             Path = probe.Process!.Args![0], Args = probe.Process.Args.Skip(1).ToList(),
-            CreateRequestJson = JsonSerializer.Serialize(input.Spec, EngineJsonContext.Default.ContainerSpecInput),
+            SpecJson = JsonSerializer.Serialize(input.Spec, EngineJsonContext.Default.ContainerSpecInput),
             OpenStdin = input.OpenStdin, AutoRemove = input.AutoRemove,
         };
         record = Store.Add(record, input.Name);
@@ -136,6 +148,7 @@ public sealed class ContainerManager
     {
         Id = id, RootfsPath = rootfs, EtcFilesDir = etcDir, Hostname = s.Hostname, Domainname = s.Domainname,
         Entrypoint = s.Entrypoint, Cmd = s.Cmd, Env = s.Env, WorkingDir = s.WorkingDir, User = s.User, Tty = s.Tty,
+        ConsoleHeight = s.ConsoleHeight, ConsoleWidth = s.ConsoleWidth,
         ReadonlyRootfs = s.ReadonlyRootfs, Privileged = s.Privileged, CapAdd = s.CapAdd, CapDrop = s.CapDrop,
         SeccompUnconfined = s.SeccompUnconfined, NoNewPrivileges = s.NoNewPrivileges, Memory = s.Memory,
         MemorySwap = s.MemorySwap, MemoryReservation = s.MemoryReservation, NanoCpus = s.NanoCpus, CpuShares = s.CpuShares,
@@ -161,10 +174,11 @@ public sealed class ContainerManager
         var c = Store.Get(idOrName);
         var gate = LockOf(c.Id);
         await gate.WaitAsync(ct);
+        Exception? failure = null;
         try
         {
             if (c.State.Running) throw new BerthException(ErrorKind.NotModified, "container already started");
-            var input = JsonSerializer.Deserialize(c.CreateRequestJson, EngineJsonContext.Default.ContainerSpecInput)!;
+            var input = JsonSerializer.Deserialize(c.SpecJson, EngineJsonContext.Default.ContainerSpecInput)!;
             var (_, defaults) = _images.Resolve(c.Image);
             var rootfs = _rootfs.Mount(c.Id);
             var stateDir = StateDir(c.Id);
@@ -177,7 +191,18 @@ public sealed class ContainerManager
                 var result = await RunMonitorAsync(c, input.Tty, ct);
                 if (result.Error is not null)
                     throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime create failed: {result.Error}: unknown");
-                _exits[c.Id] = new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+                // A waiter that came before start (the CLI's run does) keeps its TaskCompletionSource.
+                _ = NextExit(c.Id);
+                if (input.Tty && input.ConsoleHeight > 0 && input.ConsoleWidth > 0)
+                    await ResizeAsync(c.Id, input.ConsoleHeight, input.ConsoleWidth);
+                if (_beforeStart.TryRemove(c.Id, out var hooks))
+                {
+                    while (hooks.TryDequeue(out var hook))
+                    {
+                        try { await hook(); }
+                        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { }
+                    }
+                }
                 var (code, _, err) = await RunRuntimeAsync(["start", c.Id], ct);
                 if (code != 0)
                     throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime start failed: {err.Trim()}: unknown");
@@ -185,19 +210,74 @@ public sealed class ContainerManager
                 Store.Save(c);
                 _ = WatchExitAsync(c.Id);
             }
-            catch
+            catch (Exception e)
             {
                 await RunRuntimeAsync(["delete", "--force", c.Id], CancellationToken.None);
                 await WaitMonitorGoneAsync(stateDir);
                 TryCleanup(() => Directory.Delete(stateDir, recursive: true));
                 TryCleanup(() => _rootfs.Unmount(c.Id));
-                _exits.TryRemove(c.Id, out _);
-                throw;
+                failure = e;
             }
         }
         finally
         {
+            _beforeStart.TryRemove(c.Id, out _);
             gate.Release();
+        }
+        if (failure is not null)
+        {
+            await StartFailedAsync(c, failure);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>
+    /// Completes when the container's next run ends, or when its next start fails (a waiter or attach that comes
+    /// before start, as the CLI's run does, keeps this one: start does not replace it).
+    /// </summary>
+    public Task<ExitInfo> NextExit(string id) =>
+        _exits.AddOrUpdate(id, _ => NewExit(), (_, old) => old.Task.IsCompleted ? NewExit() : old).Task;
+
+    private static TaskCompletionSource<ExitInfo> NewExit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// As Docker: a start that failed records the error and an exit code (127 command not found, 126 not
+    /// executable, 128 otherwise), wakes waiters, and an auto-remove container is removed.
+    /// </summary>
+    private async Task StartFailedAsync(ContainerRecord c, Exception failure)
+    {
+        if (failure is not BerthException) return;
+        var msg = failure.Message;
+        int code = msg.Contains("executable file not found", StringComparison.Ordinal) || msg.Contains("no such file or directory", StringComparison.Ordinal) ? 127
+                 : msg.Contains("permission denied", StringComparison.Ordinal) ? 126 : 128;
+        if (Store.TryGet(c.Id, out var now) && now is not null)
+        {
+            now.State = new ContainerStateRecord { Status = now.State.StartedAt == default ? "created" : "exited", ExitCode = code, Error = msg,
+                                                   StartedAt = now.State.StartedAt, FinishedAt = now.State.FinishedAt };
+            Store.Save(now);
+        }
+        if (_exits.TryGetValue(c.Id, out var tcs)) tcs.TrySetResult(new ExitInfo { ExitCode = code, FinishedAt = DateTime.UtcNow });
+        if (c.AutoRemove)
+        {
+            try { await RemoveAsync(c.Id, force: true); }
+            catch (BerthException) { }
+        }
+    }
+
+    /// <summary>Sets a terminal's size through the monitor (a no-op for a container without a terminal).</summary>
+    public async Task ResizeAsync(string id, int height, int width)
+    {
+        try
+        {
+            using var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            await s.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(ControlSocket(id)));
+            await s.SendAsync(System.Text.Encoding.ASCII.GetBytes($"resize {height} {width}\n"));
+            var buf = new byte[256];
+            await s.ReceiveAsync(buf);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // The monitor is gone: the container has exited, there is nothing to resize.
         }
     }
 
@@ -272,14 +352,24 @@ public sealed class ContainerManager
                 catch (IOException) { }
             }
             else if (File.Exists(monitorPidFile) && int.TryParse(File.ReadAllText(monitorPidFile).Trim(), out var mpid)
-                     && !Runtime.Lifecycle.ProcInfo.IsAlive(mpid))
+                     && !Runtime.Lifecycle.ProcInfo.IsAlive(mpid) && !File.Exists(exitFile))
             {
+                // (exit.json is checked again after seeing the monitor gone: it writes the file, then exits.)
                 // The monitor died without recording an exit: the container's fate is unknown; treat it as killed.
                 exit = new ExitInfo { ExitCode = 137, Signal = 9, FinishedAt = DateTime.UtcNow };
             }
             if (exit is null) await Task.Delay(20);
         }
-        await FinishAsync(id, exit);
+        try
+        {
+            await FinishAsync(id, exit);
+        }
+        catch (Exception e)
+        {
+            // The exit is known even when the bookkeeping after it failed: waiters must never hang on it.
+            Console.Error.WriteLine($"berth: container {id}: after exit: {e.Message}");
+            if (_exits.TryGetValue(id, out var tcs)) tcs.TrySetResult(exit);
+        }
     }
 
     private async Task FinishAsync(string id, ExitInfo exit)
@@ -301,7 +391,7 @@ public sealed class ContainerManager
     public async Task<int> WaitAsync(string idOrName, string condition = "not-running", CancellationToken ct = default)
     {
         var c = Store.Get(idOrName);
-        var tcs = _exits.GetOrAdd(c.Id, _ => new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var tcs = _exits.GetOrAdd(c.Id, _ => NewExit());
         if (condition == "not-running" && !c.State.Running && !tcs.Task.IsCompleted) return c.State.ExitCode;
         var exit = await tcs.Task.WaitAsync(ct);
         if (condition == "removed")
@@ -324,7 +414,7 @@ public sealed class ContainerManager
     {
         var c = Store.Get(idOrName);
         if (!c.State.Running) throw new BerthException(ErrorKind.NotModified, "container already stopped");
-        var exited = _exits.GetOrAdd(c.Id, _ => new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        var exited = _exits.GetOrAdd(c.Id, _ => NewExit()).Task;
         await RunRuntimeAsync(["kill", c.Id, "TERM"], ct);
         if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(Math.Max(0, timeoutSeconds)), ct)) != exited)
             await RunRuntimeAsync(["kill", "--all", c.Id, "KILL"], ct);
@@ -340,7 +430,7 @@ public sealed class ContainerManager
             if (!force)
                 throw BerthException.Conflict(
                     $"You cannot remove a running container {c.Id}. Stop the container before attempting removal or force remove");
-            var exited = _exits.GetOrAdd(c.Id, _ => new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            var exited = _exits.GetOrAdd(c.Id, _ => NewExit()).Task;
             await RunRuntimeAsync(["kill", "--all", c.Id, "KILL"], ct);
             await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
             while (Store.TryGet(c.Id, out var now) && now!.State.Running) await Task.Delay(5, ct);
@@ -360,7 +450,7 @@ public sealed class ContainerManager
     {
         foreach (var c in Store.List().Where(c => c.State.Running))
         {
-            _exits[c.Id] = new TaskCompletionSource<ExitInfo>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _exits[c.Id] = NewExit();
             _ = WatchExitAsync(c.Id);
         }
     }

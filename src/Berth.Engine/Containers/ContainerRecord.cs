@@ -30,7 +30,10 @@ public sealed class ContainerRecord
     public string Path { get; set; } = "";
     public List<string> Args { get; set; } = [];
 
-    /// <summary>The create request body (Docker's container config + HostConfig), as received.</summary>
+    /// <summary>What the engine builds the OCI spec from (a <c>ContainerSpecInput</c>, as JSON).</summary>
+    public string SpecJson { get; set; } = "{}";
+
+    /// <summary>The API's create request body (Docker's container config + HostConfig), kept verbatim for inspect.</summary>
     public string CreateRequestJson { get; set; } = "{}";
 
     public ContainerStateRecord State { get; set; } = new();

@@ -22,6 +22,11 @@ public sealed class ContainerSpecInput
     public string? WorkingDir { get; init; }
     public string? User { get; init; }
     public bool Tty { get; init; }
+
+    /// <summary>The terminal's initial size (HostConfig.ConsoleSize: height, width), set before the process starts.</summary>
+    public int ConsoleHeight { get; init; }
+    public int ConsoleWidth { get; init; }
+
     public bool ReadonlyRootfs { get; init; }
     public bool Privileged { get; init; }
     public IReadOnlyList<string>? CapAdd { get; init; }

@@ -1,0 +1,41 @@
+using Berth.Daemon.Server;
+using Berth.Engine.Containers;
+using Berth.Engine.Images;
+using Berth.Images;
+
+namespace Berth.Daemon;
+
+/// <summary>Opens the image store (creating the built-in busybox image) and the container engine.</summary>
+public static class EngineSetup
+{
+    public static void Start(DaemonState state, RuntimeCatalog runtimes)
+    {
+        var options = state.Options;
+        var store = new ImageStore(options.DataRoot);
+        if (File.Exists(BusyboxImage.DefaultBinary))
+        {
+            try { BusyboxImage.Create(store); }
+            catch (Exception e) when (e is IOException or Core.BerthException) { DaemonLog.Warn($"built-in busybox image: {e.Message}"); }
+        }
+        var images = new ImageBackend(store, new OverlaySnapshotter(store.Layers));
+        state.Images = images;
+        state.Containers = new ContainerManager(new EngineOptions
+        {
+            DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,
+            MonitorPath = FindMonitor(),
+        }, images, images);
+    }
+
+    /// <summary>berth-monitor beside berthd (out/bin), else on PATH.</summary>
+    private static string FindMonitor()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "berth-monitor");
+        if (File.Exists(beside)) return beside;
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var p = Path.Combine(dir, "berth-monitor");
+            if (File.Exists(p)) return p;
+        }
+        return beside;
+    }
+}

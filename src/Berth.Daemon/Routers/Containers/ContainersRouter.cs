@@ -1,0 +1,390 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Berth.Core;
+using Berth.Daemon.Server;
+using Berth.Engine.Containers;
+using Berth.Engine.Logs;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Berth.Daemon.Routers.Containers;
+
+/// <summary>
+/// The container routes the CLI's run/create/start/attach/wait/logs/ps/inspect/stop/kill/rm use.
+/// Hijacked attach relays the connection to the container's monitor (berth-monitor's attach.sock).
+/// </summary>
+public static class ContainersRouter
+{
+    public static void Map(IEndpointRouteBuilder app, DaemonState state)
+    {
+        ContainerManager Engine() => state.Containers ?? throw new BerthException(ErrorKind.Unavailable, "the container engine is not running");
+        app.MapPost("/containers/create", ctx => Create(ctx, Engine()));
+        app.MapGet("/containers/json", ctx => List(ctx, Engine()));
+        app.MapGet("/containers/{id}/json", ctx => Inspect(ctx, Engine(), Id(ctx)));
+        app.MapPost("/containers/{id}/start", async ctx =>
+        {
+            await Engine().StartAsync(Id(ctx), ctx.RequestAborted);
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+        app.MapPost("/containers/{id}/wait", ctx => Wait(ctx, Engine(), Id(ctx)));
+        app.MapPost("/containers/{id}/attach", ctx => Attach(ctx, Engine(), Id(ctx)));
+        app.MapGet("/containers/{id}/logs", ctx => Logs(ctx, Engine(), Id(ctx)));
+        app.MapPost("/containers/{id}/resize", ctx => Resize(ctx, Engine(), Id(ctx)));
+        app.MapPost("/containers/{id}/kill", async ctx =>
+        {
+            await Engine().KillAsync(Id(ctx), ctx.Request.Query["signal"].FirstOrDefault() is { Length: > 0 } s ? s : "KILL", ctx.RequestAborted);
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+        app.MapPost("/containers/{id}/stop", async ctx =>
+        {
+            int t = int.TryParse(ctx.Request.Query["t"], out var v) ? v : 10;
+            await Engine().StopAsync(Id(ctx), t, ctx.RequestAborted);
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+        app.MapPost("/containers/{id}/restart", async ctx =>
+        {
+            int t = int.TryParse(ctx.Request.Query["t"], out var v) ? v : 10;
+            try { await Engine().StopAsync(Id(ctx), t, ctx.RequestAborted); }
+            catch (BerthException e) when (e.Kind == ErrorKind.NotModified) { }
+            await Engine().StartAsync(Id(ctx), ctx.RequestAborted);
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+        app.MapDelete("/containers/{id}", async ctx =>
+        {
+            await Engine().RemoveAsync(Id(ctx), Flag(ctx, "force"), ctx.RequestAborted);
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+    }
+
+    private static string Id(HttpContext ctx) => (string)ctx.Request.RouteValues["id"]!;
+
+    private static bool Flag(HttpContext ctx, string name) =>
+        ctx.Request.Query[name].FirstOrDefault() is { } v && v is "1" or "true" or "True";
+
+    private static async Task Create(HttpContext ctx, ContainerManager engine)
+    {
+        JsonDocument doc;
+        try { doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted); }
+        catch (JsonException e) { throw BerthException.Invalid($"invalid JSON: {e.Message}"); }
+        using (doc)
+        {
+            var input = CreateRequest.Parse(doc.RootElement, ctx.Request.Query["name"].FirstOrDefault());
+            var c = engine.Create(input);
+            c.CreateRequestJson = doc.RootElement.GetRawText();
+            engine.Store.Save(c);
+            ctx.Response.StatusCode = StatusCodes.Status201Created;
+            await WriteJson(ctx, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("Id", c.Id);
+                w.WriteStartArray("Warnings");
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+        }
+    }
+
+    private static async Task Wait(HttpContext ctx, ContainerManager engine, string id)
+    {
+        var c = engine.Store.Get(id);
+        var condition = ctx.Request.Query["condition"].FirstOrDefault() is { Length: > 0 } cond ? cond : "not-running";
+        var waiting = engine.WaitAsync(c.Id, condition, ctx.RequestAborted);
+        // Headers go out at once; the body when the container exits (the CLI sends wait before start).
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.StartAsync(ctx.RequestAborted);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+        int code = await waiting;
+        await WriteJson(ctx, w =>
+        {
+            w.WriteStartObject();
+            w.WriteNull("Error");
+            w.WriteNumber("StatusCode", code);
+            w.WriteEndObject();
+        }, setLength: false);
+    }
+
+    private static async Task Attach(HttpContext ctx, ContainerManager engine, string id)
+    {
+        var c = engine.Store.Get(id);
+        bool tty = Tty(c);
+        bool stdin = Flag(ctx, "stdin");
+        // After the upgrade the client half-closes when it has no (more) stdin, and Kestrel then signals
+        // RequestAborted: so from here on only a failed write ends the relay, never RequestAborted.
+        var client = await Hijack.UpgradeAsync(ctx);
+
+        // The monitor's socket exists from just before the process starts: connect then (or now, if running).
+        var connected = new TaskCompletionSource<Socket?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        async Task Connect()
+        {
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(engine.AttachSocket(c.Id)));
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+            if (!connected.TrySetResult(s)) s.Dispose();
+        }
+        if (engine.Store.Get(c.Id).State.Running)
+        {
+            try { await Connect(); }
+            catch (SocketException) { connected.TrySetResult(null); } // exited meanwhile
+        }
+        else
+        {
+            // A start that fails (or a run that ends before we connect) ends this attach.
+            _ = engine.NextExit(c.Id).ContinueWith(_ => connected.TrySetResult(null), TaskScheduler.Default);
+            engine.OnBeforeStart(c.Id, Connect);
+        }
+        var monitor = await connected.Task;
+        if (monitor is null)
+        {
+            await client.DisposeAsync();
+            return;
+        }
+        using (monitor)
+        await using (var ms = new NetworkStream(monitor, ownsSocket: false))
+        {
+            // The client's input is always read (Kestrel needs its end consumed); without stdin it is dropped.
+            _ = Task.Run(async () =>
+            {
+                var buf = new byte[16 * 1024];
+                int n;
+                try
+                {
+                    while ((n = await client.ReadAsync(buf)) > 0)
+                        if (stdin) await ms.WriteAsync(buf.AsMemory(0, n));
+                    if (stdin) monitor.Shutdown(SocketShutdown.Send); // the client's half-close closes the container's stdin
+                }
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException) { }
+            });
+            await CopyOutput(ms, client, tty, CancellationToken.None);
+        }
+        try { await client.FlushAsync(); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
+        await client.DisposeAsync();
+    }
+
+    /// <summary>Monitor frames to the client: as they are for non-tty, payloads only (raw) for a tty.</summary>
+    private static async Task CopyOutput(Stream from, Stream to, bool raw, CancellationToken ct)
+    {
+        var header = new byte[8];
+        var payload = new byte[32 * 1024];
+        try
+        {
+            while (true)
+            {
+                if (!await ReadExactly(from, header, ct)) return;
+                int len = (int)global::System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
+                if (len > payload.Length) payload = new byte[len];
+                if (!await ReadExactly(from, payload.AsMemory(0, len), ct)) return;
+                if (!raw) await to.WriteAsync(header, ct);
+                await to.WriteAsync(payload.AsMemory(0, len), ct);
+                await to.FlushAsync(ct);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException) { }
+    }
+
+    private static async Task<bool> ReadExactly(Stream s, Memory<byte> buf, CancellationToken ct)
+    {
+        int off = 0;
+        while (off < buf.Length)
+        {
+            int n = await s.ReadAsync(buf[off..], ct);
+            if (n == 0) return false;
+            off += n;
+        }
+        return true;
+    }
+
+    private static async Task Logs(HttpContext ctx, ContainerManager engine, string id)
+    {
+        var c = engine.Store.Get(id);
+        var q = ctx.Request.Query;
+        var query = new LogQuery
+        {
+            Stdout = Flag(ctx, "stdout"), Stderr = Flag(ctx, "stderr"), Follow = Flag(ctx, "follow"), Timestamps = Flag(ctx, "timestamps"),
+            Tail = int.TryParse(q["tail"], out var tail) ? tail : null,
+            Since = long.TryParse(q["since"].FirstOrDefault()?.Split('.')[0], out var since) && since > 0 ? DateTimeOffset.FromUnixTimeSeconds(since).UtcDateTime : null,
+            Until = long.TryParse(q["until"].FirstOrDefault()?.Split('.')[0], out var until) && until > 0 ? DateTimeOffset.FromUnixTimeSeconds(until).UtcDateTime : null,
+        };
+        if (!query.Stdout && !query.Stderr)
+            throw BerthException.Invalid("Bad parameters: you must choose at least one stream");
+        bool tty = Tty(c);
+        ctx.Response.StatusCode = 200;
+        await ctx.Response.StartAsync(ctx.RequestAborted);
+        await foreach (var e in JsonFileLog.ReadAsync(c.LogPath, query, () => engine.Store.TryGet(c.Id, out var now) && now!.State.Running, ctx.RequestAborted))
+        {
+            var bytes = Encoding.UTF8.GetBytes(JsonFileLog.Text(e, query.Timestamps));
+            await ctx.Response.Body.WriteAsync(tty ? bytes : JsonFileLog.Frame(e.Stream, bytes), ctx.RequestAborted);
+            if (query.Follow) await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+        }
+    }
+
+    private static async Task Resize(HttpContext ctx, ContainerManager engine, string id)
+    {
+        var c = engine.Store.Get(id);
+        if (!int.TryParse(ctx.Request.Query["h"], out var h) || !int.TryParse(ctx.Request.Query["w"], out var w))
+            throw BerthException.Invalid("invalid resize parameters");
+        if (c.State.Running && Tty(c)) await engine.ResizeAsync(c.Id, h, w);
+        ctx.Response.StatusCode = 200;
+    }
+
+    private static bool Tty(ContainerRecord c)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(c.CreateRequestJson);
+            return doc.RootElement.TryGetProperty("Tty", out var t) && t.ValueKind == JsonValueKind.True;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task List(HttpContext ctx, ContainerManager engine)
+    {
+        bool all = Flag(ctx, "all");
+        var list = engine.Store.List().Where(c => all || c.State.Running).ToList();
+        if (int.TryParse(ctx.Request.Query["limit"], out var limit) && limit > 0) list = list.Take(limit).ToList();
+        await WriteJson(ctx, w =>
+        {
+            w.WriteStartArray();
+            foreach (var c in list)
+            {
+                w.WriteStartObject();
+                w.WriteString("Id", c.Id);
+                w.WriteStartArray("Names");
+                w.WriteStringValue("/" + c.Name);
+                w.WriteEndArray();
+                w.WriteString("Image", c.ImageRef);
+                w.WriteString("ImageID", c.Image);
+                w.WriteString("Command", string.Join(' ', new[] { c.Path }.Concat(c.Args)));
+                w.WriteNumber("Created", new DateTimeOffset(c.Created).ToUnixTimeSeconds());
+                w.WriteStartArray("Ports");
+                w.WriteEndArray();
+                w.WriteStartObject("Labels");
+                w.WriteEndObject();
+                w.WriteString("State", c.State.Status);
+                w.WriteString("Status", StatusText(c));
+                w.WriteStartObject("HostConfig");
+                w.WriteString("NetworkMode", "none");
+                w.WriteEndObject();
+                w.WriteStartObject("NetworkSettings");
+                w.WriteStartObject("Networks");
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteStartArray("Mounts");
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    /// <summary>ps's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2 minutes ago".</summary>
+    public static string StatusText(ContainerRecord c) => c.State.Status switch
+    {
+        "running" => "Up " + Human(DateTime.UtcNow - c.State.StartedAt),
+        "exited" => $"Exited ({c.State.ExitCode}) {Human(DateTime.UtcNow - c.State.FinishedAt)} ago",
+        "created" => "Created",
+        var s => char.ToUpperInvariant(s[0]) + s[1..],
+    };
+
+    /// <summary>Docker's units.HumanDuration.</summary>
+    public static string Human(TimeSpan d)
+    {
+        double s = d.TotalSeconds;
+        if (s < 1) return "Less than a second";
+        if (s < 2) return "1 second";
+        if (s < 60) return $"{(int)s} seconds";
+        double m = d.TotalMinutes;
+        if (m < 2) return "About a minute";
+        if (m < 60) return $"{(int)m} minutes";
+        double h = d.TotalHours;
+        if (h < 2) return "About an hour";
+        if (h < 48) return $"{(int)h} hours";
+        if (h < 24 * 7 * 2) return $"{(int)(h / 24)} days";
+        if (h < 24 * 30 * 2) return $"{(int)(h / 24 / 7)} weeks";
+        if (h < 24 * 365 * 2) return $"{(int)(h / 24 / 30)} months";
+        return $"{(int)(h / 24 / 365)} years";
+    }
+
+    private static async Task Inspect(HttpContext ctx, ContainerManager engine, string id)
+    {
+        var c = engine.Store.Get(id);
+        using var doc = JsonDocument.Parse(c.CreateRequestJson);
+        var req = doc.RootElement;
+        await WriteJson(ctx, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("Id", c.Id);
+            w.WriteString("Created", c.Created.ToString("O"));
+            w.WriteString("Path", c.Path);
+            w.WriteStartArray("Args");
+            foreach (var a in c.Args) w.WriteStringValue(a);
+            w.WriteEndArray();
+            w.WriteStartObject("State");
+            w.WriteString("Status", c.State.Status);
+            w.WriteBoolean("Running", c.State.Running);
+            w.WriteBoolean("Paused", false);
+            w.WriteBoolean("Restarting", false);
+            w.WriteBoolean("OOMKilled", c.State.OOMKilled);
+            w.WriteBoolean("Dead", false);
+            w.WriteNumber("Pid", c.State.Running ? c.State.Pid : 0);
+            w.WriteNumber("ExitCode", c.State.ExitCode);
+            w.WriteString("Error", c.State.Error);
+            w.WriteString("StartedAt", c.State.StartedAt == default ? "0001-01-01T00:00:00Z" : c.State.StartedAt.ToString("O"));
+            w.WriteString("FinishedAt", c.State.FinishedAt == default ? "0001-01-01T00:00:00Z" : c.State.FinishedAt.ToString("O"));
+            w.WriteEndObject();
+            w.WriteString("Image", c.Image);
+            w.WriteString("LogPath", c.LogPath);
+            w.WriteString("Name", "/" + c.Name);
+            w.WriteNumber("RestartCount", c.RestartCount);
+            w.WriteString("Driver", "overlay2");
+            w.WriteString("Platform", "linux");
+            w.WritePropertyName("HostConfig");
+            if (req.TryGetProperty("HostConfig", out var hc)) hc.WriteTo(w);
+            else
+            {
+                w.WriteStartObject();
+                w.WriteEndObject();
+            }
+            w.WritePropertyName("Config");
+            w.WriteStartObject();
+            w.WriteString("Hostname", c.Id[..12]);
+            foreach (var p in req.EnumerateObject())
+            {
+                if (p.Name is "HostConfig" or "NetworkingConfig" or "Hostname") continue;
+                p.WriteTo(w);
+            }
+            w.WriteEndObject();
+            w.WriteStartObject("NetworkSettings");
+            w.WriteStartObject("Networks");
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteStartArray("Mounts");
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static Task WriteJson(HttpContext ctx, Action<Utf8JsonWriter> write, bool setLength = true)
+    {
+        var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms)) write(w);
+        ms.WriteByte((byte)'\n');
+        if (!ctx.Response.HasStarted)
+        {
+            ctx.Response.ContentType = "application/json";
+            if (setLength) ctx.Response.ContentLength = ms.Length;
+        }
+        return ctx.Response.Body.WriteAsync(ms.GetBuffer().AsMemory(0, (int)ms.Length), ctx.RequestAborted).AsTask();
+    }
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Berth.Core;
+using Berth.Daemon.Server;
+using Berth.Images;
+
+namespace Berth.Daemon.Routers.Images;
+
+/// <summary>Image routes: list, inspect, import (docker import: POST /images/create?fromSrc=-), tag, remove.</summary>
+public static class ImagesRouter
+{
+    public static void Map(IEndpointRouteBuilder app, DaemonState state)
+    {
+        ImageStore Store() => state.Images?.Store ?? throw new BerthException(ErrorKind.Unavailable, "the image store is not running");
+        app.MapGet("/images/json", ctx => HttpJson.Write(ctx, Store().List().ToList(), ImagesJsonContext.Default.ListImageSummary));
+        app.MapPost("/images/create", ctx => Create(ctx, Store()));
+        // Names contain '/' and ':' (localhost:5000/a/b:tag): one catch-all route, the action is the last segment.
+        app.MapMethods("/images/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete], ctx => Named(ctx, state, Store()));
+    }
+
+    private static async Task Named(HttpContext ctx, DaemonState state, ImageStore store)
+    {
+        var rest = (string)ctx.Request.RouteValues["rest"]!;
+        var method = ctx.Request.Method;
+        if (HttpMethods.IsGet(method) && rest.EndsWith("/json", StringComparison.Ordinal))
+        {
+            await HttpJson.Write(ctx, store.Inspect(rest[..^5]), ImagesJsonContext.Default.ImageInspect);
+            return;
+        }
+        if (HttpMethods.IsPost(method) && rest.EndsWith("/tag", StringComparison.Ordinal))
+        {
+            var repo = ctx.Request.Query["repo"].FirstOrDefault() ?? throw BerthException.Invalid("repository name must be given");
+            store.Tag(rest[..^4], repo, ctx.Request.Query["tag"].FirstOrDefault());
+            ctx.Response.StatusCode = StatusCodes.Status201Created;
+            return;
+        }
+        if (HttpMethods.IsDelete(method))
+        {
+            bool force = ctx.Request.Query["force"].FirstOrDefault() is "1" or "true";
+            var containers = state.Containers;
+            var deleted = store.Remove(rest, force, imageId =>
+                containers?.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id);
+            await HttpJson.Write(ctx, deleted.ToList(), ImagesJsonContext.Default.ListImageDeleteItem);
+            return;
+        }
+        await ErrorMapping.NotFound(ctx);
+    }
+
+    /// <summary>docker import (fromSrc=-): the body is a rootfs tar; progress-stream answer with the image id.</summary>
+    private static async Task Create(HttpContext ctx, ImageStore store)
+    {
+        var q = ctx.Request.Query;
+        if (q["fromSrc"].FirstOrDefault() is not { } src)
+        {
+            var image = q["fromImage"].FirstOrDefault() ?? "";
+            throw BerthException.NotFound($"pull access denied for {image}, repository does not exist or may require 'docker login': pulling is not implemented yet");
+        }
+        if (src != "-") throw new BerthException(ErrorKind.NotImplemented, "import from a URL is not supported: use fromSrc=-");
+        var repo = q["repo"].FirstOrDefault();
+        var tag = q["tag"].FirstOrDefault();
+        string? repoTag = string.IsNullOrEmpty(repo) ? null : string.IsNullOrEmpty(tag) ? repo : $"{repo}:{tag}";
+        var changes = q["changes"].Count > 0 ? ImageConfigChangesParser.Parse(q["changes"].Select(s => s ?? ""), q["message"].FirstOrDefault()) : null;
+        // The tar arrives chunked; buffer it to a temp file so the store can read it twice if it needs to.
+        var tmp = Path.GetTempFileName();
+        try
+        {
+            await using (var f = File.Create(tmp)) await ctx.Request.Body.CopyToAsync(f, ctx.RequestAborted);
+            string id;
+            await using (var f = File.OpenRead(tmp)) id = store.Import(f, repoTag, changes);
+            ctx.Response.ContentType = "application/json";
+            var ms = new MemoryStream();
+            using (var w = new Utf8JsonWriter(ms))
+            {
+                w.WriteStartObject();
+                w.WriteString("status", id);
+                w.WriteEndObject();
+            }
+            ms.Write("\r\n"u8);
+            await ctx.Response.Body.WriteAsync(ms.ToArray(), ctx.RequestAborted);
+        }
+        finally
+        {
+            File.Delete(tmp);
+        }
+    }
+}
