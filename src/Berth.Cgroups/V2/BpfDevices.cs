@@ -86,6 +86,23 @@ internal static unsafe class BpfDevices
         }
     }
 
+    /// <summary>Whether a BPF program with this ID still exists (BPF_PROG_GET_FD_BY_ID; needs CAP_SYS_ADMIN).</summary>
+    public static bool ProgramExists(uint id)
+    {
+        var attr = stackalloc byte[AttrSize];
+        new Span<byte>(attr, AttrSize).Clear();
+        *(uint*)attr = id;
+        var fd = (int)Sys(BPF_PROG_GET_FD_BY_ID, attr);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno == ENOENT ? false : throw Error($"BPF_PROG_GET_FD_BY_ID {id}", errno);
+        }
+
+        BpfNative.Close(fd);
+        return true;
+    }
+
     private static long Sys(int cmd, byte* attr) => BpfNative.Syscall(BpfNative.SysBpf, cmd, attr, AttrSize);
 
     private static BerthException Error(string what, int errno) =>
