@@ -147,13 +147,17 @@ public class DeviceFilterTests
     }
 
     [Fact]
-    public void NoWildcardRule_DefaultsToAllow_LikeV1()
+    public void NoWildcardRule_DefaultsToDeny_LikeRunc()
     {
-        DeviceRule[] rules = [new(false, 'c', 1, 9, "rwm")];
-        Assert.False(Allowed(rules, C, R, 1, 9));
-        Assert.True(Allowed(rules, C, R, 1, 8));
-        Assert.True(Allowed(rules, B, R | W, 8, 0));
-        Assert.True(Allowed([], C, R, 1, 9));
+        DeviceRule[] rules = [new(true, 'c', 1, 3, "rwm")];
+        Assert.True(Allowed(rules, C, R | W, 1, 3));
+        Assert.False(Allowed(rules, C, R, 1, 8));
+        Assert.False(Allowed(rules, B, R | W, 8, 0));
+        Assert.False(Allowed([new(false, 'c', 1, 9, "rwm")], C, R, 1, 8));
+        Assert.False(Allowed([], C, R, 1, 9));
+        Assert.True(Allowed([new(true)], C, R, 1, 9));
+        Assert.True(Allowed([new(true), new(false, 'c', 1, 9, "rwm")], C, R, 1, 8));
+        Assert.False(Allowed([new(true), new(false, 'c', 1, 9, "rwm")], C, R, 1, 9));
         Assert.True(Allowed([DenyAll, new(true)], C, R, 1, 9));
         Assert.False(Allowed([DenyAll], C, M, 0, 0));
     }
@@ -229,7 +233,7 @@ public class DeviceFilterTests
                 continue;
             }
 
-            var allowed = true; // v1 default
+            var allowed = false; // runc's default: whitelist
             foreach (var r in rules)
             {
                 var t = r.Type switch { 'c' => C, 'b' => B, _ => 0 };

@@ -13,11 +13,12 @@ namespace Berth.Cgroups.V2;
 /// that bit decides; the request is allowed only when every requested bit is allowed. So "allow c 1:3 r" then
 /// "allow c 1:3 w" allows an open for read+write (the kernel's v1 devices cgroup merges such exceptions too),
 /// and "deny c 1:3 w" denies a read+write open.</para>
-/// <para>When no rule matches, the default is allow — the v1 devices cgroup's starting state, so a rule list
-/// behaves the same on v1 and v2. OCI runtimes (and Berth's spec conversion) start the list with a deny-all
-/// rule ("a", no major/minor, "rwm", allow=false), which matches everything, so in practice the default is
-/// deny. (runc instead runs the rules through its v1 emulator, whose empty state is deny-all; both agree for
-/// every list that starts with a deny-all rule.) No rules → no program (Set does not attach one).</para>
+/// <para>When no rule matches, the default is deny, like runc (its emulator "defaults to a white-list" on v1 and
+/// v2): a rule list is a whitelist unless it contains an allow-all rule ("a", no major/minor, "rwm"), after
+/// which everything is allowed until a later rule says otherwise. OCI configs start with a deny-all rule
+/// anyway. (Berth's v1 path writes the rules into a cgroup that starts allow-all without resetting it, so a
+/// list without a leading "a" rule is a blacklist there — a v1 difference from runc, not copied here.)
+/// No rules → no program: Set does not attach or detach anything.</para>
 /// <para>Program shape: r2 = type, r3 = access, r4 = major, r5 = minor from struct bpf_cgroup_dev_ctx; then
 /// one block per access bit that walks the rules in reverse: a matching deny returns 0, a matching allow
 /// jumps to the next bit's block; after the last block return 1.</para>
@@ -81,7 +82,7 @@ internal static class DeviceFilter
     }
 
     /// <summary>Generates the program for <paramref name="rules"/> (in OCI order).</summary>
-    public static BpfInsn[] Generate(IReadOnlyList<DeviceRule> rules, bool defaultAllow = true)
+    public static BpfInsn[] Generate(IReadOnlyList<DeviceRule> rules, bool defaultAllow = false)
     {
         ArgumentNullException.ThrowIfNull(rules);
         var parsed = rules.Select(r => (r.Allow, Type: TypeCode(r.Type), Major: Number(r.Major, "major"), Minor: Number(r.Minor, "minor"), Access: AccessBits(r.Access))).ToList();
