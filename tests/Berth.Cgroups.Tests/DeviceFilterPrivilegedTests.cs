@@ -115,3 +115,45 @@ public class DeviceFilterPrivilegedTests
         Assert.False(Directory.Exists(Path.Combine(mount, name)));
     }
 }
+
+[Collection("privileged-cgroups")]
+public class DeviceFilterErrorTests
+{
+    [Fact]
+    public void NotACgroupDirectory_FailsWithAClearError()
+    {
+        var dir = Directory.CreateTempSubdirectory("berth-devbpf-").FullName;
+        try
+        {
+            var e = Assert.Throws<BerthException>(() => BpfDevices.Apply(dir, [new DeviceRule(false)]));
+            Assert.StartsWith("cgroup v2: device filter: BPF_PROG_QUERY: ", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir);
+        }
+    }
+
+    [Fact]
+    public void ManyRules_LoadAndAttach()
+    {
+        var mount = CgroupRoot.Detect().Unified?.Mountpoint ?? throw new InvalidOperationException("no cgroup2 mount");
+        var dir = Path.Combine(mount, "berth-devtest-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var rules = new List<DeviceRule> { new(false) };
+            for (var i = 0; i < 500; i++)
+            {
+                rules.Add(new DeviceRule(i % 3 != 0, i % 2 == 0 ? 'c' : 'b', i, i % 5 == 0 ? null : i, "rwm"[..(1 + (i % 3))]));
+            }
+
+            BpfDevices.Apply(dir, rules);
+            Assert.Single(BpfDevices.Query(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir);
+        }
+    }
+}
