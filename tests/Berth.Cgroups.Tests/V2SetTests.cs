@@ -69,6 +69,8 @@ public class V2SetTests
     {
         var (t, mgr) = Setup();
         using var _ = t;
+        var deviceCalls = new List<(string Dir, IReadOnlyList<DeviceRule> Rules)>();
+        ((V2CgroupManager)mgr).DeviceFilterApplier = (dir, rules) => deviceCalls.Add((dir, rules));
         var warnings = mgr.Set(new CgroupResources
         {
             Memory = new MemoryResources { Limit = 64 << 20, Swap = 96 << 20, Reservation = 32 << 20, Swappiness = 0 },
@@ -103,7 +105,10 @@ public class V2SetTests
             ("berth/c1/hugetlb.2MB.max", "8388608"),
             ("berth/c1/memory.high", "50000000"),
         ], t.RelWrites);
-        Assert.Contains(warnings, w => w.Contains("device rules", StringComparison.Ordinal));
+        var call = Assert.Single(deviceCalls);
+        Assert.Equal(((V2CgroupManager)mgr).Dir, call.Dir);
+        Assert.Equal([new DeviceRule(false)], call.Rules);
+        Assert.DoesNotContain(warnings, w => w.Contains("device", StringComparison.Ordinal));
         Assert.Contains(warnings, w => w.Contains("swappiness", StringComparison.Ordinal));
     }
 

@@ -29,6 +29,12 @@ public sealed class V2CgroupManager : ICgroupManager
 
     public IReadOnlyDictionary<string, string> Paths { get; }
 
+    /// <summary>
+    /// Enforces device rules on the cgroup directory: by default compiles them to a BPF_CGROUP_DEVICE
+    /// program and attaches it (<see cref="BpfDevices.Apply"/>). Tests over fake trees replace it.
+    /// </summary>
+    internal Action<string, IReadOnlyList<DeviceRule>> DeviceFilterApplier { get; set; } = BpfDevices.Apply;
+
     public void Apply(int pid)
     {
         V2Resources.CreateWithControllers(_mountpoint, Dir, null);
@@ -42,7 +48,7 @@ public sealed class V2CgroupManager : ICgroupManager
     {
         ArgumentNullException.ThrowIfNull(resources);
         ResourceValidator.Validate(resources);
-        return V2Resources.Set(Dir, resources);
+        return V2Resources.Set(Dir, resources, DeviceFilterApplier);
     }
 
     public IReadOnlyList<int> GetPids() => CgroupFile.ReadPidsRecursive(Dir);

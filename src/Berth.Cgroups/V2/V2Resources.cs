@@ -100,8 +100,11 @@ internal static class V2Resources
         }
     }
 
-    /// <summary>Writes everything v2 supports, in runc's order; returns warnings for ignored settings.</summary>
-    public static List<string> Set(string dir, CgroupResources r)
+    /// <summary>
+    /// Writes everything v2 supports, in runc's order; returns warnings for ignored settings. Device rules
+    /// (if any) go to <paramref name="applyDevices"/> (the eBPF device filter; tests pass a recorder).
+    /// </summary>
+    public static List<string> Set(string dir, CgroupResources r, Action<string, IReadOnlyList<DeviceRule>> applyDevices)
     {
         var warnings = new List<string>();
         SetPids(dir, r.Pids);
@@ -112,8 +115,8 @@ internal static class V2Resources
         SetHugetlb(dir, r.HugepageLimits);
         if (r.Devices is { Count: > 0 })
         {
-            warnings.Add("cgroup v2: device rules need an eBPF device filter, which Berth does not implement; "
-                + $"{r.Devices.Count} device rule(s) ignored");
+            // No rules → no program (and an earlier program stays attached), like the v1 path writing nothing.
+            applyDevices(dir, [.. r.Devices]);
         }
 
         SetUnified(dir, r.Unified);
