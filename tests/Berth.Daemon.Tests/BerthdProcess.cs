@@ -102,12 +102,14 @@ public sealed class BerthdProcess : IDisposable
 /// <summary>Runs a command to completion and captures its output.</summary>
 public static class Run
 {
-    public static (int Code, string Stdout, string Stderr) Command(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null)
+    public static (int Code, string Stdout, string Stderr) Command(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null,
+                                                                  string? stdin = null)
     {
         var psi = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = true,
             UseShellExecute = false,
         };
         foreach (string a in args) psi.ArgumentList.Add(a);
@@ -115,6 +117,12 @@ public static class Run
         using Process p = Process.Start(psi)!;
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
+        try
+        {
+            if (stdin is not null) p.StandardInput.Write(stdin);
+            p.StandardInput.Close();
+        }
+        catch (IOException) { } // the command exited without reading its input
         if (!p.WaitForExit(60_000))
         {
             p.Kill();

@@ -119,7 +119,7 @@ public sealed class ContainerManager
         var (imageId, defaults) = _images.Resolve(input.Image);
         var id = ContainerStore.NewId();
         // Validate the spec now, so a bad request fails at create as with Docker (with a throwaway rootfs path).
-        var probe = DockerSpec.Build(WithPaths(input.Spec, id, "/nonexistent", null), defaults, _options.CgroupV2);
+        var probe = DockerSpec.Build(WithPaths(input.Spec, id, "/nonexistent", null), defaults, _options.CgroupV2, resolveUser: false);
         var record = new ContainerRecord
         {
             Id = id, Created = DateTime.UtcNow, Image = imageId, ImageRef = input.Image,
@@ -246,7 +246,7 @@ public sealed class ContainerManager
     /// </summary>
     private async Task StartFailedAsync(ContainerRecord c, Exception failure)
     {
-        if (failure is not BerthException) return;
+        if (failure is OperationCanceledException) failure = new BerthException(ErrorKind.System, "start cancelled");
         var msg = failure.Message;
         int code = msg.Contains("executable file not found", StringComparison.Ordinal) || msg.Contains("no such file or directory", StringComparison.Ordinal) ? 127
                  : msg.Contains("permission denied", StringComparison.Ordinal) ? 126 : 128;
@@ -269,8 +269,7 @@ public sealed class ContainerManager
     {
         try
         {
-            using var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-            await s.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(ControlSocket(id)));
+            using var s = await UnixSocket.ConnectAsync(ControlSocket(id));
             await s.SendAsync(System.Text.Encoding.ASCII.GetBytes($"resize {height} {width}\n"));
             var buf = new byte[256];
             await s.ReceiveAsync(buf);
@@ -405,8 +404,16 @@ public sealed class ContainerManager
     {
         var c = Store.Get(idOrName);
         if (!c.State.Running) throw BerthException.Conflict($"Container {c.Id} is not running");
+        bool sigkill = signal.ToUpperInvariant() is "KILL" or "SIGKILL" or "9";
+        var exited = _exits.GetOrAdd(c.Id, _ => NewExit()).Task;
         var (code, _, err) = await RunRuntimeAsync(["kill", c.Id, signal], ct);
         if (code != 0) throw new BerthException(ErrorKind.System, $"Cannot kill container: {c.Id}: {err.Trim()}");
+        if (sigkill)
+        {
+            // As dockerd: a SIGKILL returns once the container is not running any more.
+            await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            while (Store.TryGet(c.Id, out var now) && now!.State.Running) await Task.Delay(5, ct);
+        }
     }
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="timeoutSeconds"/>; NotModified when not running.</summary>

@@ -97,7 +97,9 @@ public static class DockerSpec
         return r.ReadToEnd();
     });
 
-    public static Spec Build(ContainerSpecInput c, ImageDefaults image, bool cgroupV2)
+    /// <param name="resolveUser">False at create, when there is no root filesystem to read /etc/passwd from yet
+    /// (Docker also resolves the user at start).</param>
+    public static Spec Build(ContainerSpecInput c, ImageDefaults image, bool cgroupV2, bool resolveUser = true)
     {
         var args = new List<string>();
         args.AddRange(c.Entrypoint ?? image.Entrypoint ?? []);
@@ -120,7 +122,7 @@ public static class DockerSpec
                 Args = args,
                 Env = Environment(c, image, hostname),
                 Cwd = string.IsNullOrEmpty(c.WorkingDir) ? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir) : c.WorkingDir,
-                User = UserSpec.Resolve(c.User ?? image.User, c.RootfsPath),
+                User = resolveUser ? UserSpec.Resolve(c.User ?? image.User, c.RootfsPath) : new User(),
                 Capabilities = new LinuxCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
                 NoNewPrivileges = c.NoNewPrivileges,
                 OomScoreAdj = c.OomScoreAdj,

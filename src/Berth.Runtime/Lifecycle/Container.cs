@@ -271,15 +271,12 @@ public sealed partial class Container
     /// <summary>runc's --console-socket: a unix stream socket the pty master is sent over.</summary>
     private static Socket ConnectConsoleSocket(string path)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            socket.Connect(new UnixDomainSocketEndPoint(path));
-            return socket;
+            return UnixSocket.Connect(path);
         }
         catch (SocketException e)
         {
-            socket.Dispose();
             throw BerthException.Invalid($"connect console socket {path}: {e.Message}");
         }
     }

@@ -117,16 +117,7 @@ public static class ContainersRouter
         var connected = new TaskCompletionSource<Socket?>(TaskCreationOptions.RunContinuationsAsynchronously);
         async Task Connect()
         {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await s.ConnectAsync(new UnixDomainSocketEndPoint(engine.AttachSocket(c.Id)));
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
+            var s = await Berth.Interop.UnixSocket.ConnectAsync(engine.AttachSocket(c.Id));
             if (!connected.TrySetResult(s)) s.Dispose();
         }
         if (engine.Store.Get(c.Id).State.Running)
