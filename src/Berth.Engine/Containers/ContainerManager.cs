@@ -305,8 +305,12 @@ public sealed class ContainerManager
         if (tty) psi.ArgumentList.Add("--terminal");
         if (c.OpenStdin) psi.ArgumentList.Add("--stdin");
         using var p = System.Diagnostics.Process.Start(psi) ?? throw new BerthException(ErrorKind.System, "cannot start berth-monitor");
-        var line = await p.StandardOutput.ReadLineAsync(ct);
-        var stderr = await p.StandardError.ReadToEndAsync(ct);
+        // Process.Dispose does not close streams read synchronously: the readers are disposed here (else two
+        // pipes leak per start).
+        using var stdoutReader = p.StandardOutput;
+        using var stderrReader = p.StandardError;
+        var line = await stdoutReader.ReadLineAsync(ct);
+        var stderr = await stderrReader.ReadToEndAsync(ct);
         await p.WaitForExitAsync(ct);
         if (string.IsNullOrEmpty(line))
             throw new BerthException(ErrorKind.System, $"berth-monitor failed (exit {p.ExitCode}): {stderr.Trim()}");
@@ -321,8 +325,10 @@ public sealed class ContainerManager
         psi.ArgumentList.Add(RuntimeRoot);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = System.Diagnostics.Process.Start(psi) ?? throw new BerthException(ErrorKind.System, "cannot start the OCI runtime");
-        var stdout = p.StandardOutput.ReadToEndAsync(ct);
-        var stderr = p.StandardError.ReadToEndAsync(ct);
+        using var stdoutReader = p.StandardOutput;
+        using var stderrReader = p.StandardError;
+        var stdout = stdoutReader.ReadToEndAsync(ct);
+        var stderr = stderrReader.ReadToEndAsync(ct);
         await p.WaitForExitAsync(ct);
         return (p.ExitCode, await stdout, StripLogrus(await stderr));
     }

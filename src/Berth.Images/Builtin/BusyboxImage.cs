@@ -94,7 +94,8 @@ public static class BusyboxImage
     {
         var psi = new ProcessStartInfo(busybox, ["--list-full"]) { RedirectStandardOutput = true, UseShellExecute = false };
         using var p = Process.Start(psi) ?? throw new BerthException(ErrorKind.System, $"cannot run {busybox}");
-        var lines = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        using var stdout = p.StandardOutput;
+        var lines = stdout.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         p.WaitForExit();
         if (p.ExitCode != 0) throw new BerthException(ErrorKind.System, $"{busybox} --list-full exited with {p.ExitCode}");
         return lines;

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+
+namespace Berth.Daemon.Tests;
+
+/// <summary>The stress tests run alone (no other test class at the same time): they count what is left behind.</summary>
+[CollectionDefinition("stress", DisableParallelization = true)]
+public sealed class StressCollection;
+
+/// <summary>
+/// Many containers through the daemon and the real docker CLI: no hang (every command has a deadline), and
+/// afterwards no leaked containers, mounts, cgroups, monitor or runtime processes, or daemon fds.
+/// </summary>
+[Collection("stress")]
+public sealed class DaemonStressTests : IDisposable
+{
+    private readonly DaemonFixture _fx = new();
+
+    public void Dispose() => _fx.Dispose();
+
+    private (int Code, string Stdout, string Stderr) Docker(params string[] args) => DockerCli.Run(_fx.Dir.Socket, _fx.Dir.Path, args);
+
+    private int DaemonFds() => Directory.GetFiles($"/proc/{_fx.Daemon.Pid}/fd").Length;
+
+    /// <summary>Container cgroups under the engine's parent, in every v1 controller (or the v2 tree).</summary>
+    private static HashSet<string> ContainerCgroups()
+    {
+        var set = new HashSet<string>();
+        var roots = File.Exists("/sys/fs/cgroup/cgroup.controllers")
+            ? ["/sys/fs/cgroup/berth"]
+            : new[] { "memory", "pids", "cpu", "blkio", "devices", "freezer", "cpuset" }.Select(c => $"/sys/fs/cgroup/{c}/berth");
+        foreach (var root in roots.Where(Directory.Exists))
+            foreach (var d in Directory.GetDirectories(root)) set.Add(d);
+        return set;
+    }
+
+    private void AssertNothingLeft(int fdsBefore, HashSet<string> cgroupsBefore)
+    {
+        Assert.Equal("", Docker("ps", "-aq").Stdout);
+        Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(_fx.Dir.Path, StringComparison.Ordinal));
+        // (Other daemons' containers may come and go meanwhile: only new cgroups count.)
+        var leaked = ContainerCgroups().Except(cgroupsBefore).Where(Directory.Exists).ToList();
+        Assert.True(leaked.Count == 0, "cgroups left: " + string.Join(", ", leaked));
+        foreach (var proc in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        {
+            string cmdline;
+            try { cmdline = File.ReadAllText(Path.Combine(proc, "cmdline")); }
+            catch (IOException) { continue; }
+            if (Path.GetFileName(proc) == _fx.Daemon.Pid.ToString()) continue;
+            Assert.False(cmdline.Contains(_fx.Dir.Path, StringComparison.Ordinal), $"process left: {cmdline.Replace('\0', ' ')}");
+        }
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_fx.Dir.ExecRoot, "containers")));
+        Assert.InRange(DaemonFds(), 0, fdsBefore + 8);
+    }
+
+    [Fact]
+    public void AThousandRunRmTrue_NoHang_NothingLeft()
+    {
+        int runs = int.TryParse(Environment.GetEnvironmentVariable("BERTH_STRESS_RUNS"), out var n) ? n : 1000;
+        Assert.Equal(0, Docker("run", "--rm", "busybox", "true").Code); // warm up
+        int fds = DaemonFds();
+        var cgroups = ContainerCgroups();
+        for (int i = 0; i < runs; i++)
+        {
+            var (code, stdout, stderr) = Docker("run", "--rm", "busybox", "true");
+            Assert.True(code == 0 && stdout == "", $"run {i}: exit {code}: {stdout}{stderr}\n{_fx.LogTail}");
+        }
+        AssertNothingLeft(fds, cgroups);
+    }
+
+    [Fact]
+    public async Task EightClientsCreatingAndRemovingForAMinute_NoHang_NothingLeft()
+    {
+        Assert.Equal(0, Docker("run", "--rm", "busybox", "true").Code);
+        int fds = DaemonFds();
+        var cgroups = ContainerCgroups();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var errors = new ConcurrentQueue<string>();
+        int operations = 0;
+        var clients = Enumerable.Range(0, 8).Select(client => Task.Run(() =>
+        {
+            for (int i = 0; DateTime.UtcNow < deadline && errors.IsEmpty; i++)
+            {
+                string name = $"c{client}-{i}";
+                // Three shapes of life: created then removed; running then force-removed; ran and auto-removed.
+                (int, string, string)[] steps = (i % 3) switch
+                {
+                    0 => [Docker("create", "--name", name, "busybox", "true"), Docker("rm", name)],
+                    1 => [Docker("run", "-d", "--name", name, "busybox", "sleep", "30"), Docker("rm", "-f", name)],
+                    _ => [Docker("run", "--rm", "--name", name, "busybox", "sh", "-c", "echo " + name)],
+                };
+                foreach (var (code, stdout, stderr) in steps)
+                {
+                    if (code != 0) errors.Enqueue($"{name}: exit {code}: {stdout}{stderr}");
+                }
+                if ((i % 3) == 2 && steps[0].Item2 != name + "\n") errors.Enqueue($"{name}: output {steps[0].Item2}");
+                Interlocked.Add(ref operations, steps.Length);
+            }
+        })).ToArray();
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(4));
+        Assert.True(errors.IsEmpty, string.Join('\n', errors.Take(5)) + "\n" + _fx.LogTail);
+        Assert.True(operations > 50, $"only {operations} operations in a minute");
+        AssertNothingLeft(fds, cgroups);
+    }
+}
