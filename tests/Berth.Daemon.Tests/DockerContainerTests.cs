@@ -178,6 +178,7 @@ public sealed class DockerContainerTests(DaemonFixture fx) : IClassFixture<Daemo
         Assert.Contains(id[..12], ps);
         Assert.Matches(@"Up (Less than a second|\d+ seconds?)\s+web", ps);
         WaitFor(() => Ok("logs", "web") == "started\n", "logs");
+        Assert.Equal("1 1 0", Ok("info", "--format", "{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}").Trim());
 
         var (code, _, stderr) = Docker("rm", "web");
         Assert.Equal(1, code);
