@@ -3,10 +3,15 @@ namespace Berth.Daemon.Tests;
 /// <summary>One berthd (NativeAOT, out/bin) on a private socket and roots for a whole test class.</summary>
 public sealed class DaemonFixture : IDisposable
 {
-    public DaemonFixture()
+    private readonly string[] _extra;
+
+    public DaemonFixture() : this([]) { }
+
+    public DaemonFixture(params string[] extra)
     {
+        _extra = extra;
         Dir = new TempDir();
-        Daemon = BerthdProcess.StartIn(Dir, "-D");
+        Daemon = BerthdProcess.StartIn(Dir, ["-D", .. extra]);
     }
 
     /// <summary>The end of the daemon's log (-D: every request), for failure messages.</summary>
@@ -21,7 +26,7 @@ public sealed class DaemonFixture : IDisposable
         Daemon.Signal(BerthdProcess.SIGTERM);
         Assert.True(Daemon.WaitForExit(TimeSpan.FromSeconds(15)), "berthd did not stop");
         Daemon.Dispose();
-        Daemon = BerthdProcess.StartIn(Dir, "-D");
+        Daemon = BerthdProcess.StartIn(Dir, ["-D", .. _extra]);
     }
 
     public void Dispose()
@@ -374,5 +379,25 @@ public sealed class DaemonRestartTests : IDisposable
         Assert.Equal("before\nstopping\n", Ok("logs", "survivor"));
         Ok("rm", "survivor", quick);
         Assert.Equal("", Ok("ps", "-aq"));
+    }
+}
+
+/// <summary>`--runtime runc`: the same engine and monitor drive Debian's runc instead of berth-runtime.</summary>
+public sealed class RuncRuntimeTests : IDisposable
+{
+    private readonly DaemonFixture _fx = new("--runtime", "runc");
+
+    public void Dispose() => _fx.Dispose();
+
+    [Fact]
+    public void DockerRun_WorksWithRunc()
+    {
+        var (code, stdout, stderr) = DockerCli.Run(_fx.Dir.Socket, _fx.Dir.Path, "run", "--rm", "busybox", "sh", "-c", "echo via runc; exit 5");
+        Assert.True(code == 5, stderr);
+        Assert.Equal("via runc\n", stdout);
+        (code, _, stderr) = DockerCli.Run(_fx.Dir.Socket, _fx.Dir.Path, "run", "--rm", "busybox", "no-such-command");
+        Assert.Equal(127, code);
+        Assert.Contains("runc create failed", stderr);
+        Assert.Equal("", DockerCli.Run(_fx.Dir.Socket, _fx.Dir.Path, "ps", "-aq").Stdout);
     }
 }
