@@ -7,7 +7,10 @@ public sealed class DaemonFixture : IDisposable
 
     public DaemonFixture() : this([]) { }
 
-    public DaemonFixture(params string[] extra)
+    /// <summary>A daemon with extra berthd flags.</summary>
+    public static DaemonFixture With(params string[] extra) => new(extra);
+
+    private DaemonFixture(string[] extra)
     {
         _extra = extra;
         Dir = new TempDir();
@@ -385,7 +388,7 @@ public sealed class DaemonRestartTests : IDisposable
 /// <summary>`--runtime runc`: the same engine and monitor drive Debian's runc instead of berth-runtime.</summary>
 public sealed class RuncRuntimeTests : IDisposable
 {
-    private readonly DaemonFixture _fx = new("--runtime", "runc");
+    private readonly DaemonFixture _fx = DaemonFixture.With("--runtime", "runc");
 
     public void Dispose() => _fx.Dispose();
 

@@ -14,7 +14,20 @@ public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots)
 
     public (string ImageId, ImageDefaults Defaults) Resolve(string reference)
     {
-        var id = Store.Resolve(reference);
+        Berth.Images.Digest id;
+        try
+        {
+            id = Store.Resolve(reference);
+        }
+        catch (Core.BerthException e) when (e.Kind == Core.ErrorKind.NotFound && !reference.Contains('@') && !reference.StartsWith("sha256:", StringComparison.Ordinal))
+        {
+            // As dockerd's create: the reference with its tag ("No such image: nope:latest"), which the CLI
+            // answers by pulling that reference.
+            string familiar = reference;
+            try { familiar = ImageReference.ParseNormalized(reference).FamiliarString; }
+            catch (Core.BerthException) { }
+            throw Core.BerthException.NotFound($"No such image: {familiar}");
+        }
         var cfg = Store.GetConfig(id).Config;
         return (id.ToString(), new ImageDefaults
         {
@@ -23,6 +36,19 @@ public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots)
     }
 
     public void Prepare(string containerId, string imageId) => snapshots.Prepare(containerId, Store.TopLayer(imageId));
+
+    /// <summary>inspect's GraphDriver.Data: the overlay's lower, upper, work and merged directories.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> GraphDriverData(string containerId)
+    {
+        if (!snapshots.Exists(containerId)) return [];
+        var m = snapshots.Mounts(containerId);
+        string Opt(string name) => m.Options.FirstOrDefault(o => o.StartsWith(name + "=", StringComparison.Ordinal))?[(name.Length + 1)..] ?? "";
+        return
+        [
+            new("LowerDir", Opt("lowerdir")), new("MergedDir", m.Target),
+            new("UpperDir", snapshots.UpperDir(containerId)), new("WorkDir", Opt("workdir")),
+        ];
+    }
 
     public string Mount(string containerId)
     {

@@ -20,7 +20,7 @@ public static class ContainersRouter
         ContainerManager Engine() => state.Containers ?? throw new BerthException(ErrorKind.Unavailable, "the container engine is not running");
         app.MapPost("/containers/create", ctx => Create(ctx, Engine()));
         app.MapGet("/containers/json", ctx => List(ctx, Engine()));
-        app.MapGet("/containers/{id}/json", ctx => Inspect(ctx, Engine(), Id(ctx)));
+        app.MapGet("/containers/{id}/json", ctx => Inspect(ctx, Engine(), state.Images, Id(ctx)));
         app.MapPost("/containers/{id}/start", async ctx =>
         {
             await Engine().StartAsync(Id(ctx), ctx.RequestAborted);
@@ -256,7 +256,7 @@ public static class ContainersRouter
                 w.WriteEndArray();
                 w.WriteString("Image", c.ImageRef);
                 w.WriteString("ImageID", c.Image);
-                w.WriteString("Command", string.Join(' ', new[] { c.Path }.Concat(c.Args)));
+                w.WriteString("Command", CommandText(c));
                 w.WriteNumber("Created", new DateTimeOffset(c.Created).ToUnixTimeSeconds());
                 w.WriteStartArray("Ports");
                 w.WriteEndArray();
@@ -278,6 +278,10 @@ public static class ContainersRouter
             w.WriteEndArray();
         });
     }
+
+    /// <summary>dockerd's list Command: the path, then the args, each quoted in '' when it has a space.</summary>
+    public static string CommandText(ContainerRecord c) =>
+        c.Args.Count == 0 ? c.Path : c.Path + " " + string.Join(' ', c.Args.Select(a => a.Contains(' ') ? $"'{a}'" : a));
 
     /// <summary>ps's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2 minutes ago".</summary>
     public static string StatusText(ContainerRecord c) => c.State.Status switch
@@ -307,7 +311,7 @@ public static class ContainersRouter
         return $"{(int)(h / 24 / 365)} years";
     }
 
-    private static async Task Inspect(HttpContext ctx, ContainerManager engine, string id)
+    private static async Task Inspect(HttpContext ctx, ContainerManager engine, Berth.Engine.Images.ImageBackend? images, string id)
     {
         var c = engine.Store.Get(id);
         using var doc = JsonDocument.Parse(c.CreateRequestJson);
@@ -335,11 +339,19 @@ public static class ContainersRouter
             w.WriteString("FinishedAt", c.State.FinishedAt == default ? "0001-01-01T00:00:00Z" : c.State.FinishedAt.ToString("O"));
             w.WriteEndObject();
             w.WriteString("Image", c.Image);
+            var dir = engine.Store.DirectoryOf(c.Id);
+            w.WriteString("ResolvConfPath", Path.Combine(dir, "resolv.conf"));
+            w.WriteString("HostnamePath", Path.Combine(dir, "hostname"));
+            w.WriteString("HostsPath", Path.Combine(dir, "hosts"));
             w.WriteString("LogPath", c.LogPath);
             w.WriteString("Name", "/" + c.Name);
             w.WriteNumber("RestartCount", c.RestartCount);
             w.WriteString("Driver", "overlay2");
             w.WriteString("Platform", "linux");
+            w.WriteString("MountLabel", "");
+            w.WriteString("ProcessLabel", "");
+            w.WriteString("AppArmorProfile", "");
+            w.WriteNull("ExecIDs");
             w.WritePropertyName("HostConfig");
             if (req.TryGetProperty("HostConfig", out var hc)) hc.WriteTo(w);
             else
@@ -347,6 +359,14 @@ public static class ContainersRouter
                 w.WriteStartObject();
                 w.WriteEndObject();
             }
+            w.WriteStartObject("GraphDriver");
+            w.WriteStartObject("Data");
+            foreach (var (k, v) in images?.GraphDriverData(c.Id) ?? []) w.WriteString(k, v);
+            w.WriteEndObject();
+            w.WriteString("Name", "overlay2");
+            w.WriteEndObject();
+            w.WriteStartArray("Mounts");
+            w.WriteEndArray();
             w.WritePropertyName("Config");
             w.WriteStartObject();
             w.WriteString("Hostname", c.Id[..12]);
@@ -360,8 +380,6 @@ public static class ContainersRouter
             w.WriteStartObject("Networks");
             w.WriteEndObject();
             w.WriteEndObject();
-            w.WriteStartArray("Mounts");
-            w.WriteEndArray();
             w.WriteEndObject();
         });
     }
@@ -369,7 +387,8 @@ public static class ContainersRouter
     private static Task WriteJson(HttpContext ctx, Action<Utf8JsonWriter> write, bool setLength = true)
     {
         var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms)) write(w);
+        // Go's encoder: quotes, plus signs and non-ASCII stay as they are.
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = global::System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })) write(w);
         ms.WriteByte((byte)'\n');
         if (!ctx.Response.HasStarted)
         {

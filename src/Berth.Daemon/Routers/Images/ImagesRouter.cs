@@ -68,7 +68,7 @@ public static class ImagesRouter
             await using (var f = File.OpenRead(tmp)) id = store.Import(f, repoTag, changes);
             ctx.Response.ContentType = "application/json";
             var ms = new MemoryStream();
-            using (var w = new Utf8JsonWriter(ms))
+            using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = global::System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 w.WriteStartObject();
                 w.WriteString("status", id);
