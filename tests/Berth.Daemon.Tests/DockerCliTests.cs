@@ -55,9 +55,9 @@ public sealed class DockerCliTests : IDisposable
     [Fact]
     public void DockerPy_VersionAndPing()
     {
-        if (Run.Command("python3", ["-c", "import docker"]).Code != 0) return; // python3-docker not installed
+        // Debian's python3-docker (scripts/deps.sh installs it) for the system python.
         using BerthdProcess d = BerthdProcess.StartIn(_dir);
-        var (code, stdout, stderr) = Run.Command("python3", ["-c", $$"""
+        var (code, stdout, stderr) = Run.Command("/usr/bin/python3", ["-c", $$"""
             import docker
             c = docker.APIClient(base_url="unix://{{_dir.Socket}}", version="auto")
             v = c.version()
@@ -65,6 +65,32 @@ public sealed class DockerCliTests : IDisposable
             """]);
         Assert.True(code == 0, stderr);
         Assert.Equal("1.41 0.1.0 True 0.1.0", stdout.Trim());
+    }
+
+    [Fact]
+    public void DockerPy_RunsContainers()
+    {
+        using BerthdProcess d = BerthdProcess.StartIn(_dir);
+        var (code, stdout, stderr) = Run.Command("/usr/bin/python3", ["-c", $$"""
+            import docker
+            c = docker.DockerClient(base_url="unix://{{_dir.Socket}}", version="auto")
+            print(c.containers.run("busybox", ["sh", "-c", "echo from-py; echo err >&2"], remove=True, stderr=True).decode(), end="")
+            ctr = c.containers.run("busybox", ["sh", "-c", "echo bg; exit 3"], detach=True, name="pyctr")
+            print(ctr.wait()["StatusCode"], ctr.logs().decode().strip(), c.containers.get("pyctr").status)
+            ctr.remove()
+            try:
+                c.containers.run("busybox", ["no-such-command"], remove=True)
+            except docker.errors.APIError as e:
+                print("error", e.status_code, "executable file not found" in str(e))
+            try:
+                c.containers.get("nope")
+            except docker.errors.NotFound as e:
+                print("notfound", e.status_code)
+            print(len(c.containers.list(all=True)), [t for i in c.images.list() for t in i.tags])
+            """]);
+        Assert.True(code == 0, stdout + stderr);
+        // docker-py's remove=True is client-side: a container whose start failed stays (as with dockerd).
+        Assert.Equal("from-py\nerr\n3 bg exited\nerror 400 True\nnotfound 404\n1 ['busybox:latest']\n", stdout);
     }
 
     [Fact]

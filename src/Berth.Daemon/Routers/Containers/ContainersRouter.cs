@@ -20,7 +20,7 @@ public static class ContainersRouter
         ContainerManager Engine() => state.Containers ?? throw new BerthException(ErrorKind.Unavailable, "the container engine is not running");
         app.MapPost("/containers/create", ctx => Create(ctx, Engine()));
         app.MapGet("/containers/json", ctx => List(ctx, Engine()));
-        app.MapGet("/containers/{id}/json", ctx => Inspect(ctx, Engine(), state.Images, Id(ctx)));
+        app.MapGet("/containers/{id}/json", ctx => Inspect(ctx, Engine(), state.Images, state.Options.Runtime, Id(ctx)));
         app.MapPost("/containers/{id}/start", async ctx =>
         {
             await Engine().StartAsync(Id(ctx), ctx.RequestAborted);
@@ -311,7 +311,7 @@ public static class ContainersRouter
         return $"{(int)(h / 24 / 365)} years";
     }
 
-    private static async Task Inspect(HttpContext ctx, ContainerManager engine, Berth.Engine.Images.ImageBackend? images, string id)
+    private static async Task Inspect(HttpContext ctx, ContainerManager engine, Berth.Engine.Images.ImageBackend? images, string runtime, string id)
     {
         var c = engine.Store.Get(id);
         using var doc = JsonDocument.Parse(c.CreateRequestJson);
@@ -353,12 +353,7 @@ public static class ContainersRouter
             w.WriteString("AppArmorProfile", "");
             w.WriteNull("ExecIDs");
             w.WritePropertyName("HostConfig");
-            if (req.TryGetProperty("HostConfig", out var hc)) hc.WriteTo(w);
-            else
-            {
-                w.WriteStartObject();
-                w.WriteEndObject();
-            }
+            WriteHostConfig(w, req.TryGetProperty("HostConfig", out var hc) && hc.ValueKind == JsonValueKind.Object ? hc : default, runtime);
             w.WriteStartObject("GraphDriver");
             w.WriteStartObject("Data");
             foreach (var (k, v) in images?.GraphDriverData(c.Id) ?? []) w.WriteString(k, v);
@@ -382,6 +377,56 @@ public static class ContainersRouter
             w.WriteEndObject();
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>Docker's HostConfig with its defaults (dockerd 20.10's key order), the request's values over them.</summary>
+    private const string DefaultHostConfig = """
+        {"Binds":null,"ContainerIDFile":"","LogConfig":{"Type":"json-file","Config":{}},"NetworkMode":"default",
+         "PortBindings":{},"RestartPolicy":{"Name":"no","MaximumRetryCount":0},"AutoRemove":false,"VolumeDriver":"",
+         "VolumesFrom":null,"CapAdd":null,"CapDrop":null,"CgroupnsMode":"host","Dns":[],"DnsOptions":[],"DnsSearch":[],
+         "ExtraHosts":null,"GroupAdd":null,"IpcMode":"private","Cgroup":"","Links":null,"OomScoreAdj":0,"PidMode":"",
+         "Privileged":false,"PublishAllPorts":false,"ReadonlyRootfs":false,"SecurityOpt":null,"UTSMode":"","UsernsMode":"",
+         "ShmSize":67108864,"Runtime":"","ConsoleSize":[0,0],"Isolation":"","CpuShares":0,"Memory":0,"NanoCpus":0,
+         "CgroupParent":"","BlkioWeight":0,"BlkioWeightDevice":[],"BlkioDeviceReadBps":[],"BlkioDeviceWriteBps":[],
+         "BlkioDeviceReadIOps":[],"BlkioDeviceWriteIOps":[],"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,
+         "CpuRealtimeRuntime":0,"CpusetCpus":"","CpusetMems":"","Devices":[],"DeviceCgroupRules":null,"DeviceRequests":null,
+         "KernelMemory":0,"KernelMemoryTCP":0,"MemoryReservation":0,"MemorySwap":0,"MemorySwappiness":null,
+         "OomKillDisable":false,"PidsLimit":null,"Ulimits":[],"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,
+         "IOMaximumBandwidth":0,
+         "MaskedPaths":["/proc/asound","/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list",
+                        "/proc/timer_stats","/proc/sched_debug","/proc/scsi","/sys/firmware"],
+         "ReadonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]}
+        """;
+
+    private static readonly JsonDocument s_defaultHostConfig = JsonDocument.Parse(DefaultHostConfig);
+
+    private static void WriteHostConfig(Utf8JsonWriter w, JsonElement request, string runtime)
+    {
+        bool Given(string name, out JsonElement v)
+        {
+            v = default;
+            return request.ValueKind == JsonValueKind.Object && request.TryGetProperty(name, out v) && v.ValueKind != JsonValueKind.Null;
+        }
+        w.WriteStartObject();
+        foreach (var p in s_defaultHostConfig.RootElement.EnumerateObject())
+        {
+            w.WritePropertyName(p.Name);
+            if (p.Name == "Runtime") w.WriteStringValue(runtime);
+            else if (p.Name == "LogConfig" && Given("LogConfig", out var lc) && lc.TryGetProperty("Type", out var t) && t.GetString() is { Length: > 0 }) lc.WriteTo(w);
+            else if (p.Name == "LogConfig") p.Value.WriteTo(w);
+            else if (p.Name == "RestartPolicy" && Given("RestartPolicy", out var rp) && rp.TryGetProperty("Name", out var n) && n.GetString() is { Length: > 0 }) rp.WriteTo(w);
+            else if (p.Name == "RestartPolicy") p.Value.WriteTo(w);
+            else if (p.Name == "ShmSize" && Given("ShmSize", out var shm) && shm.ValueKind == JsonValueKind.Number && shm.GetInt64() > 0) shm.WriteTo(w);
+            else if (p.Name is "ShmSize" or "MaskedPaths" or "ReadonlyPaths") p.Value.WriteTo(w);
+            else if (Given(p.Name, out var v)) v.WriteTo(w);
+            else p.Value.WriteTo(w);
+        }
+        if (request.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in request.EnumerateObject())
+                if (!s_defaultHostConfig.RootElement.TryGetProperty(p.Name, out _)) p.WriteTo(w);
+        }
+        w.WriteEndObject();
     }
 
     private static Task WriteJson(HttpContext ctx, Action<Utf8JsonWriter> write, bool setLength = true)
