@@ -84,6 +84,7 @@ public sealed class ContainerManager
     private readonly IImageResolver _images;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ExitInfo>> _exits = new();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _removed = new();
 
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images)
     {
@@ -347,6 +348,16 @@ public sealed class ContainerManager
     {
         var exitFile = Path.Combine(StateDir(id), "exit.json");
         var monitorPidFile = Path.Combine(StateDir(id), "monitor.pid");
+        // The monitor closes its control connections right after writing exit.json and before it exits: one
+        // idle connection per container tells the exit without polling. (Polling below is the fallback, for a
+        // monitor that is already gone.)
+        try
+        {
+            using var ctl = await UnixSocket.ConnectAsync(ControlSocket(id));
+            var buf = new byte[64];
+            while (await ctl.ReceiveAsync(buf, System.Net.Sockets.SocketFlags.None) > 0) { }
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or ObjectDisposedException) { }
         ExitInfo? exit = null;
         while (exit is null)
         {
@@ -401,7 +412,8 @@ public sealed class ContainerManager
         var exit = await tcs.Task.WaitAsync(ct);
         if (condition == "removed")
         {
-            while (Store.TryGet(c.Id, out _)) await Task.Delay(10, ct);
+            var removed = _removed.GetOrAdd(c.Id, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (Store.TryGet(c.Id, out _)) await removed.Task.WaitAsync(ct);
         }
         return exit.ExitCode;
     }
@@ -449,13 +461,15 @@ public sealed class ContainerManager
             while (Store.TryGet(c.Id, out var now) && now!.State.Running) await Task.Delay(5, ct);
             if (!Store.TryGet(c.Id, out _)) return; // auto-removed meanwhile
         }
-        await RunRuntimeAsync(["delete", "--force", c.Id], ct);
+        // After an exit the runtime's container was deleted already (FinishAsync): no second runtime process.
+        if (Directory.Exists(Path.Combine(RuntimeRoot, c.Id))) await RunRuntimeAsync(["delete", "--force", c.Id], ct);
         TryCleanup(() => _rootfs.Unmount(c.Id));
         _rootfs.Remove(c.Id);
         TryCleanup(() => Directory.Delete(StateDir(c.Id), recursive: true));
         Store.Remove(c.Id);
         _exits.TryRemove(c.Id, out _);
         _locks.TryRemove(c.Id, out _);
+        if (_removed.TryRemove(c.Id, out var removed)) removed.TrySetResult();
     }
 
     /// <summary>After a daemon restart: containers that ran are watched again (their monitors kept running).</summary>
