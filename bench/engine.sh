@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# bench/engine.sh: Berth (berthd) against Docker 20.10 (Debian's docker.io: dockerd + containerd + runc), both
+# driven by the same docker CLI, in one run on this machine, with --network none on both sides.
+#
+#   bench/engine.sh [all|run|many|mem]      (default: all)
+#
+#   run   `docker run --rm --network none busybox true` (hyperfine, 30 runs each)
+#   many  50 x `docker run -d --network none busybox sleep 300` one after another, then `docker rm -f` of the 50
+#   mem   with those 50 idle containers: container cgroups' memory + helper (monitor / shim) PSS + daemon RSS
+#         growth, divided by 50; the helper's PSS alone; the daemon's RSS idle and with 50 containers
+#
+# Needs root and out/bin from scripts/build.sh. Installs docker.io and hyperfine with apt when missing (the
+# package's service is not started: policy-rc.d). Each daemon runs on its own socket and roots under
+# /tmp/berth-bench; everything started is stopped and removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+[ -x out/bin/berthd ] || { echo "out/bin/berthd missing: run scripts/build.sh first" >&2; exit 1; }
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v hyperfine >/dev/null || need+=(hyperfine)
+if [ ${#need[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# The package may have started its own daemon: it is not ours to measure.
+W=/tmp/berth-bench
+rm -rf "$W"; mkdir -p "$W"
+DOCKER=/usr/local/bin/docker
+[ -x "$DOCKER" ] || DOCKER=$(command -v docker)
+
+cleanup() {
+  set +e
+  for s in "$W/docker.sock" "$W/berth.sock"; do
+    [ -S "$s" ] && ids=$($DOCKER -H "unix://$s" ps -aq) && [ -n "$ids" ] && $DOCKER -H "unix://$s" rm -f $ids >/dev/null 2>&1
+  done
+  [ -f "$W/berthd.pid" ] && kill "$(cat "$W/berthd.pid")" 2>/dev/null
+  [ -f "$W/docker.pid" ] && kill "$(cat "$W/docker.pid")" 2>/dev/null
+  sleep 2
+  grep " $W" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+# --- the daemons ---
+out/bin/berthd -H "unix://$W/berth.sock" --data-root "$W/berth-data" --exec-root "$W/berth-exec" -p "$W/berthd.pid" \
+  >"$W/berthd.log" 2>&1 </dev/null &
+dockerd -H "unix://$W/docker.sock" --data-root "$W/docker-data" --exec-root "$W/docker-exec" -p "$W/docker.pid" \
+  --bridge none --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false --userland-proxy=false \
+  >"$W/dockerd.log" 2>&1 </dev/null &
+for _ in $(seq 200); do [ -S "$W/berth.sock" ] && [ -S "$W/docker.sock" ] && $DOCKER -H "unix://$W/docker.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+B="$DOCKER -H unix://$W/berth.sock"
+D="$DOCKER -H unix://$W/docker.sock"
+$D version --format 'Docker {{.Server.Version}}' >/dev/null || { echo "dockerd did not start:"; tail "$W/dockerd.log"; exit 1; }
+
+# The same busybox for Docker: Berth's rootfs builder from Debian's busybox-static, imported.
+scripts/make-busybox-rootfs.sh "$W/rootfs" >/dev/null
+tar -C "$W/rootfs" -cf "$W/busybox.tar" .
+$D import --change 'CMD ["sh"]' "$W/busybox.tar" busybox:latest >/dev/null
+rm -rf "$W/rootfs" "$W/busybox.tar"
+for e in B D; do ${!e} run --rm --network none busybox true; done # warm up both
+
+echo "# $(date -u +%F) $(nproc) cores, kernel $(uname -r), $($D version --format 'Docker {{.Server.Version}}'), berthd $($B version --format '{{.Server.Version}}')"
+
+rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+pss_kb() { awk '/^Pss:/{print $2}' "/proc/$1/smaps_rollup"; }
+sum_pss() { local t=0 p; for p in "$@"; do t=$((t + $(pss_kb "$p"))); done; echo $t; }
+cg_mem_kb() { # cgroup parent dir (v1 memory or v2), container ids
+  local parent=$1 t=0 id f; shift
+  for id in "$@"; do
+    f=/sys/fs/cgroup/memory/$parent/$id/memory.usage_in_bytes
+    [ -f "$f" ] || f=/sys/fs/cgroup/$parent/$id/memory.current
+    [ -f "$f" ] && t=$((t + $(cat "$f") / 1024))
+  done
+  echo $t
+}
+daemon_rss_kb() { # engine: berth | docker
+  if [ "$1" = berth ]; then rss_kb "$(cat "$W/berthd.pid")"
+  else local t=$(rss_kb "$(cat "$W/docker.pid")") c; for c in $(pgrep -f "containerd --config $W/docker-exec" || pgrep -x containerd); do t=$((t + $(rss_kb "$c"))); done; echo $t; fi
+}
+
+if [ "$what" = all ] || [ "$what" = run ]; then
+  echo
+  echo "## docker run --rm --network none busybox true"
+  hyperfine -N -w 3 -r 30 --export-json "$W/run.json" \
+    -n berth "$B run --rm --network none busybox true" -n docker "$D run --rm --network none busybox true" >/dev/null
+  python3 - "$W/run.json" <<'EOF'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+b, d = r["berth"]["median"] * 1000, r["docker"]["median"] * 1000
+print(f"berth  median {b:7.1f} ms\ndocker median {d:7.1f} ms\nratio berth/docker {b/d:.3f}  (goal <= 0.2, aim 0.125): {'PASS' if b/d <= 0.2 else 'FAIL'}")
+EOF
+fi
+
+if [ "$what" = all ] || [ "$what" = many ] || [ "$what" = mem ]; then
+  echo
+  echo "## 50 x docker run -d --network none busybox sleep 300, then docker rm -f of the 50"
+  declare -A rate rm idle
+  for e in berth docker; do
+    c=$B; [ $e = docker ] && c=$D
+    idle[$e]=$(daemon_rss_kb $e)
+    s=$(date +%s%N)
+    for i in $(seq 50); do $c run -d --network none busybox sleep 300 >/dev/null; done
+    m=$(date +%s%N)
+    rate[$e]=$(python3 -c "print(f'{50 / (($m - $s) / 1e9):.1f}')")
+    sleep 2
+    ids=$($c ps -q --no-trunc)
+    if [ "$what" != many ]; then
+      if [ $e = berth ]; then
+        helpers=$(pgrep -f "berth-monitor --id" | xargs -r -n1 sh -c 'grep -q "'$W'" /proc/$0/cmdline && echo $0')
+        cg=$(cg_mem_kb berth $ids)
+      else
+        helpers=$(pgrep -f containerd-shim | xargs -r -n1 sh -c 'grep -q "'$W'\|moby" /proc/$0/cmdline && echo $0')
+        cg=$(cg_mem_kb docker $ids)
+      fi
+      nh=$(echo $helpers | wc -w)
+      hp=$(sum_pss $helpers)
+      grow=$(( $(daemon_rss_kb $e) - ${idle[$e]} ))
+      echo "$e: $nh helpers, helper PSS $hp kB total ($((hp / (nh > 0 ? nh : 1))) kB each), container cgroups $cg kB, daemon RSS idle ${idle[$e]} kB, +$grow kB with 50"
+      echo "$e: memory per idle container $(python3 -c "print(f'{($cg + $hp + $grow) / 50 / 1024:.2f}')") MiB"
+      echo "$e: daemon RSS with 50: $(( $(daemon_rss_kb $e) / 1024 )) MiB"
+    fi
+    s=$(date +%s%N)
+    $c rm -f $ids >/dev/null
+    e2=$(date +%s%N)
+    rm[$e]=$(( (e2 - s) / 1000000 ))
+    echo "$e: run -d rate ${rate[$e]}/s, rm -f of 50: ${rm[$e]} ms"
+  done
+  python3 -c "
+b, d = ${rate[berth]}, ${rate[docker]}
+print(f'run -d rate ratio berth/docker {b/d:.1f}x (goal >= 5x): ' + ('PASS' if b/d >= 5 else 'FAIL'))
+rb, rd = ${rm[berth]}, ${rm[docker]}
+print(f'rm -f speed ratio {rd/rb:.1f}x (goal >= 3x): ' + ('PASS' if rd/rb >= 3 else 'FAIL'))"
+fi
