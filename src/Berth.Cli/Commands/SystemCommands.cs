@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Berth.Cli.Http;
+
+namespace Berth.Cli.Commands;
+
+internal static class SystemCommands
+{
+    public static JsonDocument GetJson(ApiClient api, string path, string what)
+    {
+        using var r = api.Send("GET", path, null);
+        if (r.Status != 200) throw new CliException(what + r.ErrorMessage(), r.Status == 404 ? 1 : 1);
+        return JsonDocument.Parse(r.ReadAll());
+    }
+
+    public static int Version(ApiClient api)
+    {
+        Console.WriteLine($"""
+            Client:
+             Version:           0.1.0
+             API version:       {ApiClient.MaxVersion}
+             OS/Arch:           linux/amd64
+            """);
+        using var doc = GetJson(api, "/version", "Error response from daemon: ");
+        var s = doc.RootElement;
+        Console.WriteLine($"""
+
+            Server:
+             Engine:
+              Version:          {s.GetProperty("Version").GetString()}
+              API version:      {s.GetProperty("ApiVersion").GetString()} (minimum version {s.GetProperty("MinAPIVersion").GetString()})
+              Go version:       {s.GetProperty("GoVersion").GetString()}
+              Git commit:       {s.GetProperty("GitCommit").GetString()}
+              OS/Arch:          {s.GetProperty("Os").GetString()}/{s.GetProperty("Arch").GetString()}
+            """);
+        return 0;
+    }
+
+    public static int Info(ApiClient api, string[] argv)
+    {
+        var a = Args.Parse(argv, ["format"], [], new() { ['f'] = "format" });
+        using var doc = GetJson(api, "/info", "Error response from daemon: ");
+        var s = doc.RootElement;
+        if (a.Value("format") is { } f) { Console.WriteLine(Format.Template(f, s)); return 0; }
+        Console.WriteLine($"""
+            Server:
+             Containers: {s.GetProperty("Containers").GetInt32()}
+              Running: {s.GetProperty("ContainersRunning").GetInt32()}
+              Paused: {s.GetProperty("ContainersPaused").GetInt32()}
+              Stopped: {s.GetProperty("ContainersStopped").GetInt32()}
+             Images: {s.GetProperty("Images").GetInt32()}
+             Server Version: {s.GetProperty("ServerVersion").GetString()}
+             Storage Driver: {s.GetProperty("Driver").GetString()}
+             Logging Driver: {s.GetProperty("LoggingDriver").GetString()}
+             Cgroup Driver: {s.GetProperty("CgroupDriver").GetString()}
+             Cgroup Version: {s.GetProperty("CgroupVersion").GetString()}
+             Default Runtime: {s.GetProperty("DefaultRuntime").GetString()}
+             Kernel Version: {s.GetProperty("KernelVersion").GetString()}
+             Operating System: {s.GetProperty("OperatingSystem").GetString()}
+             CPUs: {s.GetProperty("NCPU").GetInt32()}
+             Total Memory: {s.GetProperty("MemTotal").GetInt64() / 1073741824.0:0.##}GiB
+             Docker Root Dir: {s.GetProperty("DockerRootDir").GetString()}
+            """);
+        foreach (var w in s.GetProperty("Warnings").EnumerateArray()) Console.Error.WriteLine(w.GetString());
+        return 0;
+    }
+}

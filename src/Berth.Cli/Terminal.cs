@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+
+namespace Berth.Cli;
+
+/// <summary>The local terminal for `run -t`: raw mode (restored on exit) and its size.</summary>
+internal static unsafe partial class Terminal
+{
+    private const int TCGETS = 0x5401, TCSETS = 0x5402, TIOCGWINSZ = 0x5413;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Termios
+    {
+        public uint c_iflag, c_oflag, c_cflag, c_lflag;
+        public byte c_line;
+        public fixed byte c_cc[32];
+        public uint c_ispeed, c_ospeed;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct WinSize
+    {
+        public ushort Rows, Cols, X, Y;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int ioctl(int fd, nuint request, void* arg);
+
+    [LibraryImport("libc")]
+    private static partial int isatty(int fd);
+
+    public static bool IsTerminal(int fd) => isatty(fd) == 1;
+
+    public static (int Rows, int Cols) Size(int fd)
+    {
+        WinSize ws;
+        return ioctl(fd, TIOCGWINSZ, &ws) == 0 ? (ws.Rows, ws.Cols) : (0, 0);
+    }
+
+    private static void Restore(int fd, Termios t) => ioctl(fd, TCSETS, &t);
+
+    /// <summary>cfmakeraw on <paramref name="fd"/>; the returned action restores the previous mode.</summary>
+    public static Action MakeRaw(int fd)
+    {
+        Termios old;
+        if (ioctl(fd, TCGETS, &old) != 0) return () => { };
+        Termios raw = old;
+        raw.c_iflag &= ~(uint)(0x1 | 0x2 | 0x8 | 0x20 | 0x40 | 0x80 | 0x100 | 0x400); // IGNBRK BRKINT PARMRK ISTRIP INLCR IGNCR ICRNL IXON
+        raw.c_oflag &= ~(uint)0x1; // OPOST
+        raw.c_lflag &= ~(uint)(0x8 | 0x40 | 0x2 | 0x1 | 0x8000); // ECHO ECHONL ICANON ISIG IEXTEN
+        raw.c_cflag &= ~(uint)(0x30 | 0x100); // CSIZE PARENB
+        raw.c_cflag |= 0x30; // CS8
+        raw.c_cc[6] = 1; // VMIN
+        raw.c_cc[5] = 0; // VTIME
+        ioctl(fd, TCSETS, &raw);
+        Termios saved = old;
+        return () => Restore(fd, saved);
+    }
+}
