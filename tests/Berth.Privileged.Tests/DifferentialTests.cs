@@ -72,6 +72,12 @@ public sealed class DifferentialTests
 
     private static readonly string[] DefaultCaps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
+    private static string NewNetnsIpForward()
+    {
+        var inherit = File.ReadAllText("/proc/sys/net/core/devconf_inherit_init_net").Trim();
+        return inherit is "0" or "1" ? File.ReadAllText("/proc/sys/net/ipv4/ip_forward").Trim() : "0";
+    }
+
     private static ulong HostNofileHard()
     {
         // "Max open files            20000                20000                files"
@@ -161,8 +167,10 @@ public sealed class DifferentialTests
                 Assert.Contains($"RLIMIT_NOFILE {HostNofileHard()} {HostNofileHard()}\n", berth.Stdout, StringComparison.Ordinal);
                 Assert.Contains("warn", berth.Stderr, StringComparison.OrdinalIgnoreCase);
             }),
+        // A new network namespace starts with the host's ip_forward (devconf_inherit_init_net 0 or 1: Docker
+        // or a router on the host may have set it) or with the default 0 (2, 3).
         new("sysctl-netns-default", ["sysctl", "net.ipv4.ip_forward"],
-            CheckRunc: o => Assert.Equal("net.ipv4.ip_forward=0\n", o.Stdout)),
+            CheckRunc: o => Assert.Equal($"net.ipv4.ip_forward={NewNetnsIpForward()}\n", o.Stdout)),
         new("sysctl-set", ["sysctl", "net.ipv4.ip_forward", "+", "sysctl", "kernel.msgmax"],
             (b, _) => b.WithSysctl("net.ipv4.ip_forward", "1").WithSysctl("kernel.msgmax", "65536"),
             CheckRunc: o => Assert.Equal("net.ipv4.ip_forward=1\nkernel.msgmax=65536\n", o.Stdout)),
