@@ -100,6 +100,30 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
     }
 
     [Fact]
+    public void Ps_Filters_AsDocker()
+    {
+        var a = Ok("create", "--name", "cli-fa", "busybox", "true").Trim();
+        Assert.Equal(4, Berth("run", "--name", "cli-fb", "busybox", "sh", "-c", "exit 4").Code);
+        foreach (var args in new[]
+                 {
+                     new[] { "ps", "-a", "--filter", "status=exited" }, ["ps", "--filter", "status=created", "-q"],
+                     ["ps", "-a", "--filter", "exited=4", "--format", "{{.Names}}"], ["ps", "-a", "--filter", "name=cli-f", "-n", "1", "-q"],
+                     ["ps", "-a", "--filter", "before=cli-fb", "--format", "{{.Names}}"],
+                 })
+        {
+            var untimed = (string s) => System.Text.RegularExpressions.Regex.Replace(s, @"(Less than a second|\d+ seconds?)( ago)?", "T");
+            var mine = untimed(Ok(args));
+            Assert.NotEqual("", mine);
+            Assert.Equal(untimed(Docker(args)), mine);
+        }
+        var (code, _, stderr) = Berth("ps", "--filter", "bogus=1");
+        Assert.Equal((1, true), (code, stderr.Contains("Error response from daemon: invalid filter 'bogus'", StringComparison.Ordinal)));
+        Assert.Equal(125, Berth("ps", "--filter", "nonsense").Code);
+        Ok("rm", a, "cli-fb");
+        Assert.Equal("", Ok("ps", "-aq"));
+    }
+
+    [Fact]
     public void CreateConflict_Images_ImportTagRmi_VersionInfo()
     {
         var id = Ok("create", "--name", "cli-twice", "busybox", "true").Trim();

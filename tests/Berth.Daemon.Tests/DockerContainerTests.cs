@@ -221,6 +221,53 @@ public sealed class DockerContainerTests(DaemonFixture fx) : IClassFixture<Daemo
     }
 
     [Fact]
+    public void Ps_Filters_SelectAsDockerDoes()
+    {
+        var a = Ok("create", "--name", "fa", "--label", "tier=web", "busybox", "true").Trim();
+        var (code, _, _) = Docker("run", "--name", "fb", "--label", "tier=db", "busybox", "sh", "-c", "exit 3");
+        Assert.Equal(3, code);
+        var b = IdOf("fb");
+        var c = Ok("run", "-d", "--name", "fc", "busybox", "sleep", "60").Trim();
+        string Names(params string[] filter) => string.Join(",", Ok(["ps", .. filter, "--format", "{{.Names}}"]).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        Assert.Equal("fc", Names());
+        Assert.Equal("fc,fb,fa", Names("-a"));
+        Assert.Equal("fa", Names("-a", "--filter", "name=^/fa$"));
+        Assert.Equal("fb", Names("--filter", "status=exited")); // a status filter includes stopped containers
+        Assert.Equal("fa", Names("--filter", "status=created"));
+        Assert.Equal("fc,fa", Names("--filter", "status=running", "--filter", "status=created"));
+        Assert.Equal("fb", Names("-a", "--filter", "exited=3"));
+        Assert.Equal("", Names("-a", "--filter", "exited=0"));
+        Assert.Equal("fb,fa", Names("-a", "--filter", "label=tier"));
+        Assert.Equal("fb", Names("-a", "--filter", "label=tier=db"));
+        Assert.Equal("fb", Names("-a", "--filter", "id=" + b[..10]));
+        Assert.Equal("fb,fa", Names("-a", "--filter", "before=fc"));
+        Assert.Equal("fc,fb", Names("-a", "--filter", "since=fa"));
+        Assert.Equal("fc,fb,fa", Names("-a", "--filter", "ancestor=busybox"));
+        Assert.Equal("", Names("-a", "--filter", "ancestor=no-such-image"));
+        Assert.Equal("fc,fb,fa", Names("-a", "--filter", "network=none"));
+        Assert.Equal("", Names("-a", "--filter", "volume=data"));
+        Assert.Equal("fc", Names("-n", "1"));
+        Assert.Equal(b + "\n", Ok("ps", "-aq", "--no-trunc", "--filter", "label=tier=db", "--filter", "exited=3"));
+        Assert.Contains("tier=web", Ok("ps", "-a", "--filter", "name=fa", "--format", "{{.Labels}}"));
+
+        foreach (var (filter, message) in new[]
+                 {
+                     ("foo=bar", "invalid filter 'foo'"), ("status=sleepy", "Invalid filter 'status=sleepy'"),
+                     ("exited=x", "invalid filter 'exited=x'"), ("before=nosuch", "No such container: nosuch"),
+                 })
+        {
+            string stderr;
+            (code, _, stderr) = Docker("ps", "--filter", filter);
+            Assert.Equal(1, code);
+            Assert.Contains("Error response from daemon: " + message, stderr);
+        }
+
+        Ok("rm", "-f", a, b, c);
+        foreach (var id in new[] { a, b, c }) AssertGone(id);
+    }
+
+    [Fact]
     public void NameInUse_IsAConflict()
     {
         var id = Ok("create", "--name", "twice", "busybox", "true").Trim();

@@ -341,24 +341,19 @@ internal static class ContainerCommands
     {
         var a = Args.Parse(argv, ["filter", "format", "last"], ["all", "quiet", "no-trunc", "latest"],
             new() { ['a'] = "all", ['q'] = "quiet", ['f'] = "filter", ['n'] = "last", ['l'] = "latest" });
-        using var doc = SystemCommands.GetJson(api, "/containers/json?all=" + (a.Bool("all") || a.Has("last") || a.Bool("latest") ? "1" : "0"),
-            "Error response from daemon: ");
-        var list = doc.RootElement.EnumerateArray().OrderByDescending(c => c.GetProperty("Created").GetInt64()).ToList();
+        // As docker: the daemon filters; -n/-l become its limit.
+        var filters = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var f in a.All("filter"))
         {
             int eq = f.IndexOf('=');
-            if (eq < 0) throw new CliException($"Error response from daemon: bad format of filter (expected name=value)", 1);
-            var (k, v) = (f[..eq], f[(eq + 1)..]);
-            list = k switch
-            {
-                "status" => list.Where(c => c.GetProperty("State").GetString() == v).ToList(),
-                "name" => list.Where(c => c.GetProperty("Names").EnumerateArray().Any(n => n.GetString()!.TrimStart('/').Contains(v, StringComparison.Ordinal))).ToList(),
-                "id" => list.Where(c => c.GetProperty("Id").GetString()!.StartsWith(v, StringComparison.Ordinal)).ToList(),
-                _ => throw new CliException($"Error response from daemon: invalid filter '{k}'", 1),
-            };
+            if (eq < 0) throw new CliException($"invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)", 125);
+            (filters.TryGetValue(f[..eq], out var values) ? values : filters[f[..eq]] = []).Add(f[(eq + 1)..]);
         }
-        if (a.Bool("latest")) list = list.Take(1).ToList();
-        if (int.TryParse(a.Value("last"), out var last) && last >= 0) list = list.Take(last).ToList();
+        int limit = a.Bool("latest") ? 1 : int.TryParse(a.Value("last"), out var last) ? last : -1;
+        var query = "/containers/json?all=" + (a.Bool("all") ? "1" : "0") + (limit > 0 ? "&limit=" + limit : "");
+        if (filters.Count > 0) query += "&filters=" + Uri.EscapeDataString(FiltersJson(filters));
+        using var doc = SystemCommands.GetJson(api, query, "Error response from daemon: ");
+        var list = doc.RootElement.EnumerateArray().ToList();
         bool trunc = !a.Bool("no-trunc");
         if (a.Bool("quiet"))
         {
@@ -379,6 +374,24 @@ internal static class ContainerCommands
         }
         Console.Write(Format.Table(rows));
         return 0;
+    }
+
+    /// <summary>The filters query value, docker's shape: {"key":{"value":true}}.</summary>
+    private static string FiltersJson(Dictionary<string, List<string>> filters)
+    {
+        var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            foreach (var (k, values) in filters)
+            {
+                w.WriteStartObject(k);
+                foreach (var v in values) w.WriteBoolean(v, true);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 
     /// <summary>One ps row with docker's --format field names (ID, Image, Command, RunningFor, Status, Names, ...).</summary>

@@ -19,7 +19,7 @@ public static class ContainersRouter
     {
         ContainerManager Engine() => state.Containers ?? throw new BerthException(ErrorKind.Unavailable, "the container engine is not running");
         app.MapPost("/containers/create", ctx => Create(ctx, Engine()));
-        app.MapGet("/containers/json", ctx => List(ctx, Engine()));
+        app.MapGet("/containers/json", ctx => List(ctx, Engine(), state.Images));
         app.MapGet("/containers/{id}/json", ctx => Inspect(ctx, Engine(), state.Images, state.Options.Runtime, Id(ctx)));
         app.MapPost("/containers/{id}/start", async ctx =>
         {
@@ -239,11 +239,20 @@ public static class ContainersRouter
         }
     }
 
-    private static async Task List(HttpContext ctx, ContainerManager engine)
+    private static async Task List(HttpContext ctx, ContainerManager engine, Berth.Engine.Images.ImageBackend? images)
     {
-        bool all = Flag(ctx, "all");
-        var list = engine.Store.List().Where(c => all || c.State.Running).ToList();
-        if (int.TryParse(ctx.Request.Query["limit"], out var limit) && limit > 0) list = list.Take(limit).ToList();
+        int limit = int.TryParse(ctx.Request.Query["limit"], out var n) ? n : -1;
+        var filter = new ContainerListFilter(Flag(ctx, "all"), limit, Berth.Api.FilterArgs.Parse(ctx.Request.Query["filters"].FirstOrDefault()),
+            lookupContainer: name => engine.Store.Get(name).Id,
+            lookupImage: reference =>
+            {
+                try { return images?.Resolve(reference).ImageId; }
+                catch (BerthException e) when (e.Kind == ErrorKind.NotFound) { return null; }
+            });
+        var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>();
+        IReadOnlyDictionary<string, string> LabelsOf(ContainerRecord c) =>
+            labels.TryGetValue(c.Id, out var l) ? l : labels[c.Id] = ContainerLabels(c);
+        var list = filter.Apply(engine.Store.List(), LabelsOf);
         await WriteJson(ctx, w =>
         {
             w.WriteStartArray();
@@ -261,6 +270,7 @@ public static class ContainersRouter
                 w.WriteStartArray("Ports");
                 w.WriteEndArray();
                 w.WriteStartObject("Labels");
+                foreach (var (k, v) in LabelsOf(c)) w.WriteString(k, v);
                 w.WriteEndObject();
                 w.WriteString("State", c.State.Status);
                 w.WriteString("Status", StatusText(c));
@@ -277,6 +287,21 @@ public static class ContainersRouter
             }
             w.WriteEndArray();
         });
+    }
+
+    /// <summary>Config.Labels of the create request.</summary>
+    private static Dictionary<string, string> ContainerLabels(ContainerRecord c)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(c.CreateRequestJson);
+            if (doc.RootElement.TryGetProperty("Labels", out var l) && l.ValueKind == JsonValueKind.Object)
+                foreach (var p in l.EnumerateObject())
+                    if (p.Value.ValueKind == JsonValueKind.String) labels[p.Name] = p.Value.GetString()!;
+        }
+        catch (JsonException) { }
+        return labels;
     }
 
     /// <summary>dockerd's list Command: the path, then the args, each quoted in '' when it has a space.</summary>
