@@ -85,6 +85,7 @@ public sealed class ContainerManager
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ExitInfo>> _exits = new();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _removed = new();
+    private readonly OciRuntime _runtime;
 
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images)
     {
@@ -93,6 +94,7 @@ public sealed class ContainerManager
         _images = images;
         Store = new ContainerStore(options.DataRoot);
         Directory.CreateDirectory(RuntimeRoot);
+        _runtime = OciRuntime.For(options.RuntimePath, RuntimeRoot);
         Recover();
     }
 
@@ -204,16 +206,16 @@ public sealed class ContainerManager
                         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { }
                     }
                 }
-                var (code, _, err) = await RunRuntimeAsync(["start", c.Id], ct);
-                if (code != 0)
-                    throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime start failed: {err.Trim()}: unknown");
+                var started = await _runtime.StartAsync(c.Id, ct);
+                if (!started.Succeeded)
+                    throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime start failed: {started.Error}: unknown");
                 c.State = new ContainerStateRecord { Status = "running", Pid = result.Pid, StartedAt = DateTime.UtcNow };
                 Store.Save(c);
                 _ = WatchExitAsync(c.Id);
             }
             catch (Exception e)
             {
-                await RunRuntimeAsync(["delete", "--force", c.Id], CancellationToken.None);
+                await _runtime.DeleteAsync(c.Id, force: true, CancellationToken.None);
                 await WaitMonitorGoneAsync(stateDir);
                 TryCleanup(() => Directory.Delete(stateDir, recursive: true));
                 TryCleanup(() => _rootfs.Unmount(c.Id));
@@ -319,30 +321,6 @@ public sealed class ContainerManager
             ?? throw new BerthException(ErrorKind.System, "berth-monitor: empty result");
     }
 
-    private async Task<(int Code, string Stdout, string Stderr)> RunRuntimeAsync(string[] args, CancellationToken ct)
-    {
-        var psi = new ProcessStartInfo(_options.RuntimePath) { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("--root");
-        psi.ArgumentList.Add(RuntimeRoot);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi) ?? throw new BerthException(ErrorKind.System, "cannot start the OCI runtime");
-        using var stdoutReader = p.StandardOutput;
-        using var stderrReader = p.StandardError;
-        var stdout = stdoutReader.ReadToEndAsync(ct);
-        var stderr = stderrReader.ReadToEndAsync(ct);
-        await p.WaitForExitAsync(ct);
-        return (p.ExitCode, await stdout, StripLogrus(await stderr));
-    }
-
-    private static string StripLogrus(string s)
-    {
-        int i = s.IndexOf("msg=\"", StringComparison.Ordinal);
-        if (i < 0) return s;
-        var msg = s[(i + 5)..];
-        int end = msg.LastIndexOf('"');
-        return (end >= 0 ? msg[..end] : msg).Replace("\\\"", "\"");
-    }
-
     /// <summary>Waits for exit.json, then deletes the runtime's container, unmounts, and records the exit.</summary>
     private async Task WatchExitAsync(string id)
     {
@@ -391,7 +369,7 @@ public sealed class ContainerManager
     private async Task FinishAsync(string id, ExitInfo exit)
     {
         if (!Store.TryGet(id, out var c) || c is null) return;
-        await RunRuntimeAsync(["delete", "--force", id], CancellationToken.None);
+        await _runtime.DeleteAsync(id, force: true, CancellationToken.None);
         TryCleanup(() => _rootfs.Unmount(id));
         c.State = new ContainerStateRecord
         {
@@ -424,8 +402,8 @@ public sealed class ContainerManager
         if (!c.State.Running) throw BerthException.Conflict($"Container {c.Id} is not running");
         bool sigkill = signal.ToUpperInvariant() is "KILL" or "SIGKILL" or "9";
         var exited = _exits.GetOrAdd(c.Id, _ => NewExit()).Task;
-        var (code, _, err) = await RunRuntimeAsync(["kill", c.Id, signal], ct);
-        if (code != 0) throw new BerthException(ErrorKind.System, $"Cannot kill container: {c.Id}: {err.Trim()}");
+        var killed = await _runtime.KillAsync(c.Id, signal, all: false, ct);
+        if (!killed.Succeeded) throw new BerthException(ErrorKind.System, $"Cannot kill container: {c.Id}: {killed.Error}");
         if (sigkill)
         {
             // As dockerd: a SIGKILL returns once the container is not running any more.
@@ -440,9 +418,9 @@ public sealed class ContainerManager
         var c = Store.Get(idOrName);
         if (!c.State.Running) throw new BerthException(ErrorKind.NotModified, "container already stopped");
         var exited = _exits.GetOrAdd(c.Id, _ => NewExit()).Task;
-        await RunRuntimeAsync(["kill", c.Id, "TERM"], ct);
+        await _runtime.KillAsync(c.Id, "TERM", all: false, ct);
         if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(Math.Max(0, timeoutSeconds)), ct)) != exited)
-            await RunRuntimeAsync(["kill", "--all", c.Id, "KILL"], ct);
+            await _runtime.KillAsync(c.Id, "KILL", all: true, ct);
         await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
         while (Store.Get(c.Id).State.Running) await Task.Delay(5, ct);
     }
@@ -456,13 +434,13 @@ public sealed class ContainerManager
                 throw BerthException.Conflict(
                     $"You cannot remove a running container {c.Id}. Stop the container before attempting removal or force remove");
             var exited = _exits.GetOrAdd(c.Id, _ => NewExit()).Task;
-            await RunRuntimeAsync(["kill", "--all", c.Id, "KILL"], ct);
+            await _runtime.KillAsync(c.Id, "KILL", all: true, ct);
             await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
             while (Store.TryGet(c.Id, out var now) && now!.State.Running) await Task.Delay(5, ct);
             if (!Store.TryGet(c.Id, out _)) return; // auto-removed meanwhile
         }
         // After an exit the runtime's container was deleted already (FinishAsync): no second runtime process.
-        if (Directory.Exists(Path.Combine(RuntimeRoot, c.Id))) await RunRuntimeAsync(["delete", "--force", c.Id], ct);
+        if (Directory.Exists(Path.Combine(RuntimeRoot, c.Id))) await _runtime.DeleteAsync(c.Id, force: true, ct);
         TryCleanup(() => _rootfs.Unmount(c.Id));
         _rootfs.Remove(c.Id);
         TryCleanup(() => Directory.Delete(StateDir(c.Id), recursive: true));

@@ -1,6 +1,6 @@
 using Berth.Core;
 
-namespace Berth.Runtime.Cli;
+namespace Berth.Runtime.Lifecycle;
 
 /// <summary>Signal names and numbers (x86_64/arm64 Linux), accepted as "KILL", "SIGKILL" or "9".</summary>
 public static class Signals
