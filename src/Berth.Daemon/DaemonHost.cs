@@ -61,6 +61,7 @@ public sealed class DaemonHost : IAsyncDisposable
                 throw;
             }
             foreach (string path in sockets) UnixSocketFiles.SetMode(path);
+            _ = MemoryTrimmer.RunAsync(TimeSpan.FromSeconds(1), app.Lifetime.ApplicationStopping);
             foreach (HostAddress a in hosts.Addresses) DaemonLog.Info($"API listen on {a.UnixPath ?? a.Tcp!.ToString()}");
             if (runtimes.Warning is string w) DaemonLog.Warn(w);
             return new DaemonHost(app, pidFile, sockets, state, hosts);

@@ -5,7 +5,11 @@ public static class AtomicFile
 {
     private static long s_seq;
 
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
+    /// <param name="syncDirectory">
+    /// false when a later write in the same directory fsyncs it anyway (the rename is made durable with it).
+    /// </param>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                                     bool syncDirectory = true)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         // Unique per write: two writers of one file (in one process or two) never share a temp file.
@@ -28,7 +32,7 @@ public static class AtomicFile
             File.Delete(tmp);
             throw;
         }
-        FsyncDirectory(dir);
+        if (syncDirectory) FsyncDirectory(dir);
     }
 
     public static void FsyncDirectory(string dir)

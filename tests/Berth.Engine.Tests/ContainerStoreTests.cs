@@ -68,6 +68,17 @@ public sealed class ContainerStoreTests : IDisposable
     }
 
     [Fact]
+    public void AReservedButUnsavedRecord_IsACreateThatDied_AndIsNotLoaded()
+    {
+        var store = new ContainerStore(_root);
+        var pending = store.Add(New(), "pending");
+        Assert.True(Directory.Exists(store.DirectoryOf(pending.Id)));
+        Assert.False(new ContainerStore(_root).TryGet("pending", out _));
+        store.Save(pending);
+        Assert.True(new ContainerStore(_root).TryGet("pending", out _));
+    }
+
+    [Fact]
     public void RemoveFreesTheNameAndDeletesTheDirectory()
     {
         var store = new ContainerStore(_root);

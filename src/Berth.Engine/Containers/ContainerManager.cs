@@ -47,6 +47,9 @@ public sealed class CreateInput
     public required ContainerSpecInput Spec { get; init; }
     public bool OpenStdin { get; init; }
     public bool AutoRemove { get; init; }
+
+    /// <summary>The API's create request body, kept verbatim for inspect.</summary>
+    public string CreateRequestJson { get; init; } = "{}";
 }
 
 /// <summary>How a container ended, as the monitor recorded it (exit.json).</summary>
@@ -128,7 +131,7 @@ public sealed class ContainerManager
             Id = id, Created = DateTime.UtcNow, Image = imageId, ImageRef = input.Image,
             Path = probe.Process!.Args![0], Args = probe.Process.Args.Skip(1).ToList(),
             SpecJson = JsonSerializer.Serialize(input.Spec, EngineJsonContext.Default.ContainerSpecInput),
-            OpenStdin = input.OpenStdin, AutoRemove = input.AutoRemove,
+            OpenStdin = input.OpenStdin, AutoRemove = input.AutoRemove, CreateRequestJson = input.CreateRequestJson,
         };
         record = Store.Add(record, input.Name);
         try
@@ -162,13 +165,14 @@ public sealed class ContainerManager
 
     private void WriteEtcFiles(ContainerRecord c, string hostname)
     {
+        // The record's save after these fsyncs the directory: their renames need no fsync of their own.
         var dir = Store.DirectoryOf(c.Id);
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), System.Text.Encoding.UTF8.GetBytes(hostname + "\n"), (UnixFileMode)0x1a4);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), System.Text.Encoding.UTF8.GetBytes(hostname + "\n"), (UnixFileMode)0x1a4, syncDirectory: false);
         AtomicFile.WriteAllBytes(Path.Combine(dir, "hosts"), System.Text.Encoding.UTF8.GetBytes(
             $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"),
-            (UnixFileMode)0x1a4);
+            (UnixFileMode)0x1a4, syncDirectory: false);
         // --network none has no DNS; the file exists so that programs reading it do not fail.
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), [], (UnixFileMode)0x1a4);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), [], (UnixFileMode)0x1a4, syncDirectory: false);
     }
 
     /// <summary>Starts a created or exited container through a new monitor; returns when the process runs.</summary>

@@ -46,7 +46,10 @@ public sealed partial class ContainerStore
 
     public static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
-    /// <summary>Reserves a name (validated, unique) for a new container and records it.</summary>
+    /// <summary>
+    /// Reserves a name (validated, unique) for a new container, in memory: the caller's <see cref="Save"/> records
+    /// it once it is complete (a directory without container.json is a create that died, skipped at load).
+    /// </summary>
     public ContainerRecord Add(ContainerRecord c, string? requestedName)
     {
         lock (_lock)
@@ -67,7 +70,6 @@ public sealed partial class ContainerStore
             }
             c.Name = name;
             Directory.CreateDirectory(DirectoryOf(c.Id));
-            Save(c);
             _byId[c.Id] = c;
             _idByName[name] = c.Id;
             return c;

@@ -29,7 +29,7 @@ public static class InfoCommands
         var format = a.Value("format") ?? "table";
         if (format == "json")
         {
-            Console.WriteLine(JsonSerializer.Serialize(containers.Select(c => c.ToOutput()).ToList(), StateJsonContext.Default.ListStateOutput));
+            Console.WriteLine(JsonSerializer.Serialize(containers.Select(c => c.ToOutput()).ToList(), Berth.Runtime.Spec.SpecJsonContext.Default.ListStateOutput));
             return 0;
         }
         if (format != "table") throw BerthException.Invalid($"invalid format option \"{format}\"");
@@ -70,7 +70,7 @@ public static class InfoCommands
         if (pids.Count == 0 && c.Status != "stopped") pids.Add(c.State.Pid);
         if ((a.Value("format") ?? "table") == "json")
         {
-            Console.WriteLine(JsonSerializer.Serialize(pids, StateJsonContext.Default.ListInt32));
+            Console.WriteLine(JsonSerializer.Serialize(pids, Berth.Runtime.Spec.SpecJsonContext.Default.ListInt32));
             return 0;
         }
         var psArgs = a.Positionals.Count > 1 ? a.Positionals.Skip(1).ToList() : ["-ef"];

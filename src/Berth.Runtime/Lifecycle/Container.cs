@@ -83,7 +83,7 @@ public sealed partial class Container
         var path = Path.Combine(options.Root, id, "state.json");
         if (!File.Exists(path)) throw BerthException.NotFound($"container does not exist");
         using var f = File.OpenRead(path);
-        var state = JsonSerializer.Deserialize(f, StateJsonContext.Default.ContainerState)
+        var state = JsonSerializer.Deserialize(f, Spec.SpecJsonContext.Default.ContainerState)
             ?? throw new BerthException(ErrorKind.DataLoss, $"{path}: empty state");
         return new Container(options, state);
     }
@@ -308,7 +308,7 @@ public sealed partial class Container
 
     public void Save() =>
         AtomicFile.WriteAllBytes(Path.Combine(StateDir, "state.json"),
-            JsonSerializer.SerializeToUtf8Bytes(State, StateJsonContext.Default.ContainerState));
+            JsonSerializer.SerializeToUtf8Bytes(State, Spec.SpecJsonContext.Default.ContainerState));
 
     /// <summary>Lets a created container's init exec its process.</summary>
     public void Start()

@@ -52,14 +52,6 @@ public sealed class HookState
     public Dictionary<string, string>? Annotations { get; set; }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(ContainerState))]
-[JsonSerializable(typeof(StateOutput))]
-[JsonSerializable(typeof(List<StateOutput>))]
-[JsonSerializable(typeof(HookState))]
-[JsonSerializable(typeof(List<int>))]
-public sealed partial class StateJsonContext : JsonSerializerContext;
 
 [JsonSourceGenerationOptions(WriteIndented = true)]
 [JsonSerializable(typeof(StateOutput))]

@@ -16,7 +16,7 @@ public static class Hooks
     public static void Run(IReadOnlyList<Spec.Hook>? hooks, HookState state, string phase, int joinPid = 0, Spec.Spec? config = null)
     {
         if (hooks is null || hooks.Count == 0) return;
-        var stdin = JsonSerializer.SerializeToUtf8Bytes(state, StateJsonContext.Default.HookState);
+        var stdin = JsonSerializer.SerializeToUtf8Bytes(state, Spec.SpecJsonContext.Default.HookState);
         for (int i = 0; i < hooks.Count; i++)
         {
             var hook = hooks[i];

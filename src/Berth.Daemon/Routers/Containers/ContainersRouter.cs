@@ -68,10 +68,8 @@ public static class ContainersRouter
         catch (JsonException e) { throw BerthException.Invalid($"invalid JSON: {e.Message}"); }
         using (doc)
         {
-            var input = CreateRequest.Parse(doc.RootElement, ctx.Request.Query["name"].FirstOrDefault());
+            var input = CreateRequest.Parse(doc.RootElement, ctx.Request.Query["name"].FirstOrDefault(), doc.RootElement.GetRawText());
             var c = engine.Create(input);
-            c.CreateRequestJson = doc.RootElement.GetRawText();
-            engine.Store.Save(c);
             ctx.Response.StatusCode = StatusCodes.Status201Created;
             await WriteJson(ctx, w =>
             {

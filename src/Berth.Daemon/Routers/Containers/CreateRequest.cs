@@ -11,7 +11,7 @@ namespace Berth.Daemon.Routers.Containers;
 /// </summary>
 public static class CreateRequest
 {
-    public static CreateInput Parse(JsonElement body, string? name)
+    public static CreateInput Parse(JsonElement body, string? name, string? rawJson = null)
     {
         var host = body.TryGetProperty("HostConfig", out var h) && h.ValueKind == JsonValueKind.Object ? h : default;
         string? Str(JsonElement e, string p) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(p, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
@@ -38,6 +38,7 @@ public static class CreateRequest
             Image = image,
             OpenStdin = Bool(body, "OpenStdin"),
             AutoRemove = Bool(host, "AutoRemove"),
+            CreateRequestJson = rawJson ?? body.GetRawText(),
             Spec = new ContainerSpecInput
             {
                 Id = "", RootfsPath = "",
