@@ -1,15 +1,28 @@
 namespace Berth.Interop;
 
+/// <summary>How much of an atomic write is made durable.</summary>
+public enum Sync
+{
+    /// <summary>fsync the file, rename, fsync the directory: the default for metadata on disk.</summary>
+    FileAndDirectory,
+
+    /// <summary>No directory fsync: a later write in the same directory syncs it (the rename becomes durable then).</summary>
+    FileOnly,
+
+    /// <summary>
+    /// Temp file and rename only: readers never see half a file, but nothing is forced to disk. For run-time
+    /// state (the exec root, the runtime's root) that means nothing after a reboot.
+    /// </summary>
+    None,
+}
+
 /// <summary>Metadata writes that are never seen half-done: temp file, fsync, rename, fsync the directory.</summary>
 public static class AtomicFile
 {
     private static long s_seq;
 
-    /// <param name="syncDirectory">
-    /// false when a later write in the same directory fsyncs it anyway (the rename is made durable with it).
-    /// </param>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> content, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                                     bool syncDirectory = true)
+                                     Sync sync = Sync.FileAndDirectory)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         // Unique per write: two writers of one file (in one process or two) never share a temp file.
@@ -23,7 +36,7 @@ public static class AtomicFile
             }))
             {
                 fs.Write(content);
-                fs.Flush(flushToDisk: true);
+                fs.Flush(flushToDisk: sync != Sync.None);
             }
             File.Move(tmp, path, overwrite: true);
         }
@@ -32,7 +45,7 @@ public static class AtomicFile
             File.Delete(tmp);
             throw;
         }
-        if (syncDirectory) FsyncDirectory(dir);
+        if (sync == Sync.FileAndDirectory) FsyncDirectory(dir);
     }
 
     public static void FsyncDirectory(string dir)

@@ -293,13 +293,15 @@ static void json_esc(struct sink *s, const unsigned char *p, size_t n)
 	sput(s, (const char *)p + run, n - run);
 }
 
+/* Temp file + rename: readers never see half a file. No fsync: the state dir is run-time
+ * state (a reboot ends the container anyway). */
 static int write_file_atomic(const char *path, const char *data, size_t n)
 {
 	char *tmp = cat2(path, ".tmp");
 	int r = -1;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
-		if (write_all(fd, data, n) == 0 && fsync(fd) == 0) r = 0;
+		if (write_all(fd, data, n) == 0) r = 0;
 		close(fd);
 		if (r == 0 && rename(tmp, path) < 0) r = -1;
 		if (r < 0) unlink(tmp);

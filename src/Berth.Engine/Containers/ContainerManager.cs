@@ -167,12 +167,12 @@ public sealed class ContainerManager
     {
         // The record's save after these fsyncs the directory: their renames need no fsync of their own.
         var dir = Store.DirectoryOf(c.Id);
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), System.Text.Encoding.UTF8.GetBytes(hostname + "\n"), (UnixFileMode)0x1a4, syncDirectory: false);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), System.Text.Encoding.UTF8.GetBytes(hostname + "\n"), (UnixFileMode)0x1a4, sync: Sync.FileOnly);
         AtomicFile.WriteAllBytes(Path.Combine(dir, "hosts"), System.Text.Encoding.UTF8.GetBytes(
             $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"),
-            (UnixFileMode)0x1a4, syncDirectory: false);
+            (UnixFileMode)0x1a4, sync: Sync.FileOnly);
         // --network none has no DNS; the file exists so that programs reading it do not fail.
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), [], (UnixFileMode)0x1a4, syncDirectory: false);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), [], (UnixFileMode)0x1a4, sync: Sync.FileOnly);
     }
 
     /// <summary>Starts a created or exited container through a new monitor; returns when the process runs.</summary>
@@ -194,7 +194,8 @@ public sealed class ContainerManager
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
                 var spec = DockerSpec.Build(WithPaths(input, c.Id, rootfs, Store.DirectoryOf(c.Id)), defaults, _options.CgroupV2);
-                AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec));
+                AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
+                    sync: Sync.None); // exec root: run-time state
                 var result = await RunMonitorAsync(c, input.Tty, ct);
                 if (result.Error is not null)
                     throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime create failed: {result.Error}: unknown");

@@ -284,7 +284,7 @@ public sealed partial class Container
     /// <summary>The pid, without a newline (as runc writes it), written atomically.</summary>
     private static void WritePidFile(string path, int pid) =>
         AtomicFile.WriteAllBytes(Path.GetFullPath(path), System.Text.Encoding.ASCII.GetBytes(pid.ToString()),
-            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, Sync.None);
 
     private static void TryCleanup(Action a)
     {
@@ -308,7 +308,8 @@ public sealed partial class Container
 
     public void Save() =>
         AtomicFile.WriteAllBytes(Path.Combine(StateDir, "state.json"),
-            JsonSerializer.SerializeToUtf8Bytes(State, Spec.SpecJsonContext.Default.ContainerState));
+            JsonSerializer.SerializeToUtf8Bytes(State, Spec.SpecJsonContext.Default.ContainerState),
+            sync: Sync.None); // run-time state, as runc's (a reboot ends every container anyway)
 
     /// <summary>Lets a created container's init exec its process.</summary>
     public void Start()
