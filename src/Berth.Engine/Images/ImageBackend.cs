@@ -12,6 +12,9 @@ public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots)
 {
     public ImageStore Store { get; } = store;
 
+    // An image's config never changes (its id is the config's digest): read and parsed once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ImageDefaults> _defaults = new();
+
     public (string ImageId, ImageDefaults Defaults) Resolve(string reference)
     {
         Berth.Images.Digest id;
@@ -28,11 +31,14 @@ public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots)
             catch (Core.BerthException) { }
             throw Core.BerthException.NotFound($"No such image: {familiar}");
         }
-        var cfg = Store.GetConfig(id).Config;
-        return (id.ToString(), new ImageDefaults
+        return (id.ToString(), _defaults.GetOrAdd(id.ToString(), _ =>
         {
-            Entrypoint = cfg?.Entrypoint, Cmd = cfg?.Cmd, Env = cfg?.Env, WorkingDir = cfg?.WorkingDir, User = cfg?.User,
-        });
+            var cfg = Store.GetConfig(id).Config;
+            return new ImageDefaults
+            {
+                Entrypoint = cfg?.Entrypoint, Cmd = cfg?.Cmd, Env = cfg?.Env, WorkingDir = cfg?.WorkingDir, User = cfg?.User,
+            };
+        }));
     }
 
     public void Prepare(string containerId, string imageId) => snapshots.Prepare(containerId, Store.TopLayer(imageId));

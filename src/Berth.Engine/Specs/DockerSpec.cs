@@ -97,6 +97,23 @@ public static class DockerSpec
         return r.ReadToEnd();
     });
 
+    /// <summary>
+    /// The OCI form of the default profile depends only on the capabilities and the kernel: computed once per
+    /// combination (the profile's JSON is ~60 kB; every create and start would parse it again). Shared, so never
+    /// modified after it is built.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, LinuxSeccomp> SeccompByCaps = new();
+
+    private static readonly Lazy<string> KernelReleaseOnce = new(() =>
+    {
+        try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }
+        catch (IOException) { return "0.0.0"; }
+    });
+
+    private static LinuxSeccomp DefaultSeccomp(List<string> caps) =>
+        SeccompByCaps.GetOrAdd(string.Join(',', caps.Order(StringComparer.Ordinal)),
+            static (_, caps) => DockerSeccompProfile.ToOci(SeccompProfileJson.Value, caps, KernelReleaseOnce.Value), caps);
+
     /// <param name="resolveUser">False at create, when there is no root filesystem to read /etc/passwd from yet
     /// (Docker also resolves the user at start).</param>
     public static Spec Build(ContainerSpecInput c, ImageDefaults image, bool cgroupV2, bool resolveUser = true)
@@ -139,7 +156,7 @@ public static class DockerSpec
             },
         };
         if (!c.SeccompUnconfined && !c.Privileged)
-            spec.Linux.Seccomp = DockerSeccompProfile.ToOci(SeccompProfileJson.Value, caps, KernelRelease());
+            spec.Linux.Seccomp = DefaultSeccomp(caps);
         return spec;
     }
 
@@ -267,11 +284,5 @@ public static class DockerSpec
         if (c.PidsLimit is long pids && pids != 0) r.Pids = new LinuxPids { Limit = pids };
         if (c.BlkioWeight > 0) r.BlockIO = new LinuxBlockIO { Weight = c.BlkioWeight };
         return r;
-    }
-
-    private static string KernelRelease()
-    {
-        try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }
-        catch (IOException) { return "0.0.0"; }
     }
 }
