@@ -58,6 +58,8 @@ tar -C "$W/rootfs" -cf "$W/busybox.tar" .
 $D import --change 'CMD ["sh"]' "$W/busybox.tar" busybox:latest >/dev/null
 rm -rf "$W/rootfs" "$W/busybox.tar"
 for e in B D; do ${!e} run --rm --network none busybox true; done # warm up both
+# Settled (a daemon gives memory back a few seconds after a burst: berthd's trimmer, Go's scavenger).
+sleep 3
 
 echo "# $(date -u +%F) $(nproc) cores, kernel $(uname -r), $($D version --format 'Docker {{.Server.Version}}'), berthd $($B version --format '{{.Server.Version}}')"
 
@@ -78,6 +80,9 @@ daemon_rss_kb() { # engine: berth | docker
   else local t=$(rss_kb "$(cat "$W/docker.pid")") c; for c in $(pgrep -f "containerd --config $W/docker-exec" || pgrep -x containerd); do t=$((t + $(rss_kb "$c"))); done; echo $t; fi
 }
 
+declare -A fresh
+fresh[berth]=$(daemon_rss_kb berth); fresh[docker]=$(daemon_rss_kb docker)
+
 if [ "$what" = all ] || [ "$what" = run ]; then
   echo
   echo "## docker run --rm --network none busybox true"
@@ -97,12 +102,13 @@ if [ "$what" = all ] || [ "$what" = many ] || [ "$what" = mem ]; then
   declare -A rate rm idle
   for e in berth docker; do
     c=$B; [ $e = docker ] && c=$D
+    sleep 3 # idle: settled after the runs before
     idle[$e]=$(daemon_rss_kb $e)
     s=$(date +%s%N)
     for i in $(seq 50); do $c run -d --network none busybox sleep 300 >/dev/null; done
     m=$(date +%s%N)
     rate[$e]=$(python3 -c "print(f'{50 / (($m - $s) / 1e9):.1f}')")
-    sleep 2
+    sleep 3
     ids=$($c ps -q --no-trunc)
     if [ "$what" != many ]; then
       if [ $e = berth ]; then
@@ -117,7 +123,7 @@ if [ "$what" = all ] || [ "$what" = many ] || [ "$what" = mem ]; then
       grow=$(( $(daemon_rss_kb $e) - ${idle[$e]} ))
       echo "$e: $nh helpers, helper PSS $hp kB total ($((hp / (nh > 0 ? nh : 1))) kB each), container cgroups $cg kB, daemon RSS idle ${idle[$e]} kB, +$grow kB with 50"
       echo "$e: memory per idle container $(python3 -c "print(f'{($cg + $hp + $grow) / 50 / 1024:.2f}')") MiB"
-      echo "$e: daemon RSS with 50: $(( $(daemon_rss_kb $e) / 1024 )) MiB"
+      echo "$e: daemon RSS idle after start $(( ${fresh[$e]} / 1024 )) MiB, idle after load $(( ${idle[$e]} / 1024 )) MiB, with 50 containers $(( $(daemon_rss_kb $e) / 1024 )) MiB"
     fi
     s=$(date +%s%N)
     $c rm -f $ids >/dev/null
