@@ -5,6 +5,7 @@
 #   bench/engine.sh [all|run|many|mem]      (default: all)
 #
 #   run   `docker run --rm --network none busybox true` (hyperfine, 30 runs each)
+#   cli   the berth CLI against the docker CLI, both on berthd: `run --rm busybox true` and `ps`
 #   many  50 x `docker run -d --network none busybox sleep 300` one after another, then `docker rm -f` of the 50
 #   mem   with those 50 idle containers: container cgroups' memory + helper (monitor / shim) PSS + daemon RSS
 #         growth, divided by 50; the helper's PSS alone; the daemon's RSS idle and with 50 containers
@@ -94,6 +95,22 @@ r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 b, d = r["berth"]["median"] * 1000, r["docker"]["median"] * 1000
 print(f"berth  median {b:7.1f} ms\ndocker median {d:7.1f} ms\nratio berth/docker {b/d:.3f}  (goal <= 0.2, aim 0.125): {'PASS' if b/d <= 0.2 else 'FAIL'}")
 EOF
+fi
+
+if [ "$what" = all ] || [ "$what" = cli ]; then
+  echo
+  echo "## berth CLI vs docker CLI, same berthd"
+  BC="$PWD/out/bin/berth -H unix://$W/berth.sock"
+  hyperfine -N -w 3 -r 30 --export-json "$W/cli.json" \
+    -n "berth run" "$BC run --rm --network none busybox true" -n "docker run" "$B run --rm --network none busybox true" \
+    -n "berth ps" "$BC ps" -n "docker ps" "$B ps" >/dev/null
+  python3 - "$W/cli.json" <<'EOF2'
+import json, sys
+r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+for v in ("run", "ps"):
+    b, d = r[f"berth {v}"], r[f"docker {v}"]
+    print(f"{v}: berth {b:.1f} ms, docker CLI {d:.1f} ms, ratio {b/d:.2f} (goal <= 1): {'PASS' if b <= d else 'FAIL'}")
+EOF2
 fi
 
 if [ "$what" = all ] || [ "$what" = many ] || [ "$what" = mem ]; then
