@@ -15,6 +15,13 @@ public static class MemoryTrimmer
     /// <summary>At most this much allocated during the last tick counts as quiet.</summary>
     public const long Quiet = 256 << 10;
 
+    /// <summary>
+    /// Trim when the last tick was quiet (<paramref name="now"/> − <paramref name="lastTick"/> ≤ <see cref="Quiet"/>)
+    /// and enough was allocated since the last trim to be worth it. (Byte counts: GC.GetTotalAllocatedBytes.)
+    /// </summary>
+    public static bool ShouldTrim(long now, long lastTick, long lastTrim) =>
+        now - lastTick <= Quiet && now - lastTrim >= WorthTrimming;
+
     public static async Task RunAsync(TimeSpan tick, CancellationToken stopping)
     {
         // Start-up (recovery, the built-in image) counts as a burst: the first quiet tick trims.
@@ -26,9 +33,9 @@ public static class MemoryTrimmer
             while (await timer.WaitForNextTickAsync(stopping))
             {
                 long now = GC.GetTotalAllocatedBytes();
-                bool quiet = now - lastTick <= Quiet;
+                bool trim = ShouldTrim(now, lastTick, lastTrim);
                 lastTick = now;
-                if (!quiet || now - lastTrim < WorthTrimming) continue;
+                if (!trim) continue;
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 lastTrim = lastTick = GC.GetTotalAllocatedBytes();
             }
