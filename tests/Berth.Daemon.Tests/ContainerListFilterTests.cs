@@ -10,11 +10,18 @@ public sealed class ContainerListFilterTests
 {
     private static ContainerRecord Record(string id, string name, string status, int exitCode = 0, int minutesAgo = 0, string image = "sha256:aa") => new()
     {
-        Id = id, Name = name, Image = image, Created = DateTime.UtcNow.AddMinutes(-minutesAgo),
+        Id = id, Name = name, Image = image, Created = DateTime.UtcNow.AddMinutes(-minutesAgo), Labels = Labels[id],
         State = new ContainerStateRecord
         {
             Status = status, ExitCode = exitCode, StartedAt = status == "created" ? default : DateTime.UtcNow.AddMinutes(-minutesAgo),
         },
+    };
+
+    private static readonly Dictionary<string, Dictionary<string, string>> Labels = new()
+    {
+        ["c3"] = new() { ["tier"] = "web", ["env"] = "prod" },
+        ["c2"] = new() { ["tier"] = "batch" },
+        ["c1"] = new(),
     };
 
     // Newest first, as the store lists them.
@@ -25,19 +32,12 @@ public sealed class ContainerListFilterTests
         Record("c1", "new", "created", minutesAgo: 3),
     ];
 
-    private static readonly Dictionary<string, Dictionary<string, string>> Labels = new()
-    {
-        ["c3"] = new() { ["tier"] = "web", ["env"] = "prod" },
-        ["c2"] = new() { ["tier"] = "batch" },
-        ["c1"] = new(),
-    };
-
     private static string Select(bool all, string? filters, int limit = -1)
     {
         var f = new ContainerListFilter(all, limit, FilterArgs.Parse(filters),
             name => All.FirstOrDefault(c => c.Id == name || c.Name == name)?.Id ?? throw BerthException.NotFound($"No such container: {name}"),
             image => image switch { "busybox" => "sha256:aa", "other" => "sha256:bb", _ => null });
-        return string.Join(",", f.Apply(All, c => Labels[c.Id]).Select(c => c.Name));
+        return string.Join(",", f.Apply(All).Select(c => c.Name));
     }
 
     [Theory]

@@ -50,6 +50,9 @@ public sealed class CreateInput
 
     /// <summary>The API's create request body, kept verbatim for inspect.</summary>
     public string CreateRequestJson { get; init; } = "{}";
+
+    /// <summary>Config.Labels (ps shows and filters them).</summary>
+    public Dictionary<string, string> Labels { get; init; } = [];
 }
 
 /// <summary>How a container ended, as the monitor recorded it (exit.json).</summary>
@@ -132,6 +135,7 @@ public sealed class ContainerManager
             Path = probe.Process!.Args![0], Args = probe.Process.Args.Skip(1).ToList(),
             SpecJson = JsonSerializer.Serialize(input.Spec, EngineJsonContext.Default.ContainerSpecInput),
             OpenStdin = input.OpenStdin, AutoRemove = input.AutoRemove, CreateRequestJson = input.CreateRequestJson,
+            Labels = input.Labels,
         };
         record = Store.Add(record, input.Name);
         try

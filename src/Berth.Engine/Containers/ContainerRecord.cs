@@ -36,6 +36,9 @@ public sealed class ContainerRecord
     /// <summary>The API's create request body (Docker's container config + HostConfig), kept verbatim for inspect.</summary>
     public string CreateRequestJson { get; set; } = "{}";
 
+    /// <summary>Config.Labels, kept apart from the request so that listing does not parse every request.</summary>
+    public Dictionary<string, string> Labels { get; set; } = [];
+
     public ContainerStateRecord State { get; set; } = new();
     public int RestartCount { get; set; }
     public bool OpenStdin { get; set; }

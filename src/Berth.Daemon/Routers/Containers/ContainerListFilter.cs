@@ -63,7 +63,7 @@ public sealed class ContainerListFilter
     }
 
     /// <summary>Selects from <paramref name="newestFirst"/> (the store's order).</summary>
-    public List<ContainerRecord> Apply(IEnumerable<ContainerRecord> newestFirst, Func<ContainerRecord, IReadOnlyDictionary<string, string>> labelsOf)
+    public List<ContainerRecord> Apply(IEnumerable<ContainerRecord> newestFirst)
     {
         var result = new List<ContainerRecord>();
         bool beforeSeen = _before is null;
@@ -76,18 +76,18 @@ public sealed class ContainerListFilter
                 continue;
             }
             if (!c.State.Running && !_all && _limit <= 0) continue;
-            if (!Matches(c, labelsOf)) continue;
+            if (!Matches(c)) continue;
             result.Add(c);
             if (_limit > 0 && result.Count == _limit) break;
         }
         return result;
     }
 
-    private bool Matches(ContainerRecord c, Func<ContainerRecord, IReadOnlyDictionary<string, string>> labelsOf)
+    private bool Matches(ContainerRecord c)
     {
         if (!_filters.Match("name", "/" + c.Name)) return false;
         if (!_filters.Match("id", c.Id)) return false;
-        if (_filters.Contains("label") && !_filters.MatchKeyValues("label", labelsOf(c))) return false;
+        if (!_filters.MatchKeyValues("label", c.Labels)) return false;
         if (!_filters.Match("isolation", "default")) return false;
         if (_exited.Count > 0 && (c.State.Running || c.State.StartedAt == default || !_exited.Contains(c.State.ExitCode))) return false;
         if (!_filters.ExactMatch("status", c.State.Status)) return false;

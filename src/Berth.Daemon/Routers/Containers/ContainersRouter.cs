@@ -68,7 +68,7 @@ public static class ContainersRouter
         catch (JsonException e) { throw BerthException.Invalid($"invalid JSON: {e.Message}"); }
         using (doc)
         {
-            var input = CreateRequest.Parse(doc.RootElement, ctx.Request.Query["name"].FirstOrDefault(), doc.RootElement.GetRawText());
+            var input = CreateRequest.Parse(doc.RootElement, ctx.Request.Query["name"].FirstOrDefault());
             var c = engine.Create(input);
             ctx.Response.StatusCode = StatusCodes.Status201Created;
             await WriteJson(ctx, w =>
@@ -247,10 +247,7 @@ public static class ContainersRouter
                 try { return images?.Resolve(reference).ImageId; }
                 catch (BerthException e) when (e.Kind == ErrorKind.NotFound) { return null; }
             });
-        var labels = new Dictionary<string, IReadOnlyDictionary<string, string>>();
-        IReadOnlyDictionary<string, string> LabelsOf(ContainerRecord c) =>
-            labels.TryGetValue(c.Id, out var l) ? l : labels[c.Id] = ContainerLabels(c);
-        var list = filter.Apply(engine.Store.List(), LabelsOf);
+        var list = filter.Apply(engine.Store.List());
         await WriteJson(ctx, w =>
         {
             w.WriteStartArray();
@@ -268,7 +265,7 @@ public static class ContainersRouter
                 w.WriteStartArray("Ports");
                 w.WriteEndArray();
                 w.WriteStartObject("Labels");
-                foreach (var (k, v) in LabelsOf(c)) w.WriteString(k, v);
+                foreach (var (k, v) in c.Labels) w.WriteString(k, v);
                 w.WriteEndObject();
                 w.WriteString("State", c.State.Status);
                 w.WriteString("Status", StatusText(c));
@@ -285,21 +282,6 @@ public static class ContainersRouter
             }
             w.WriteEndArray();
         });
-    }
-
-    /// <summary>Config.Labels of the create request.</summary>
-    private static Dictionary<string, string> ContainerLabels(ContainerRecord c)
-    {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
-        {
-            using var doc = JsonDocument.Parse(c.CreateRequestJson);
-            if (doc.RootElement.TryGetProperty("Labels", out var l) && l.ValueKind == JsonValueKind.Object)
-                foreach (var p in l.EnumerateObject())
-                    if (p.Value.ValueKind == JsonValueKind.String) labels[p.Name] = p.Value.GetString()!;
-        }
-        catch (JsonException) { }
-        return labels;
     }
 
     /// <summary>dockerd's list Command: the path, then the args, each quoted in '' when it has a space.</summary>

@@ -11,7 +11,7 @@ namespace Berth.Daemon.Routers.Containers;
 /// </summary>
 public static class CreateRequest
 {
-    public static CreateInput Parse(JsonElement body, string? name, string? rawJson = null)
+    public static CreateInput Parse(JsonElement body, string? name)
     {
         var host = body.TryGetProperty("HostConfig", out var h) && h.ValueKind == JsonValueKind.Object ? h : default;
         string? Str(JsonElement e, string p) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(p, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
@@ -38,7 +38,11 @@ public static class CreateRequest
             Image = image,
             OpenStdin = Bool(body, "OpenStdin"),
             AutoRemove = Bool(host, "AutoRemove"),
-            CreateRequestJson = rawJson ?? body.GetRawText(),
+            CreateRequestJson = body.GetRawText(),
+            Labels = body.TryGetProperty("Labels", out var labels) && labels.ValueKind == JsonValueKind.Object
+                ? labels.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
+                    .ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal)
+                : [],
             Spec = new ContainerSpecInput
             {
                 Id = "", RootfsPath = "",
