@@ -9,9 +9,15 @@
  * INVOCATION (by berthd, which reads one line from our stdout and waits for our first
  * process only):
  *
- *   berth-monitor --id ID --bundle DIR --runtime PATH --runtime-root DIR
+ *   berth-monitor --id ID --bundle DIR (--runtime PATH | --spawn FILE) --runtime-root DIR
  *                 --state-dir DIR --log-path FILE
  *                 [--terminal] [--stdin] [--log-max-size BYTES]
+ *
+ *   --spawn FILE: berthd did the C# half of berth-runtime's create itself (state dir,
+ *   exec.fifo, cgroup, plan) and wrote FILE; the monitor's child clones the init from it
+ *   through the native piece (src/native, linked in) instead of exec'ing `RUNTIME create`
+ *   (no runtime process per start). Same stdio, results and init.pid; see spawn_from_file.
+ *   A failure after it kills the init; berthd removes the rest (it records the state).
  *
  * RESULT (one line on stdout, then the first process exits):
  *   {"pid":<container init pid>}                 exit status 0
@@ -93,6 +99,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../native/berth.h"
+
 #define RBUF_SIZE      32768
 #define LINE_MAX_LEN   16384
 #define STDIN_BUF_SIZE 65536
@@ -130,7 +138,7 @@ struct ctlconn {
 };
 
 static struct {
-	const char *id, *bundle, *runtime, *rroot, *sdir, *logpath;
+	const char *id, *bundle, *runtime, *rroot, *sdir, *logpath, *spawnfile;
 	int terminal, stdin_;
 	long long logmax;
 } opt;
@@ -711,6 +719,207 @@ static pid_t spawn(char *const argv[], int in, int out, int err)
 	_exit(127);
 }
 
+/* ---------- create from a spawn file (--spawn: berthd prepared the create) ----------
+ * Runs in the forked child instead of `RUNTIME create`, with the same stdio and the same
+ * results: the init's pid in STATE_DIR/init.pid and exit 0, or a logrus error line on
+ * stderr and exit 1 (no process left). The file (PendingCreate.EncodeSpawnFile in
+ * Berth.Runtime), little endian: u32 magic "BSPN", u32 version 1, u64 clone flags,
+ * i32 exec fifo fd (-1 none), u32 len + exec fifo path, i32 console fd (-1 none),
+ * u32 len + cgroup v2 dir to clone into (empty: none), u32 njoins, njoins x
+ * (i32 CLONE_NEW* type, u32 len + namespace path), u32 len + plan (berth.h).
+ * The plan refers to the fifo and the console socket by those fd numbers: they are
+ * opened (the console socket connected to STATE_DIR/console.sock) at exactly them. */
+
+static void logrus(const char *level, const char *fmt, ...)
+{
+	char m[BERTH_MSG_MAX + 256], out[2 * sizeof m + 64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	size_t o = (size_t)snprintf(out, sizeof out, "level=%s msg=\"", level);
+	for (const char *q = m; *q && o + 4 < sizeof out; q++) {
+		if (*q == '"' || *q == '\\') out[o++] = '\\';
+		if (*q == '\n') { out[o++] = '\\'; out[o++] = 'n'; continue; }
+		out[o++] = *q;
+	}
+	out[o++] = '"';
+	out[o++] = '\n';
+	write_all(2, out, o);
+}
+
+#define SPAWN_FAIL(...) do { logrus("error", __VA_ARGS__); _exit(1); } while (0)
+
+struct rd { const unsigned char *p, *end; };
+
+static uint32_t rd_u32(struct rd *r)
+{
+	if (r->end - r->p < 4) SPAWN_FAIL("spawn file %s: truncated", opt.spawnfile);
+	uint32_t v = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
+	r->p += 4;
+	return v;
+}
+
+/* a NUL-terminated copy of a length-prefixed field (the child never allocates: this is the parent) */
+static char *rd_str(struct rd *r, uint32_t *len)
+{
+	uint32_t n = rd_u32(r);
+	if ((size_t)(r->end - r->p) < n) SPAWN_FAIL("spawn file %s: truncated", opt.spawnfile);
+	char *s = malloc((size_t)n + 1);
+	if (!s) SPAWN_FAIL("spawn file: out of memory");
+	memcpy(s, r->p, n);
+	s[n] = '\0';
+	r->p += n;
+	if (len) *len = n;
+	return s;
+}
+
+static void place_fd(int fd, int want, const char *what)
+{
+	if (fd < 0) SPAWN_FAIL("open %s: %s", what, strerror(errno));
+	if (fd == want) return;
+	if (dup3(fd, want, O_CLOEXEC) < 0) SPAWN_FAIL("dup3 %s: %s", what, strerror(errno));
+	close(fd);
+}
+
+static int connect_console(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	strcpy(a.sun_path, "console.sock");
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) return -1;
+	/* relative to the state dir, as it was bound: no sun_path limit on STATE_DIR */
+	if (chdir(opt.sdir) < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		fd = -1;
+	}
+	if (chdir("/") < 0) {}
+	return fd;
+}
+
+static void reap_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+}
+
+static void spawn_from_file(void)
+{
+	int f = open(opt.spawnfile, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (f < 0 || fstat(f, &st) < 0) SPAWN_FAIL("open spawn file %s: %s", opt.spawnfile, strerror(errno));
+	unsigned char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf) SPAWN_FAIL("spawn file: out of memory");
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(f, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR) continue;
+		if (r <= 0) SPAWN_FAIL("read spawn file %s: %s", opt.spawnfile, r < 0 ? strerror(errno) : "truncated");
+		got += (size_t)r;
+	}
+	close(f);
+	struct rd r = { buf, buf + got };
+	if (rd_u32(&r) != 0x4e505342u || rd_u32(&r) != 1) SPAWN_FAIL("spawn file %s: not a version 1 spawn file", opt.spawnfile);
+	uint64_t clone_flags = rd_u32(&r);
+	clone_flags |= (uint64_t)rd_u32(&r) << 32;
+	int fifo_fd = (int)rd_u32(&r);
+	char *fifo = rd_str(&r, NULL);
+	int console_fd = (int)rd_u32(&r);
+	uint32_t cglen;
+	char *cgroup = rd_str(&r, &cglen);
+	uint32_t njoins = rd_u32(&r);
+	if (njoins > 16) SPAWN_FAIL("spawn file %s: %u namespaces to join", opt.spawnfile, njoins);
+	struct berth_ns_join joins[16];
+	char *jpath[16];
+	for (uint32_t k = 0; k < njoins; k++) {
+		joins[k].nstype = (int32_t)rd_u32(&r);
+		jpath[k] = rd_str(&r, NULL);
+	}
+	uint32_t plan_len;
+	char *plan = rd_str(&r, &plan_len);
+
+	/* fds 0-2 are the container's stdio and nothing else is open: fds appear at the lowest numbers */
+	if (fifo_fd >= 0) place_fd(open(fifo, O_PATH | O_CLOEXEC), fifo_fd, fifo);
+	if (console_fd >= 0) place_fd(connect_console(), console_fd, "console socket");
+	int cgfd = -1;
+	if (cglen) {
+		cgfd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0) SPAWN_FAIL("open cgroup %s: %s", cgroup, strerror(errno));
+	}
+	for (uint32_t k = 0; k < njoins; k++) {
+		joins[k].fd = open(jpath[k], O_RDONLY | O_CLOEXEC);
+		if (joins[k].fd < 0) SPAWN_FAIL("open namespace %s: %s", jpath[k], strerror(errno));
+	}
+
+	struct berth_spawn_args a = {
+		.clone_flags = clone_flags, .plan = (const uint8_t *)plan, .plan_len = plan_len,
+		.joins = joins, .njoins = (int32_t)njoins, .force_two_stage = 0,
+		.into_cgroup = cgfd >= 0, .cgroup_fd = cgfd,
+	};
+	char err[512] = "";
+	int sync = -1;
+	pid_t pid = berth_spawn(&a, &sync, err, sizeof err);
+	if (pid < 0) SPAWN_FAIL("%s: %s", err[0] ? err : "spawn", strerror(errno));
+	for (uint32_t k = 0; k < njoins; k++) close(joins[k].fd);
+	if (cgfd >= 0) close(cgfd);
+
+	static char msg[BERTH_MSG_MAX + 1];
+	for (;;) {
+		uint32_t type = 0, errno_value = 0;
+		int n = berth_sync_recv(sync, &type, &errno_value, msg, sizeof msg);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0 || type == 0) {
+			reap_child(pid);
+			SPAWN_FAIL("container process exited before it was ready");
+		}
+		switch (type) {
+		case BERTH_MSG_READY: {
+			char b[32];
+			int len = snprintf(b, sizeof b, "%d", (int)pid);
+			int fd = open(p_initpid, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd < 0 || write_all(fd, b, (size_t)len) < 0) {
+				reap_child(pid);
+				SPAWN_FAIL("write %s: %s", p_initpid, strerror(errno));
+			}
+			close(fd);
+			_exit(0); /* the init waits on exec.fifo; it is the monitor's (a subreaper) from here */
+		}
+		case BERTH_MSG_WARN:
+			logrus("warning", "%s", msg);
+			break;
+		case BERTH_MSG_ERROR:
+			reap_child(pid);
+			SPAWN_FAIL("berth-runtime create failed: unable to start container process: %s", msg);
+		case BERTH_MSG_SYNC:
+			berth_sync_send(sync, BERTH_MSG_ABORT, 0, NULL);
+			reap_child(pid);
+			SPAWN_FAIL("the plan needs its parent at \"%s\": it cannot be spawned from a spawn file", msg);
+		default:
+			reap_child(pid);
+			SPAWN_FAIL("unexpected message %u from the container process", type);
+		}
+	}
+}
+
+/* the forked child that creates the container: `RUNTIME create ...`, or the spawn file */
+static pid_t spawn_create(char *const argv[], int in, int out, int err)
+{
+	if (!opt.spawnfile) return spawn(argv, in, out, err);
+	pid_t p = fork();
+	if (p != 0) return p;
+	sigset_t s;
+	sigemptyset(&s);
+	sigprocmask(SIG_SETMASK, &s, NULL);
+	signal(SIGPIPE, SIG_DFL); signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL); signal(SIGINT, SIG_DFL);
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	spawn_from_file();
+	_exit(1);
+}
+
 static int status_code(int st)
 {
 	if (WIFEXITED(st)) return WEXITSTATUS(st);
@@ -1022,7 +1231,7 @@ static void event_loop(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR --runtime PATH --runtime-root DIR "
+	fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR (--runtime PATH | --spawn FILE) --runtime-root DIR "
 			"--state-dir DIR --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES]\n");
 	const char *e = "{\"error\":\"berth-monitor: invalid arguments\",\"exitCode\":125}\n";
 	write_all(1, e, strlen(e));
@@ -1041,6 +1250,7 @@ static void parse_args(int argc, char **argv)
 		else if (!strcmp(a, "--bundle")) dst = &opt.bundle;
 		else if (!strcmp(a, "--runtime")) dst = &opt.runtime;
 		else if (!strcmp(a, "--runtime-root")) dst = &opt.rroot;
+		else if (!strcmp(a, "--spawn")) dst = &opt.spawnfile;
 		else if (!strcmp(a, "--state-dir")) dst = &opt.sdir;
 		else if (!strcmp(a, "--log-path")) dst = &opt.logpath;
 		else if (!strcmp(a, "--log-max-size")) {
@@ -1051,12 +1261,13 @@ static void parse_args(int argc, char **argv)
 		} else usage();
 		*dst = argv[++i];
 	}
-	if (!opt.id || !opt.bundle || !opt.runtime || !opt.rroot || !opt.sdir || !opt.logpath) usage();
+	if (!opt.id || !opt.bundle || (!opt.runtime && !opt.spawnfile) || !opt.rroot || !opt.sdir || !opt.logpath) usage();
 	opt.bundle = abspath(opt.bundle);
 	opt.rroot = abspath(opt.rroot);
 	opt.sdir = abspath(opt.sdir);
 	opt.logpath = abspath(opt.logpath);
-	if (strchr(opt.runtime, '/')) opt.runtime = abspath(opt.runtime);
+	if (opt.runtime && strchr(opt.runtime, '/')) opt.runtime = abspath(opt.runtime);
+	if (opt.spawnfile) opt.spawnfile = abspath(opt.spawnfile);
 }
 
 /* is STATE_DIR/monitor.pid a live berth-monitor (not us)? */
@@ -1108,7 +1319,10 @@ static void fail_cleanup(int devnull)
 {
 	/* Only delete what our own create made: a failed create cleans up after itself, and
 	 * one that failed because ID already exists must not take the existing container. */
-	if (runtime_created) {
+	if (runtime_created && opt.spawnfile) {
+		/* no runtime state exists yet (berthd records it after our report): the init goes, berthd removes the rest */
+		if (init_pid > 0) kill(init_pid, SIGKILL);
+	} else if (runtime_created) {
 		char *argv[] = { (char *)opt.runtime, "--root", (char *)opt.rroot, "delete", "--force", (char *)opt.id, NULL };
 		pid_t p = spawn(argv, devnull, devnull, devnull);
 		if (p > 0) {
@@ -1204,7 +1418,7 @@ static void monitor_main(void)
 	argv[a++] = (char *)opt.id;
 	argv[a] = NULL;
 
-	pid_t rt = spawn(argv, in[0] >= 0 ? in[0] : devnull, out[1] >= 0 ? out[1] : devnull, err[1]);
+	pid_t rt = spawn_create(argv, in[0] >= 0 ? in[0] : devnull, out[1] >= 0 ? out[1] : devnull, err[1]);
 	if (rt < 0) die_internal(devnull, "fork");
 	close(err[1]);
 	if (out[1] >= 0) close(out[1]);
@@ -1269,7 +1483,7 @@ static void monitor_main(void)
 		size_t n = 0;
 		if (cap_err_n) n = runtime_msg(cap_err, cap_err_n, msg, sizeof msg);
 		if (!n && cap_out_n) n = runtime_msg(cap_out, cap_out_n, msg, sizeof msg);
-		if (!n) n = (size_t)snprintf(msg, sizeof msg, "%s create failed", opt.runtime);
+		if (!n) n = (size_t)snprintf(msg, sizeof msg, "%s create failed", opt.runtime ? opt.runtime : "berth-monitor");
 		report_error(msg, n, status_code(rt_status));
 		fail_cleanup(devnull);
 		_exit(1);

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Berth.Core;
 using Berth.Engine.Specs;
 using Berth.Interop;
+using Berth.Runtime.Lifecycle;
 using Berth.Runtime.Spec;
 
 namespace Berth.Engine.Containers;
@@ -200,9 +201,20 @@ public sealed class ContainerManager
                 var spec = DockerSpec.Build(WithPaths(input, c.Id, rootfs, Store.DirectoryOf(c.Id)), defaults, _options.CgroupV2);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
-                var result = await RunMonitorAsync(c, input.Tty, ct);
+                // berth-runtime: its create's C# half runs here and the monitor clones the init from a spawn file;
+                // disposing it undoes a create that did not complete. Other runtimes: the monitor runs their create.
+                using var pending = PrepareCreate(c.Id, stateDir, spec, input.Tty);
+                string? spawnFile = null;
+                if (pending is not null)
+                {
+                    spawnFile = Path.Combine(stateDir, "spawn");
+                    AtomicFile.WriteAllBytes(spawnFile, pending.EncodeSpawnFile(), sync: Sync.None);
+                }
+                var result = await RunMonitorAsync(c, input.Tty, spawnFile, ct);
                 if (result.Error is not null)
                     throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime create failed: {result.Error}: unknown");
+                pending?.Complete(result.Pid);
+                if (spawnFile is not null) File.Delete(spawnFile);
                 // A waiter that came before start (the CLI's run does) keeps its TaskCompletionSource.
                 _ = NextExit(c.Id);
                 if (input.Tty && input.ConsoleHeight > 0 && input.ConsoleWidth > 0)
@@ -303,13 +315,27 @@ public sealed class ContainerManager
         }
     }
 
-    private async Task<MonitorResult> RunMonitorAsync(ContainerRecord c, bool tty, CancellationToken ct)
+    private PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, bool tty)
+    {
+        try
+        {
+            return _runtime.PrepareCreate(id, bundle, spec, tty ? Path.Combine(bundle, "console.sock") : null);
+        }
+        catch (Exception e) when (e is BerthException or IOException or UnauthorizedAccessException)
+        {
+            // As the runtime's own create reports it.
+            throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime create failed: {e.Message}: unknown");
+        }
+    }
+
+    /// <summary>Starts the container's monitor, which creates it (from <paramref name="spawnFile"/> or by the runtime).</summary>
+    private async Task<MonitorResult> RunMonitorAsync(ContainerRecord c, bool tty, string? spawnFile, CancellationToken ct)
     {
         var psi = new ProcessStartInfo(_options.MonitorPath) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[]
         {
-            "--id", c.Id, "--bundle", StateDir(c.Id), "--runtime", _options.RuntimePath, "--runtime-root", RuntimeRoot,
-            "--state-dir", StateDir(c.Id), "--log-path", c.LogPath,
+            "--id", c.Id, "--bundle", StateDir(c.Id), spawnFile is null ? "--runtime" : "--spawn", spawnFile ?? _options.RuntimePath,
+            "--runtime-root", RuntimeRoot, "--state-dir", StateDir(c.Id), "--log-path", c.LogPath,
         })
         {
             psi.ArgumentList.Add(a);

@@ -17,6 +17,13 @@ public readonly record struct RuntimeResult(int Code, string Error)
 /// </summary>
 public abstract class OciRuntime
 {
+    /// <summary>
+    /// The first half of create done in this process, for berth-monitor to clone the init from a spawn file
+    /// (no runtime process per start); null when this runtime cannot (runc, or a plan that needs its parent
+    /// during create): the monitor then runs the runtime's create.
+    /// </summary>
+    public virtual PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, string? consoleSocket) => null;
+
     public abstract Task<RuntimeResult> StartAsync(string id, CancellationToken ct);
     public abstract Task<RuntimeResult> KillAsync(string id, string signal, bool all, CancellationToken ct);
 
@@ -82,6 +89,15 @@ public sealed class LinkedBerthRuntime(string root) : OciRuntime
         Root = Path.GetFullPath(root),
         Warn = m => Console.Error.WriteLine($"berth-runtime: warning: {m}"),
     };
+
+    public override PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, string? consoleSocket)
+    {
+        var pending = PendingCreate.Begin(_options, id, bundle, spec, new CreateOptions { ConsoleSocket = consoleSocket },
+            waitForStart: true, elsewhere: true);
+        if (!pending.NeedsParent) return pending;
+        pending.Dispose(); // user namespace maps or create hooks: berth-runtime create does those
+        return null;
+    }
 
     public override Task<RuntimeResult> StartAsync(string id, CancellationToken ct) =>
         Invoke(() => Container.Load(_options, id).Start(), ct);

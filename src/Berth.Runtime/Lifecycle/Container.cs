@@ -36,7 +36,7 @@ public sealed partial class Container
 
     private readonly RuntimeOptions _options;
 
-    private Container(RuntimeOptions options, ContainerState state)
+    internal Container(RuntimeOptions options, ContainerState state)
     {
         _options = options;
         State = state;
@@ -45,7 +45,7 @@ public sealed partial class Container
     public ContainerState State { get; }
     public string Id => State.Id;
     public string StateDir => Path.Combine(_options.Root, Id);
-    private string FifoPath => Path.Combine(StateDir, "exec.fifo");
+    internal string FifoPath => Path.Combine(StateDir, "exec.fifo");
 
     [GeneratedRegex(@"^[\w+\-.]+$")]
     private static partial Regex IdPattern();
@@ -128,148 +128,19 @@ public sealed partial class Container
     /// </summary>
     public static Container Create(RuntimeOptions options, string id, string bundle, CreateOptions create, bool waitForStart = true)
     {
-        ValidateId(id);
-        bundle = Path.GetFullPath(bundle);
-        var spec = LoadSpec(bundle);
-        var rootfs = Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path));
-        if (!Directory.Exists(rootfs))
-            throw BerthException.NotFound($"rootfs ({rootfs}) does not exist");
-        if (new DirectoryInfo(rootfs).LinkTarget is not null)
-            throw BerthException.Invalid("invalid rootfs: not an absolute path, or a symlink");
-
-        Directory.CreateDirectory(options.Root);
-        var stateDir = Path.Combine(options.Root, id);
-        try
-        {
-            Directory.CreateDirectory(stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        catch (IOException e)
-        {
-            throw new BerthException(ErrorKind.System, $"mkdir {stateDir}: {e.Message}");
-        }
-        // Directory.CreateDirectory succeeds on an existing directory: existence is checked through state.json
-        // and a lock-free marker created exclusively.
-        var marker = Path.Combine(stateDir, ".creating");
-        FileStream? markerStream;
-        try
-        {
-            markerStream = new FileStream(marker, FileMode.CreateNew, FileAccess.Write);
-        }
-        catch (IOException)
-        {
-            throw BerthException.Conflict("container with given ID already exists");
-        }
-        if (File.Exists(Path.Combine(stateDir, "state.json")))
-        {
-            markerStream.Dispose();
-            File.Delete(marker);
-            throw BerthException.Conflict("container with given ID already exists");
-        }
-
-        var state = new ContainerState
-        {
-            OciVersion = spec.OciVersion, Id = id, Bundle = bundle, Rootfs = rootfs, Created = DateTime.UtcNow,
-            Owner = "", Annotations = spec.Annotations, Config = spec,
-        };
-        var container = new Container(options, state);
-        var cgroup = ContainerCgroup.For(spec, id);
-        state.CgroupsPath = cgroup.Path;
-
-        int fifoFd = -1, consoleFd = -1;
-        Socket? console = null;
-        Spawner? spawner = null;
-        bool ok = false;
-        try
-        {
-            bool useFifo = waitForStart || spec.Hooks?.StartContainer is { Count: > 0 };
-            if (useFifo)
-            {
-                Libc.Check(Libc.mkfifo(container.FifoPath, 0x192 /*0622*/), "mkfifo", container.FifoPath);
-                fifoFd = Libc.Check(Libc.open(container.FifoPath, Libc.O_PATH | Libc.O_CLOEXEC, 0), "open", container.FifoPath);
-            }
-            if (create.ConsoleSocket is { } socketPath)
-            {
-                console = ConnectConsoleSocket(socketPath);
-                consoleFd = (int)console.Handle;
-            }
-            else if (spec.Process!.Terminal)
-            {
-                consoleFd = create.OwnConsole?.ChildEnd
-                    ?? throw BerthException.Invalid("cannot allocate tty if runc will detach without setting console socket");
-            }
-
-            var seccomp = spec.Linux?.Seccomp is { } sc ? SeccompSupport.Compile(sc, options.Warn) : default;
-            var hasCreateHooks = spec.Hooks is { } h && (h.Prestart?.Count > 0 || h.CreateRuntime?.Count > 0 || h.CreateContainer?.Count > 0);
-            var ctx = new PlanContext
-            {
-                Bundle = bundle, RootfsPath = rootfs, ExecFifoFd = fifoFd, ConsoleSocketFd = consoleFd,
-                SeccompFilter = seccomp.Filter, SeccompFlags = seccomp.Flags,
-                CgroupV1Mounts = cgroup.V1Mounts, CgroupV2HostPath = cgroup.V2HostPath,
-                HasCreateHooks = hasCreateHooks,
-                CgroupSelfJoin = cgroup.V1SelfJoinFiles,
-                KeepFds = Enumerable.Range(3, create.PreserveFds).Select(i => (uint)i).ToList(),
-            };
-            var plan = PlanBuilder.ForInit(spec, ctx);
-            foreach (var w in ctx.Warnings) options.Warn(w);
-
-            // The cgroup exists, with its limits, before the child does: its rootfs setup binds the directories.
-            foreach (var w in cgroup.Create(spec.Linux?.Resources)) options.Warn(w);
-            spawner = new Spawner(plan);
-            // The child is cloned into the cgroup v2 directory and joins the v1 hierarchies itself (plan steps);
-            // in a new user namespace it cannot, and the parent moves it at the SYNC "init" point instead.
-            bool parentJoins = plan.Steps.Any(s => s.Op == PlanOp.Sync && s.Args[0].ToString() == $"\"{PlanBuilder.SyncInit}\"");
-            spawner.Start(cgroupV2Dir: parentJoins ? null : cgroup.V2Dir);
-            state.Pid = spawner.Pid;
-            void JoinCgroup() => cgroup.Join(spawner.Pid);
-            spawner.Drive(tag =>
-            {
-                if (tag == PlanBuilder.SyncUserns)
-                {
-                    WriteIdMappings(spawner.Pid, spec.Linux);
-                }
-                else if (tag == PlanBuilder.SyncInit)
-                {
-                    JoinCgroup();
-                }
-                else if (tag == PlanBuilder.SyncCreateHooks)
-                {
-                    var hookState = container.HookState("creating");
-                    Hooks.Run(spec.Hooks?.Prestart, hookState, "prestart");
-                    Hooks.Run(spec.Hooks?.CreateRuntime, hookState, "createRuntime");
-                    Hooks.Run(spec.Hooks?.CreateContainer, hookState, "createContainer", joinPid: spawner.Pid, config: spec);
-                }
-            }, options.Warn);
-            state.PidStartTime = ProcInfo.StartTime(state.Pid) ?? 0;
-            container.Save();
-            if (create.PidFile is { } pidFile) WritePidFile(pidFile, state.Pid);
-            ok = true;
-            container.CreatedSpawner = spawner;
-            return container;
-        }
-        finally
-        {
-            if (fifoFd >= 0) Libc.close(fifoFd);
-            console?.Dispose();
-            markerStream.Dispose();
-            File.Delete(marker);
-            if (!ok)
-            {
-                spawner?.KillAndReap();
-                spawner?.Dispose();
-                TryCleanup(() => cgroup.Destroy());
-                TryCleanup(() => Directory.Delete(stateDir, recursive: true));
-            }
-        }
+        using var pending = PendingCreate.Begin(options, id, bundle, spec: null, create, waitForStart, elsewhere: false);
+        pending.SpawnHere();
+        return pending.Container;
     }
 
     /// <summary>The spawner of a container this process created (run keeps its sync socket to see exec errors).</summary>
-    internal Spawner? CreatedSpawner { get; private set; }
+    internal Spawner? CreatedSpawner { get; set; }
 
     /// <summary>Releases this process's end of the init's sync socket (create is done with it).</summary>
     public void CreatedSpawnerDispose() => CreatedSpawner?.Dispose();
 
     /// <summary>runc's --console-socket: a unix stream socket the pty master is sent over.</summary>
-    private static Socket ConnectConsoleSocket(string path)
+    internal static Socket ConnectConsoleSocket(string path)
     {
         try
         {
@@ -282,17 +153,17 @@ public sealed partial class Container
     }
 
     /// <summary>The pid, without a newline (as runc writes it), written atomically.</summary>
-    private static void WritePidFile(string path, int pid) =>
+    internal static void WritePidFile(string path, int pid) =>
         AtomicFile.WriteAllBytes(Path.GetFullPath(path), System.Text.Encoding.ASCII.GetBytes(pid.ToString()),
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, Sync.None);
 
-    private static void TryCleanup(Action a)
+    internal static void TryCleanup(Action a)
     {
         try { a(); }
         catch (Exception e) when (e is IOException or BerthException or UnauthorizedAccessException) { }
     }
 
-    private static void WriteIdMappings(int pid, Spec.Linux? linux)
+    internal static void WriteIdMappings(int pid, Spec.Linux? linux)
     {
         if (linux?.UidMappings is { Count: > 0 } uids)
             File.WriteAllText($"/proc/{pid}/uid_map", string.Concat(uids.Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n")));

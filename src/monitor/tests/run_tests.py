@@ -542,6 +542,167 @@ TESTS = [
 ]
 
 
+# ---------------------------------------------------------------- --spawn FILE
+# berthd writes the spawn file (PendingCreate.EncodeSpawnFile); here it is built from berth.h's
+# encoding by hand: a plan without namespaces (clone flags 0) that runs on the host, enough to
+# test the monitor's half (stdio, exec fifo and console fds, init.pid, errors, cleanup). The
+# plans berthd builds are tested through berthd (tests/Berth.E2E.Tests).
+
+OP_CONSOLE, OP_READY, OP_EXEC_FIFO, OP_LOOKUP, OP_EXEC = 18, 28, 29, 31, 32
+SH_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+
+
+def plan_bytes(ops):
+    out = struct.pack("<III", 0x4E4C5042, 1, len(ops))
+    for op, args in ops:
+        out += struct.pack("<HHI", op, 0, len(args))
+        for a in args:
+            if isinstance(a, int):
+                out += struct.pack("<BQ", 0, a)
+            else:
+                out += struct.pack("<BI", 1, len(a)) + a
+    return out
+
+
+def nul_list(items):
+    return b"".join(i.encode() + b"\0" for i in items)
+
+
+def spawn_file(path, args, fifo=None, console=False, magic=0x4E505342):
+    ops = [(OP_LOOKUP, [args[0].encode(), nul_list(SH_ENV)])]
+    if console:
+        ops.append((OP_CONSOLE, [4, 0, 0]))
+    ops.append((OP_READY, []))
+    if fifo:
+        ops.append((OP_EXEC_FIFO, [b"/proc/self/fd/3"]))
+    ops.append((OP_EXEC, [args[0].encode(), nul_list(args), nul_list(SH_ENV), b""]))
+    plan = plan_bytes(ops)
+    fifo_b = (fifo or "").encode()
+    data = struct.pack("<IIQ", magic, 1, 0)
+    data += struct.pack("<iI", 3 if fifo else -1, len(fifo_b)) + fifo_b
+    data += struct.pack("<iI", 4 if console else -1, 0)  # console fd, no cgroup
+    data += struct.pack("<I", 0)  # no namespaces to join
+    data += struct.pack("<I", len(plan)) + plan
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+class SpawnCtr(Ctr):
+    """A container created by the monitor from a spawn file; started by opening its exec fifo."""
+
+    def __init__(self, args, terminal=False, **kw):
+        super().__init__("spawn", args, terminal=terminal, **kw)
+        self.fifo = os.path.join(self.dir, "exec.fifo")
+        os.mkfifo(self.fifo, 0o622)
+        self.spawn = os.path.join(self.dir, "spawn")
+        spawn_file(self.spawn, args, fifo=self.fifo, console=terminal)
+        i = self.cmd.index("--runtime")
+        self.cmd[i:i + 2] = ["--spawn", self.spawn]
+
+    def start(self):
+        fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            end = time.time() + 10
+            while time.time() < end:
+                try:
+                    if os.read(fd, 1) == b"0":
+                        return
+                except BlockingIOError:
+                    pass
+                time.sleep(0.005)
+            raise Fail("the init never opened exec.fifo")
+        finally:
+            os.close(fd)
+
+    def cleanup(self):
+        pid = (self.result or {}).get("pid") if hasattr(self, "result") else None
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if self.monitor_alive():
+            os.kill(self.mon_pid, signal.SIGKILL)
+
+
+def t_spawn_run(_):
+    c = SpawnCtr(["sh", "-c", "echo out; echo err >&2; exit 4"])
+    try:
+        r = c.launch()
+        check(c.rc == 0 and r.get("pid", 0) > 0, "result %r rc=%d" % (r, c.rc))
+        with open(os.path.join(c.state, "init.pid")) as f:
+            check(int(f.read()) == r["pid"], "init.pid is not the reported pid")
+        with open("/proc/%d/status" % r["pid"]) as f:
+            ppid = int(re.search(r"^PPid:\s+(\d+)", f.read(), re.M).group(1))
+        check(ppid == c.mon_pid, "the init's parent is %d, not the monitor %d" % (ppid, c.mon_pid))
+        c.start()
+        ex = c.wait_exit()
+        check(ex["exitCode"] == 4, "exit.json %r" % ex)
+        check(c.wait_monitor_gone(), "monitor still running")
+        with open(c.log) as f:
+            entries = [json.loads(l) for l in f]
+        check([(e["stream"], e["log"]) for e in entries] == [("stdout", "out\n"), ("stderr", "err\n")] or
+              sorted((e["stream"], e["log"]) for e in entries) == [("stderr", "err\n"), ("stdout", "out\n")],
+              "log %r" % entries)
+        check(not sockets_left(c), "sockets left: %r" % sockets_left(c))
+    finally:
+        c.cleanup()
+
+
+def t_spawn_terminal(_):
+    c = SpawnCtr(["sh", "-c", "tty; exit 6"], terminal=True)
+    try:
+        c.launch()
+        check(c.rc == 0, "launch %r" % c.result)
+        s = c.sock("attach.sock")
+        c.start()
+        out = joined(read_frames(s), 1)
+        check(re.search(rb"/dev/pts/\d+", out), "output %r" % out)
+        check(c.wait_exit()["exitCode"] == 6, "exit")
+        check(not os.path.exists(os.path.join(c.state, "console.sock")), "console.sock left")
+    finally:
+        c.cleanup()
+
+
+def t_spawn_failure(_):
+    c = SpawnCtr(["/no-such-binary-xyz"])
+    try:
+        r = c.launch()
+        check(c.rc == 1 and r.get("exitCode") == 1, "result %r rc=%d" % (r, c.rc))
+        check(r["error"] == 'berth-runtime create failed: unable to start container process: '
+              'exec: "/no-such-binary-xyz": stat /no-such-binary-xyz: no such file or directory', "error %r" % r["error"])
+        time.sleep(0.1)
+        check(not c.monitor_alive(), "monitor still running")
+        left = os.listdir(c.state) if os.path.isdir(c.state) else []
+        check(not left, "state dir entries left: %r" % left)
+    finally:
+        c.cleanup()
+
+
+def t_spawn_bad_file(_):
+    c = SpawnCtr(["true"])
+    try:
+        spawn_file(c.spawn, ["true"], fifo=c.fifo, magic=0x12345678)
+        r = c.launch()
+        check(c.rc == 1 and r.get("exitCode") == 1 and "not a version 1 spawn file" in r["error"], "result %r" % r)
+        os.unlink(c.spawn)
+        r = c.launch()
+        check(c.rc == 1 and "open spawn file" in r["error"] and "No such file" in r["error"], "result %r" % r)
+        time.sleep(0.1)
+        left = os.listdir(c.state) if os.path.isdir(c.state) else []
+        check(not left, "state dir entries left: %r" % left)
+    finally:
+        c.cleanup()
+
+
+SPAWN_TESTS = [
+    ("--spawn: runs the plan, init.pid, the init is the monitor's child, log and exit", t_spawn_run),
+    ("--spawn: console socket at the plan's fd, pty output", t_spawn_terminal),
+    ("--spawn: the child's error as the runtime words it, nothing left", t_spawn_failure),
+    ("--spawn: a bad or missing spawn file is a clear error", t_spawn_bad_file),
+]
+
+
 def main():
     if os.geteuid() != 0:
         print("# tests need root")
@@ -563,6 +724,12 @@ def main():
                     tap(True, label)
                 except Exception as e:  # noqa
                     tap(False, label, "%s: %s" % (type(e).__name__, e))
+        for name, fn in SPAWN_TESTS:
+            try:
+                fn(None)
+                tap(True, name)
+            except Exception as e:  # noqa
+                tap(False, name, "%s: %s" % (type(e).__name__, e))
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     if start_races:
