@@ -87,6 +87,7 @@ fresh[berth]=$(daemon_rss_kb berth); fresh[docker]=$(daemon_rss_kb docker)
 if [ "$what" = all ] || [ "$what" = run ]; then
   echo
   echo "## docker run --rm --network none busybox true"
+  sync
   hyperfine -N -w 3 -r 30 --export-json "$W/run.json" \
     -n berth "$B run --rm --network none busybox true" -n docker "$D run --rm --network none busybox true" >/dev/null
   python3 - "$W/run.json" <<'EOF'
@@ -119,7 +120,7 @@ if [ "$what" = all ] || [ "$what" = many ] || [ "$what" = mem ]; then
   declare -A rate rm idle
   for e in berth docker; do
     c=$B; [ $e = docker ] && c=$D
-    sleep 3 # idle: settled after the runs before
+    sync; sleep 3 # idle: settled after the runs before (and their writeback: fsync latency depends on it)
     idle[$e]=$(daemon_rss_kb $e)
     s=$(date +%s%N)
     for i in $(seq 50); do $c run -d --network none busybox sleep 300 >/dev/null; done

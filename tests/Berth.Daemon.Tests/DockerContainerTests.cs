@@ -307,6 +307,20 @@ public sealed class DockerContainerTests(DaemonFixture fx) : IClassFixture<Daemo
     }
 
     [Fact]
+    public void EtcFiles_LostBeforeStart_AreWrittenAgain()
+    {
+        // hostname, hosts and resolv.conf are written without fsync (derived from the record): a crash may leave
+        // one empty or missing; start writes them again.
+        var id = Ok("create", "--hostname", "etc-again", "busybox", "sh", "-c",
+            "hostname; cat /etc/hostname; grep -c localhost /etc/hosts; test -f /etc/resolv.conf && echo resolv").Trim();
+        var dir = Path.Combine(fx.Dir.DataRoot, "containers", id);
+        File.WriteAllText(Path.Combine(dir, "hostname"), "");
+        File.Delete(Path.Combine(dir, "hosts"));
+        Assert.Equal("etc-again\netc-again\n2\nresolv\n", Ok("start", "-a", id));
+        Ok("rm", id);
+    }
+
+    [Fact]
     public void Resources_ReachTheCgroups()
     {
         bool v2 = File.Exists("/sys/fs/cgroup/cgroup.controllers");

@@ -168,16 +168,28 @@ public sealed class ContainerManager
         Sysctls = s.Sysctls, NetworkNamespacePath = s.NetworkNamespacePath,
     };
 
+    /// <summary>
+    /// hostname, hosts, resolv.conf: derived from the record, so written without fsync (temp file and rename);
+    /// one that a crash left missing or empty is written again at start (<see cref="EnsureEtcFiles"/>).
+    /// </summary>
     private void WriteEtcFiles(ContainerRecord c, string hostname)
     {
-        // The record's save after these fsyncs the directory: their renames need no fsync of their own.
         var dir = Store.DirectoryOf(c.Id);
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), System.Text.Encoding.UTF8.GetBytes(hostname + "\n"), (UnixFileMode)0x1a4, sync: Sync.FileOnly);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), System.Text.Encoding.UTF8.GetBytes(hostname + "\n"), (UnixFileMode)0x1a4, sync: Sync.None);
         AtomicFile.WriteAllBytes(Path.Combine(dir, "hosts"), System.Text.Encoding.UTF8.GetBytes(
             $"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"),
-            (UnixFileMode)0x1a4, sync: Sync.FileOnly);
+            (UnixFileMode)0x1a4, sync: Sync.None);
         // --network none has no DNS; the file exists so that programs reading it do not fail.
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), [], (UnixFileMode)0x1a4, sync: Sync.FileOnly);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), [], (UnixFileMode)0x1a4, sync: Sync.None);
+    }
+
+    /// <summary>Writes the etc files again when the hostname file (never empty when written) is missing or empty.</summary>
+    private void EnsureEtcFiles(ContainerRecord c, string hostname)
+    {
+        var dir = Store.DirectoryOf(c.Id);
+        var f = new FileInfo(Path.Combine(dir, "hostname"));
+        if (!f.Exists || f.Length == 0 || !File.Exists(Path.Combine(dir, "hosts")) || !File.Exists(Path.Combine(dir, "resolv.conf")))
+            WriteEtcFiles(c, hostname);
     }
 
     /// <summary>Starts a created or exited container through a new monitor; returns when the process runs.</summary>
@@ -199,6 +211,7 @@ public sealed class ContainerManager
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
                 var spec = DockerSpec.Build(WithPaths(input, c.Id, rootfs, Store.DirectoryOf(c.Id)), defaults, _options.CgroupV2);
+                EnsureEtcFiles(c, spec.Hostname!);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
                 // berth-runtime: its create's C# half runs here and the monitor clones the init from a spawn file;
