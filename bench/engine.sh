@@ -8,6 +8,9 @@
 #   cli   the berth CLI against the docker CLI, both on berthd: `run --rm busybox true` and `ps`
 #   many  50 x `docker run -d --network none busybox sleep 300` per engine (5 rounds of 10, the engines taking
 #         turns; the ratio is the median of the rounds), then `docker rm -f` of the 50 (2 x 25, taking turns)
+#   podman  Podman 4.3 through its own CLI (podman run: conmon + runc, cgroupfs) against berthd through the docker
+#         CLI: run --rm, 50 x run -d in rounds, memory per idle container, conmon's PSS (part of all when podman is
+#         installed; `podman` installs it)
 #   mem   with those 50 idle containers: container cgroups' memory + helper (monitor / shim) PSS + daemon RSS
 #         growth, divided by 50; the helper's PSS alone; the daemon's RSS idle and with 50 containers
 #
@@ -20,6 +23,7 @@ what=${1:-all}
 [ -x out/bin/berthd ] || { echo "out/bin/berthd missing: run scripts/build.sh first" >&2; exit 1; }
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
+[ "$what" = podman ] && ! command -v podman >/dev/null && need+=(podman)
 command -v hyperfine >/dev/null || need+=(hyperfine)
 if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -28,10 +32,16 @@ fi
 W=/tmp/berth-bench
 rm -rf "$W"; mkdir -p "$W"
 DOCKER=/usr/local/bin/docker
+# Podman on its own roots, cgroupfs (no systemd here), runc as Docker's. Rootful Podman gives containers
+# RLIMIT_NOFILE/NPROC far above what can be set here without CAP_SYS_RESOURCE (runc then fails every
+# container): the defaults are set to values that can (this shell's nofile hard limit, nproc 4096).
+PODMAN="podman --root $W/podman/root --runroot $W/podman/run --cgroup-manager=cgroupfs --events-backend=file --runtime runc"
+export CONTAINERS_CONF=$W/podman/containers.conf
 [ -x "$DOCKER" ] || DOCKER=$(command -v docker)
 
 cleanup() {
   set +e
+  [ -d "$W/podman" ] && $PODMAN rm -af -t 0 >/dev/null 2>&1
   for s in "$W/docker.sock" "$W/berth.sock"; do
     [ -S "$s" ] && ids=$($DOCKER -H "unix://$s" ps -aq) && [ -n "$ids" ] && $DOCKER -H "unix://$s" rm -f $ids >/dev/null 2>&1
   done
@@ -58,7 +68,7 @@ $D version --format 'Docker {{.Server.Version}}' >/dev/null || { echo "dockerd d
 scripts/make-busybox-rootfs.sh "$W/rootfs" >/dev/null
 tar -C "$W/rootfs" -cf "$W/busybox.tar" .
 $D import --change 'CMD ["sh"]' "$W/busybox.tar" busybox:latest >/dev/null
-rm -rf "$W/rootfs" "$W/busybox.tar"
+rm -rf "$W/rootfs" # busybox.tar stays for Podman
 for e in B D; do ${!e} run --rm --network none busybox true; done # warm up both
 # Settled (a daemon gives memory back a few seconds after a burst: berthd's trimmer, Go's scavenger).
 sleep 3
@@ -178,4 +188,51 @@ m = statistics.median(r)
 print(f'run -d rate ratio berth/docker, median of 5 rounds of 10: {m:.1f}x (rounds {r[0]:.1f}-{r[-1]:.1f}x) (goal >= 5x): ' + ('PASS' if m >= 5 else 'FAIL'))
 rb, rd = ${rm[berth]}, ${rm[docker]}
 print(f'rm -f speed ratio {rd/rb:.1f}x (goal >= 3x): ' + ('PASS' if rd/rb >= 3 else 'FAIL'))"
+fi
+
+if { [ "$what" = all ] && command -v podman >/dev/null; } || [ "$what" = podman ]; then
+  echo
+  echo "## Podman $(podman version --format '{{.Client.Version}}') (podman CLI; conmon + runc, cgroupfs) against berthd (docker CLI)"
+  mkdir -p "$W/podman"
+  printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=4096:4096"]\n' "$(ulimit -Hn)" "$(ulimit -Hn)" >"$CONTAINERS_CONF"
+  $PODMAN import -q --change 'CMD ["sh"]' "$W/busybox.tar" busybox:latest >/dev/null
+  $PODMAN run --rm --network none busybox true
+  sync
+  hyperfine -N -w 3 -r 20 --export-json "$W/prun.json" \
+    -n berth "$B run --rm --network none busybox true" -n podman "$PODMAN run --rm --network none busybox true" >/dev/null
+  python3 - "$W/prun.json" <<'EOF3'
+import json, sys
+r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+print(f"run --rm: berth {r['berth']:.1f} ms, podman {r['podman']:.1f} ms, ratio {r['berth'] / r['podman']:.3f}")
+EOF3
+  sync; sleep 3
+  declare -A ptotal; ptotal[berth]=0; ptotal[podman]=0
+  pratios=()
+  for round in 1 2 3 4 5; do
+    declare -A ptook
+    for e in berth podman; do
+      c=$B; [ $e = podman ] && c=$PODMAN
+      s=$(date +%s%N)
+      for i in $(seq 10); do $c run -d --network none busybox sleep 300 >/dev/null; done
+      ptook[$e]=$(( $(date +%s%N) - s ))
+      ptotal[$e]=$(( ptotal[$e] + ptook[$e] ))
+    done
+    pratios+=("$(python3 -c "print(f'{${ptook[podman]} / ${ptook[berth]}:.2f}')")")
+  done
+  sleep 3
+  pids=$($PODMAN ps -q --no-trunc)
+  conmons=$(pgrep -x conmon | xargs -r -n1 sh -c 'grep -q "'$W'/podman" /proc/$0/cmdline && echo $0')
+  np=$(echo $conmons | wc -w)
+  cpss=$(sum_pss $conmons)
+  pcg=0
+  for id in $pids; do f=/sys/fs/cgroup/memory/libpod_parent/libpod-$id/memory.usage_in_bytes; [ -f "$f" ] || f=/sys/fs/cgroup/machine.slice/libpod-$id.scope/memory.current; [ -f "$f" ] && pcg=$((pcg + $(cat "$f") / 1024)); done
+  echo "podman: $np conmons, PSS $cpss kB total ($((cpss / (np > 0 ? np : 1))) kB each), container cgroups $pcg kB (no daemon)"
+  echo "podman: memory per idle container $(python3 -c "print(f'{($pcg + $cpss) / 50 / 1024:.2f}')") MiB"
+  python3 -c "
+import statistics
+r = sorted([$(IFS=,; echo "${pratios[*]}")])
+b, p = 50 / (${ptotal[berth]} / 1e9), 50 / (${ptotal[podman]} / 1e9)
+print(f'run -d rate: berth {b:.1f}/s, podman {p:.1f}/s, ratio median of 5 rounds of 10: {statistics.median(r):.1f}x (rounds {r[0]:.1f}-{r[-1]:.1f}x)')"
+  $PODMAN rm -af -t 0 >/dev/null
+  ids=$($B ps -aq); [ -n "$ids" ] && $B rm -f $ids >/dev/null
 fi
