@@ -14,7 +14,8 @@
  *                 [--terminal] [--stdin] [--log-max-size BYTES]
  *
  *   --spawn FILE: berthd did the C# half of berth-runtime's create itself (state dir,
- *   exec.fifo, cgroup, plan) and wrote FILE; the monitor's child clones the init from it
+ *   exec.fifo, cgroup, plan) and wrote FILE (`-`: stdin, read to EOF by the first process;
+ *   berthd uses that: no file per start); the monitor's child clones the init from it
  *   through the native piece (src/native, linked in) instead of exec'ing `RUNTIME create`
  *   (no runtime process per start). Same stdio, results and init.pid; see spawn_from_file.
  *   A failure after it kills the init; berthd removes the rest (it records the state).
@@ -805,21 +806,43 @@ static void reap_child(pid_t pid)
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
 }
 
+/* `--spawn -`: read from stdin by the first process, before anything else (no file per start) */
+static unsigned char *spawn_buf;
+static size_t spawn_len;
+
+/* reads fd to EOF into a malloc'd buffer; returns -1 with errno on a read error */
+static int read_all(int fd, unsigned char **out, size_t *len)
+{
+	size_t cap = 16384, n = 0;
+	unsigned char *b = malloc(cap);
+	if (!b) return -1;
+	for (;;) {
+		if (n == cap) {
+			unsigned char *nb = cap < (64u << 20) ? realloc(b, cap * 2) : NULL;
+			if (!nb) { free(b); errno = EFBIG; return -1; }
+			b = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) { int e = errno; free(b); errno = e; return -1; }
+		if (r == 0) break;
+		n += (size_t)r;
+	}
+	*out = b;
+	*len = n;
+	return 0;
+}
+
 static void spawn_from_file(void)
 {
-	int f = open(opt.spawnfile, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (f < 0 || fstat(f, &st) < 0) SPAWN_FAIL("open spawn file %s: %s", opt.spawnfile, strerror(errno));
-	unsigned char *buf = malloc((size_t)st.st_size + 1);
-	if (!buf) SPAWN_FAIL("spawn file: out of memory");
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(f, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR) continue;
-		if (r <= 0) SPAWN_FAIL("read spawn file %s: %s", opt.spawnfile, r < 0 ? strerror(errno) : "truncated");
-		got += (size_t)r;
+	unsigned char *buf = spawn_buf;
+	size_t got = spawn_len;
+	if (!buf) {
+		int f = open(opt.spawnfile, O_RDONLY | O_CLOEXEC);
+		if (f < 0 || read_all(f, &buf, &got) < 0) SPAWN_FAIL("open spawn file %s: %s", opt.spawnfile, strerror(errno));
+		close(f);
 	}
-	close(f);
 	struct rd r = { buf, buf + got };
 	if (rd_u32(&r) != 0x4e505342u || rd_u32(&r) != 1) SPAWN_FAIL("spawn file %s: not a version 1 spawn file", opt.spawnfile);
 	uint64_t clone_flags = rd_u32(&r);
@@ -1267,7 +1290,7 @@ static void parse_args(int argc, char **argv)
 	opt.sdir = abspath(opt.sdir);
 	opt.logpath = abspath(opt.logpath);
 	if (opt.runtime && strchr(opt.runtime, '/')) opt.runtime = abspath(opt.runtime);
-	if (opt.spawnfile) opt.spawnfile = abspath(opt.spawnfile);
+	if (opt.spawnfile && strcmp(opt.spawnfile, "-") != 0) opt.spawnfile = abspath(opt.spawnfile);
 }
 
 /* is STATE_DIR/monitor.pid a live berth-monitor (not us)? */
@@ -1539,6 +1562,11 @@ int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
 	syscall(SYS_close_range, 3U, ~0U, 0U); /* do not hold the caller's descriptors */
+	if (opt.spawnfile && strcmp(opt.spawnfile, "-") == 0 && read_all(0, &spawn_buf, &spawn_len) < 0) {
+		const char *e = "{\"error\":\"berth-monitor: read the spawn data from stdin\",\"exitCode\":125}\n";
+		write_all(1, e, strlen(e));
+		return 1;
+	}
 	int rp[2];
 	if (pipe2(rp, O_CLOEXEC) < 0) { perror("berth-monitor: pipe"); return 1; }
 	pid_t p = fork();

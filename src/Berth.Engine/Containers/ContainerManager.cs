@@ -217,17 +217,10 @@ public sealed class ContainerManager
                 // berth-runtime: its create's C# half runs here and the monitor clones the init from a spawn file;
                 // disposing it undoes a create that did not complete. Other runtimes: the monitor runs their create.
                 using var pending = PrepareCreate(c.Id, stateDir, spec, input.Tty);
-                string? spawnFile = null;
-                if (pending is not null)
-                {
-                    spawnFile = Path.Combine(stateDir, "spawn");
-                    AtomicFile.WriteAllBytes(spawnFile, pending.EncodeSpawnFile(), sync: Sync.None);
-                }
-                var result = await RunMonitorAsync(c, input.Tty, spawnFile, ct);
+                var result = await RunMonitorAsync(c, input.Tty, pending?.EncodeSpawnFile(), ct);
                 if (result.Error is not null)
                     throw new BerthException(ErrorKind.InvalidParameter, $"OCI runtime create failed: {result.Error}: unknown");
                 pending?.Complete(result.Pid);
-                if (spawnFile is not null) File.Delete(spawnFile);
                 // A waiter that came before start (the CLI's run does) keeps its TaskCompletionSource.
                 _ = NextExit(c.Id);
                 if (input.Tty && input.ConsoleHeight > 0 && input.ConsoleWidth > 0)
@@ -341,13 +334,19 @@ public sealed class ContainerManager
         }
     }
 
-    /// <summary>Starts the container's monitor, which creates it (from <paramref name="spawnFile"/> or by the runtime).</summary>
-    private async Task<MonitorResult> RunMonitorAsync(ContainerRecord c, bool tty, string? spawnFile, CancellationToken ct)
+    /// <summary>
+    /// Starts the container's monitor, which creates it: from <paramref name="spawn"/> (a spawn file's bytes, given
+    /// on its stdin) or by running the runtime's create.
+    /// </summary>
+    private async Task<MonitorResult> RunMonitorAsync(ContainerRecord c, bool tty, byte[]? spawn, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo(_options.MonitorPath) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(_options.MonitorPath)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = spawn is not null,
+        };
         foreach (var a in new[]
         {
-            "--id", c.Id, "--bundle", StateDir(c.Id), spawnFile is null ? "--runtime" : "--spawn", spawnFile ?? _options.RuntimePath,
+            "--id", c.Id, "--bundle", StateDir(c.Id), spawn is null ? "--runtime" : "--spawn", spawn is null ? _options.RuntimePath : "-",
             "--runtime-root", RuntimeRoot, "--state-dir", StateDir(c.Id), "--log-path", c.LogPath,
         })
         {
@@ -356,6 +355,19 @@ public sealed class ContainerManager
         if (tty) psi.ArgumentList.Add("--terminal");
         if (c.OpenStdin) psi.ArgumentList.Add("--stdin");
         using var p = System.Diagnostics.Process.Start(psi) ?? throw new BerthException(ErrorKind.System, "cannot start berth-monitor");
+        if (spawn is not null)
+        {
+            // The monitor reads it to EOF before anything else (a pipe holds 64 KiB; a plan is a few KiB).
+            using var stdin = p.StandardInput;
+            try
+            {
+                await stdin.BaseStream.WriteAsync(spawn, ct);
+            }
+            catch (IOException)
+            {
+                // The monitor is gone: its result line says why.
+            }
+        }
         // Process.Dispose does not close streams read synchronously: the readers are disposed here (else two
         // pipes leak per start).
         using var stdoutReader = p.StandardOutput;

@@ -28,8 +28,6 @@ public sealed class PendingCreate : IDisposable
     private readonly Spec.Spec _spec;
     private readonly ContainerCgroup _cgroup;
     private readonly bool _elsewhere;
-    private readonly string _marker;
-    private readonly FileStream _markerStream;
     private int _fifoFd = -1;
     private Socket? _console;
     private Spawner? _spawner;
@@ -37,16 +35,13 @@ public sealed class PendingCreate : IDisposable
     private ProcessPlan? _plan;
     private bool _useFifo, _cgroupCreated, _completed, _disposed;
 
-    private PendingCreate(RuntimeOptions options, Container container, Spec.Spec spec, ContainerCgroup cgroup, bool elsewhere,
-        string marker, FileStream markerStream)
+    private PendingCreate(RuntimeOptions options, Container container, Spec.Spec spec, ContainerCgroup cgroup, bool elsewhere)
     {
         _options = options;
         Container = container;
         _spec = spec;
         _cgroup = cgroup;
         _elsewhere = elsewhere;
-        _marker = marker;
-        _markerStream = markerStream;
     }
 
     public Container Container { get; }
@@ -82,31 +77,12 @@ public sealed class PendingCreate : IDisposable
 
         Directory.CreateDirectory(options.Root);
         var stateDir = Path.Combine(options.Root, id);
-        try
+        // As runc: the state directory is made exclusively; an existing one (even left empty) is an existing ID.
+        if (Libc.mkdir(stateDir, 0x1c0 /*0700*/) < 0)
         {
-            Directory.CreateDirectory(stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        catch (IOException e)
-        {
-            throw new BerthException(ErrorKind.System, $"mkdir {stateDir}: {e.Message}");
-        }
-        // Directory.CreateDirectory succeeds on an existing directory: existence is checked through state.json
-        // and a lock-free marker created exclusively.
-        var marker = Path.Combine(stateDir, ".creating");
-        FileStream markerStream;
-        try
-        {
-            markerStream = new FileStream(marker, FileMode.CreateNew, FileAccess.Write);
-        }
-        catch (IOException)
-        {
-            throw BerthException.Conflict("container with given ID already exists");
-        }
-        if (File.Exists(Path.Combine(stateDir, "state.json")))
-        {
-            markerStream.Dispose();
-            File.Delete(marker);
-            throw BerthException.Conflict("container with given ID already exists");
+            int errno = Libc.Errno;
+            if (errno == Libc.EEXIST) throw BerthException.Conflict("container with given ID already exists");
+            throw new ErrnoException(errno, "mkdir", stateDir);
         }
 
         var state = new ContainerState
@@ -115,9 +91,18 @@ public sealed class PendingCreate : IDisposable
             Owner = "", Annotations = spec.Annotations, Config = spec,
         };
         var container = new Container(options, state);
-        var cgroup = ContainerCgroup.For(spec, id);
+        ContainerCgroup cgroup;
+        try
+        {
+            cgroup = ContainerCgroup.For(spec, id);
+        }
+        catch
+        {
+            Container.TryCleanup(() => Directory.Delete(stateDir));
+            throw;
+        }
         state.CgroupsPath = cgroup.Path;
-        var pending = new PendingCreate(options, container, spec, cgroup, elsewhere, marker, markerStream) { _create = create };
+        var pending = new PendingCreate(options, container, spec, cgroup, elsewhere) { _create = create };
         try
         {
             pending.Prepare(rootfs, waitForStart);
@@ -271,8 +256,6 @@ public sealed class PendingCreate : IDisposable
         _disposed = true;
         if (_fifoFd >= 0) Libc.close(_fifoFd);
         _console?.Dispose();
-        _markerStream.Dispose();
-        Container.TryCleanup(() => File.Delete(_marker));
         if (_completed) return;
         _spawner?.KillAndReap();
         _spawner?.Dispose();

@@ -86,8 +86,8 @@ class Ctr:
         self.cmd += extra or []
         self.mon_pid = None
 
-    def launch(self):
-        p = subprocess.run(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    def launch(self, input=None):
+        p = subprocess.run(self.cmd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
         lines = p.stdout.decode().splitlines()
         check(len(lines) == 1, "expected one result line, got %r (stderr %r)" % (p.stdout, p.stderr))
         self.result = json.loads(lines[0])
@@ -649,6 +649,27 @@ def t_spawn_run(_):
         c.cleanup()
 
 
+def t_spawn_stdin(_):
+    c = SpawnCtr(["sh", "-c", "echo via-stdin"])
+    try:
+        with open(c.spawn, "rb") as f:
+            data = f.read()
+        os.unlink(c.spawn)
+        c.cmd[c.cmd.index("--spawn") + 1] = "-"
+        r = c.launch(input=data)
+        check(c.rc == 0 and r.get("pid", 0) > 0, "result %r rc=%d" % (r, c.rc))
+        c.start()
+        check(c.wait_exit()["exitCode"] == 0, "exit")
+        with open(c.log) as f:
+            check([json.loads(l)["log"] for l in f] == ["via-stdin\n"], "log")
+        d = SpawnCtr(["true"])
+        d.cmd[d.cmd.index("--spawn") + 1] = "-"
+        r = d.launch(input=b"")
+        check(d.rc == 1 and "spawn file -: truncated" in r.get("error", ""), "empty stdin: %r" % r)
+    finally:
+        c.cleanup()
+
+
 def t_spawn_terminal(_):
     c = SpawnCtr(["sh", "-c", "tty; exit 6"], terminal=True)
     try:
@@ -697,6 +718,7 @@ def t_spawn_bad_file(_):
 
 SPAWN_TESTS = [
     ("--spawn: runs the plan, init.pid, the init is the monitor's child, log and exit", t_spawn_run),
+    ("--spawn -: the spawn data on stdin", t_spawn_stdin),
     ("--spawn: console socket at the plan's fd, pty output", t_spawn_terminal),
     ("--spawn: the child's error as the runtime words it, nothing left", t_spawn_failure),
     ("--spawn: a bad or missing spawn file is a clear error", t_spawn_bad_file),
