@@ -191,10 +191,10 @@ print(f'rm -f speed ratio {rd/rb:.1f}x (goal >= 3x): ' + ('PASS' if rd/rb >= 3 e
 fi
 
 if { [ "$what" = all ] && command -v podman >/dev/null; } || [ "$what" = podman ]; then
-  echo
-  echo "## Podman $(podman version --format '{{.Client.Version}}') (podman CLI; conmon + runc, cgroupfs) against berthd (docker CLI)"
   mkdir -p "$W/podman"
   printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=4096:4096"]\n' "$(ulimit -Hn)" "$(ulimit -Hn)" >"$CONTAINERS_CONF"
+  echo
+  echo "## Podman $(podman version --format '{{.Client.Version}}') (podman CLI; conmon + runc, cgroupfs) against berthd (docker CLI)"
   $PODMAN import -q --change 'CMD ["sh"]' "$W/busybox.tar" busybox:latest >/dev/null
   $PODMAN run --rm --network none busybox true
   sync

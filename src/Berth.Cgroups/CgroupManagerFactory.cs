@@ -8,12 +8,12 @@ public static class CgroupManagerFactory
 {
     /// <summary>
     /// Creates a manager for <paramref name="cgroupsPath"/> (see <see cref="CgroupPaths"/> for the semantics;
-    /// empty means "/berth/&lt;containerId&gt;"). <paramref name="root"/> defaults to the detected host layout.
+    /// empty means "/berth/&lt;containerId&gt;"). <paramref name="root"/> defaults to the host layout (detected once per process).
     /// Nothing is created on disk until <see cref="ICgroupManager.Apply"/>.
     /// </summary>
     public static ICgroupManager Create(string? cgroupsPath, string containerId, CgroupRoot? root = null)
     {
-        root ??= CgroupRoot.Detect();
+        root ??= CgroupRoot.Host;
         var path = CgroupPaths.Normalize(cgroupsPath, containerId);
         return root.Mode == CgroupMode.Unified
             ? new V2CgroupManager(root, path)

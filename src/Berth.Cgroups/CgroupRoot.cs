@@ -37,6 +37,15 @@ public sealed class CgroupRoot
     /// <summary>This process's cgroup per controller ("" = the v2 entry), from /proc/self/cgroup.</summary>
     public IReadOnlyDictionary<string, string> OwnCgroups { get; }
 
+    private static CgroupRoot? s_host;
+
+    /// <summary>
+    /// The host's layout, detected once per process: cgroup mounts do not change under a running daemon, and
+    /// mountinfo grows with every container's mount (reading it on each create, kill and delete cost berthd a
+    /// few percent of its CPU in a burst).
+    /// </summary>
+    public static CgroupRoot Host => s_host ??= Detect();
+
     /// <summary>Reads /proc/self/mountinfo and /proc/self/cgroup.</summary>
     public static CgroupRoot Detect() =>
         Parse(File.ReadAllText("/proc/self/mountinfo"), File.ReadAllText("/proc/self/cgroup"));

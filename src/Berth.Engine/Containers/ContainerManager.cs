@@ -112,6 +112,9 @@ public sealed class ContainerManager
 
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Func<Task>>> _beforeStart = new();
 
+    /// <summary>Containers a forced removal is killing: their exit record is about to go.</summary>
+    private readonly ConcurrentDictionary<string, byte> _removing = new();
+
     /// <summary>
     /// Runs <paramref name="action"/> once the container's monitor is up and before its process starts (attach
     /// connects here, so no output is missed: Docker's CLI attaches before it starts).
@@ -436,7 +439,9 @@ public sealed class ContainerManager
             Status = "exited", ExitCode = exit.ExitCode, OOMKilled = exit.OomKilled, StartedAt = c.State.StartedAt,
             FinishedAt = exit.FinishedAt == default ? DateTime.UtcNow : exit.FinishedAt,
         };
-        Store.Save(c);
+        // A container about to be removed (auto-remove, rm -f) needs no durable exit record: a crash before the
+        // removal finds its exit again from the monitor's exit.json on restart.
+        Store.Save(c, c.AutoRemove || _removing.ContainsKey(id) ? Sync.None : Sync.FileAndDirectory);
         if (_exits.TryGetValue(id, out var tcs)) tcs.TrySetResult(exit);
         if (c.AutoRemove) await RemoveAsync(id, force: true);
     }
@@ -494,9 +499,17 @@ public sealed class ContainerManager
                 throw BerthException.Conflict(
                     $"You cannot remove a running container {c.Id}. Stop the container before attempting removal or force remove");
             var exited = _exits.GetOrAdd(c.Id, _ => NewExit()).Task;
-            await _runtime.KillAsync(c.Id, "KILL", all: true, ct);
-            await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
-            while (Store.TryGet(c.Id, out var now) && now!.State.Running) await Task.Delay(5, ct);
+            _removing[c.Id] = 0;
+            try
+            {
+                await _runtime.KillAsync(c.Id, "KILL", all: true, ct);
+                await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+                while (Store.TryGet(c.Id, out var now) && now!.State.Running) await Task.Delay(5, ct);
+            }
+            finally
+            {
+                _removing.TryRemove(c.Id, out _);
+            }
             if (!Store.TryGet(c.Id, out _)) return; // auto-removed meanwhile
         }
         // After an exit the runtime's container was deleted already (FinishAsync): no second runtime process.

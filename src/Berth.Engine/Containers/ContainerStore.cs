@@ -76,9 +76,10 @@ public sealed partial class ContainerStore
         }
     }
 
-    public void Save(ContainerRecord c) =>
+    /// <summary>Writes the record atomically; durably (fsync of the file and the directory) unless told otherwise.</summary>
+    public void Save(ContainerRecord c, Sync sync = Sync.FileAndDirectory) =>
         AtomicFile.WriteAllBytes(Path.Combine(DirectoryOf(c.Id), "container.json"),
-            JsonSerializer.SerializeToUtf8Bytes(c, ContainerJsonContext.Default.ContainerRecord));
+            JsonSerializer.SerializeToUtf8Bytes(c, ContainerJsonContext.Default.ContainerRecord), sync: sync);
 
     /// <summary>By full id, name, or unique id prefix; Docker's errors otherwise.</summary>
     public ContainerRecord Get(string idOrName)

@@ -181,8 +181,8 @@ public static class PlanBuilder
         plan.Add(PlanOp.Mount, PlanArg.Str(""), PlanArg.Str("/"), PlanArg.Str(""),
             PlanArg.UInt(RootPropagation(spec.Linux?.RootfsPropagation)), PlanArg.Str(""), PlanArg.Int(0), PlanArg.Int(0));
         // pivot_root needs the new root to be a mount point whose parent is not shared.
-        var parent = ParentMountPoint(rootfs);
-        if (parent is not null && (RootPropagation(spec.Linux?.RootfsPropagation) & MS_SHARED) != 0)
+        // (Only a shared propagation needs it: mountinfo is read then, not on every create.)
+        if ((RootPropagation(spec.Linux?.RootfsPropagation) & MS_SHARED) != 0 && ParentMountPoint(rootfs) is { } parent)
             plan.Add(PlanOp.Mount, PlanArg.Str(""), PlanArg.Str(parent), PlanArg.Str(""), PlanArg.UInt(MS_PRIVATE),
                 PlanArg.Str(""), PlanArg.Int(0), PlanArg.Int(0));
         plan.Add(PlanOp.Mount, PlanArg.Str(rootfs), PlanArg.Str(rootfs), PlanArg.Str(""), PlanArg.UInt(MS_BIND | MS_REC),
