@@ -321,6 +321,20 @@ public sealed class DockerContainerTests(DaemonFixture fx) : IClassFixture<Daemo
     }
 
     [Fact]
+    public void StaleRuntimeState_DoesNotBlockStart()
+    {
+        // A runtime state directory left behind (a crash between a create's first steps and its end) is not an
+        // existing container: start clears it.
+        var id = Ok("create", "busybox", "echo", "started").Trim();
+        var stale = Path.Combine(fx.Dir.ExecRoot, "runtime", id);
+        Directory.CreateDirectory(stale);
+        File.WriteAllText(Path.Combine(stale, "leftover"), "");
+        Assert.Equal("started\n", Ok("start", "-a", id));
+        Ok("rm", id);
+        Assert.False(Directory.Exists(stale));
+    }
+
+    [Fact]
     public void Resources_ReachTheCgroups()
     {
         bool v2 = File.Exists("/sys/fs/cgroup/cgroup.controllers");

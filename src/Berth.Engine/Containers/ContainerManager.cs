@@ -217,8 +217,12 @@ public sealed class ContainerManager
                 EnsureEtcFiles(c, spec.Hostname!);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
-                // berth-runtime: its create's C# half runs here and the monitor clones the init from a spawn file;
-                // disposing it undoes a create that did not complete. Other runtimes: the monitor runs their create.
+                // A runtime container left by an earlier run that was not deleted (a crash between its exit and
+                // the bookkeeping) would make this create fail as an existing ID.
+                await RemoveStaleRuntimeStateAsync(c.Id, ct);
+                // berth-runtime: its create's C# half runs here and the monitor clones the init from the spawn
+                // data; disposing it undoes a create that did not complete. Other runtimes: the monitor runs their
+                // create.
                 using var pending = PrepareCreate(c.Id, stateDir, spec, input.Tty);
                 var result = await RunMonitorAsync(c, input.Tty, pending?.EncodeSpawnFile(), ct);
                 if (result.Error is not null)
@@ -322,6 +326,14 @@ public sealed class ContainerManager
             if (!int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) || !Runtime.Lifecycle.ProcInfo.IsAlive(pid)) return;
             await Task.Delay(10);
         }
+    }
+
+    private async Task RemoveStaleRuntimeStateAsync(string id, CancellationToken ct)
+    {
+        var dir = Path.Combine(RuntimeRoot, id);
+        if (!Directory.Exists(dir)) return;
+        if (File.Exists(Path.Combine(dir, "state.json"))) await _runtime.DeleteAsync(id, force: true, ct);
+        TryCleanup(() => { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); });
     }
 
     private PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, bool tty)
