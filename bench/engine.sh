@@ -95,6 +95,28 @@ daemon_rss_kb() { # engine: berth | docker
 declare -A fresh
 fresh[berth]=$(daemon_rss_kb berth); fresh[docker]=$(daemon_rss_kb docker)
 
+# take_turns NAME CMD: 5 rounds of 10 `run -d --network none busybox sleep 300`, berthd (through $B) and CMD taking
+# turns: the machine's speed drifts (it is shared), so the ratio is taken round by round. Sets turn_ns[berth] and
+# turn_ns[NAME] (total nanoseconds) and turn_ratios (NAME's time / berth's, per round).
+declare -A turn_ns
+turn_ratios=()
+take_turns() {
+  local other=$1 cmd=$2 round e c s i
+  local -A took
+  turn_ns=([berth]=0 [$other]=0)
+  turn_ratios=()
+  for round in 1 2 3 4 5; do
+    for e in berth "$other"; do
+      c=$B; [ "$e" = "$other" ] && c=$cmd
+      s=$(date +%s%N)
+      for i in $(seq 10); do $c run -d --network none busybox sleep 300 >/dev/null; done
+      took[$e]=$(( $(date +%s%N) - s ))
+      turn_ns[$e]=$(( turn_ns[$e] + took[$e] ))
+    done
+    turn_ratios+=("$(python3 -c "print(f'{${took[$other]} / ${took[berth]}:.2f}')")")
+  done
+}
+
 if [ "$what" = all ] || [ "$what" = run ]; then
   echo
   echo "## docker run --rm --network none busybox true"
@@ -130,22 +152,12 @@ if [ "$what" = all ] || [ "$what" = many ] || [ "$what" = mem ]; then
   echo "## 50 x docker run -d --network none busybox sleep 300, then docker rm -f of the 50"
   # In 5 rounds of 10 per engine, taking turns (berth, docker, berth, ...): the machine's speed drifts (it is
   # shared), so the ratio is taken round by round and its median quoted.
-  declare -A rate rm idle total
+  declare -A rate rm idle
   sync; sleep 3 # idle: settled after the runs before (and their writeback: fsync latency depends on it)
-  for e in berth docker; do idle[$e]=$(daemon_rss_kb $e); total[$e]=0; done
-  ratios=()
-  for round in 1 2 3 4 5; do
-    declare -A took
-    for e in berth docker; do
-      c=$B; [ $e = docker ] && c=$D
-      s=$(date +%s%N)
-      for i in $(seq 10); do $c run -d --network none busybox sleep 300 >/dev/null; done
-      took[$e]=$(( $(date +%s%N) - s ))
-      total[$e]=$(( total[$e] + took[$e] ))
-    done
-    ratios+=("$(python3 -c "print(f'{${took[docker]} / ${took[berth]}:.2f}')")")
-  done
-  for e in berth docker; do rate[$e]=$(python3 -c "print(f'{50 / (${total[$e]} / 1e9):.1f}')"); done
+  for e in berth docker; do idle[$e]=$(daemon_rss_kb $e); done
+  take_turns docker "$D"
+  ratios=("${turn_ratios[@]}")
+  for e in berth docker; do rate[$e]=$(python3 -c "print(f'{50 / (${turn_ns[$e]} / 1e9):.1f}')"); done
   sleep 3
   declare -A allids
   for e in berth docker; do
@@ -206,19 +218,7 @@ r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["res
 print(f"run --rm: berth {r['berth']:.1f} ms, podman {r['podman']:.1f} ms, ratio {r['berth'] / r['podman']:.3f}")
 EOF3
   sync; sleep 3
-  declare -A ptotal; ptotal[berth]=0; ptotal[podman]=0
-  pratios=()
-  for round in 1 2 3 4 5; do
-    declare -A ptook
-    for e in berth podman; do
-      c=$B; [ $e = podman ] && c=$PODMAN
-      s=$(date +%s%N)
-      for i in $(seq 10); do $c run -d --network none busybox sleep 300 >/dev/null; done
-      ptook[$e]=$(( $(date +%s%N) - s ))
-      ptotal[$e]=$(( ptotal[$e] + ptook[$e] ))
-    done
-    pratios+=("$(python3 -c "print(f'{${ptook[podman]} / ${ptook[berth]}:.2f}')")")
-  done
+  take_turns podman "$PODMAN"
   sleep 3
   pids=$($PODMAN ps -q --no-trunc)
   conmons=$(pgrep -x conmon | xargs -r -n1 sh -c 'grep -q "'$W'/podman" /proc/$0/cmdline && echo $0')
@@ -230,8 +230,8 @@ EOF3
   echo "podman: memory per idle container $(python3 -c "print(f'{($pcg + $cpss) / 50 / 1024:.2f}')") MiB"
   python3 -c "
 import statistics
-r = sorted([$(IFS=,; echo "${pratios[*]}")])
-b, p = 50 / (${ptotal[berth]} / 1e9), 50 / (${ptotal[podman]} / 1e9)
+r = sorted([$(IFS=,; echo "${turn_ratios[*]}")])
+b, p = 50 / (${turn_ns[berth]} / 1e9), 50 / (${turn_ns[podman]} / 1e9)
 print(f'run -d rate: berth {b:.1f}/s, podman {p:.1f}/s, ratio median of 5 rounds of 10: {statistics.median(r):.1f}x (rounds {r[0]:.1f}-{r[-1]:.1f}x)')"
   $PODMAN rm -af -t 0 >/dev/null
   ids=$($B ps -aq); [ -n "$ids" ] && $B rm -f $ids >/dev/null

@@ -706,16 +706,22 @@ static void drain_sigfd(void)
 	while (read(sigfd, si, sizeof si) > 0) {}
 }
 
-static pid_t spawn(char *const argv[], int in, int out, int err)
+/* in a forked child: default signal handling, nothing blocked, in/out/err as 0/1/2 */
+static void child_stdio(int in, int out, int err)
 {
-	pid_t p = fork();
-	if (p != 0) return p;
 	sigset_t s;
 	sigemptyset(&s);
 	sigprocmask(SIG_SETMASK, &s, NULL);
 	signal(SIGPIPE, SIG_DFL); signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL); signal(SIGINT, SIG_DFL);
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
+}
+
+static pid_t spawn(char *const argv[], int in, int out, int err)
+{
+	pid_t p = fork();
+	if (p != 0) return p;
+	child_stdio(in, out, err);
 	execvp(argv[0], argv);
 	_exit(127);
 }
@@ -932,12 +938,7 @@ static pid_t spawn_create(char *const argv[], int in, int out, int err)
 	if (!opt.spawnfile) return spawn(argv, in, out, err);
 	pid_t p = fork();
 	if (p != 0) return p;
-	sigset_t s;
-	sigemptyset(&s);
-	sigprocmask(SIG_SETMASK, &s, NULL);
-	signal(SIGPIPE, SIG_DFL); signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL); signal(SIGINT, SIG_DFL);
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
+	child_stdio(in, out, err);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	spawn_from_file();
 	_exit(1);

@@ -26,15 +26,38 @@ public sealed class PendingCreateTests
     private static RuntimeOptions Options(string marker) =>
         new() { Root = Path.Combine(TestAssets.BaseDir, marker + "-root") };
 
+    /// <summary>A bundle with its own cgroup and a unique id (also the leak-check marker).</summary>
+    private static (Bundle Bundle, string Id) NewBundle(string prefix, params string[] args)
+    {
+        var bundle = Bundle.Create(args);
+        var id = prefix + Guid.NewGuid().ToString("N")[..8];
+        bundle.WithCgroupsPath("/berth-tests/" + id).Save();
+        return (bundle, id);
+    }
+
+    private static PendingCreate BeginElsewhere(RuntimeOptions options, string id, Bundle bundle) =>
+        PendingCreate.Begin(options, id, bundle.Dir, spec: null, new CreateOptions(), waitForStart: true, elsewhere: true);
+
+    /// <summary>Writes the pending create's spawn file into <paramref name="monitorDir"/> and runs berth-monitor on it.</summary>
+    private static (int Code, string Stdout, string Stderr) RunMonitor(PendingCreate pending, string id, Bundle bundle,
+        RuntimeOptions options, string monitorDir, string log)
+    {
+        Directory.CreateDirectory(monitorDir);
+        var spawnFile = Path.Combine(monitorDir, "spawn");
+        File.WriteAllBytes(spawnFile, pending.EncodeSpawnFile());
+        return HostCommand.Run(Monitor,
+            ["--id", id, "--bundle", bundle.Dir, "--spawn", spawnFile, "--runtime-root", options.Root,
+             "--state-dir", monitorDir, "--log-path", log], TimeSpan.FromSeconds(30));
+    }
+
     [PrivilegedFact]
     public void Spawn_file_carries_the_plan_and_fds_and_dispose_undoes_everything()
     {
-        using var bundle = Bundle.Create("/bin/true");
-        var id = "pc-enc-" + Guid.NewGuid().ToString("N")[..8];
-        bundle.WithCgroupsPath("/berth-tests/" + id).Save();
+        var (bundle, id) = NewBundle("pc-enc-", "/bin/true");
+        using var _ = bundle;
         var options = Options(id);
         var before = LeakCheck.Take(id);
-        var pending = PendingCreate.Begin(options, id, bundle.Dir, spec: null, new CreateOptions(), waitForStart: true, elsewhere: true);
+        var pending = BeginElsewhere(options, id, bundle);
         var stateDir = Path.Combine(options.Root, id);
         try
         {
@@ -69,21 +92,15 @@ public sealed class PendingCreateTests
     [PrivilegedFact]
     public void Monitor_spawns_the_init_then_start_runs_it_and_delete_leaves_nothing()
     {
-        using var bundle = Bundle.Create("/bin/sh", "-c", "echo from-the-init; exit 7");
-        var id = "pc-run-" + Guid.NewGuid().ToString("N")[..8];
-        bundle.WithCgroupsPath("/berth-tests/" + id).Save();
+        var (bundle, id) = NewBundle("pc-run-", "/bin/sh", "-c", "echo from-the-init; exit 7");
+        using var _ = bundle;
         var options = Options(id);
         var monitorDir = Path.Combine(TestAssets.BaseDir, id + "-monitor");
         var log = Path.Combine(monitorDir, "ctr.log");
         var before = LeakCheck.Take(id);
-        using (var pending = PendingCreate.Begin(options, id, bundle.Dir, spec: null, new CreateOptions(), waitForStart: true, elsewhere: true))
+        using (var pending = BeginElsewhere(options, id, bundle))
         {
-            Directory.CreateDirectory(monitorDir);
-            var spawnFile = Path.Combine(monitorDir, "spawn");
-            File.WriteAllBytes(spawnFile, pending.EncodeSpawnFile());
-            var (code, stdout, stderr) = HostCommand.Run(Monitor,
-                ["--id", id, "--bundle", bundle.Dir, "--spawn", spawnFile, "--runtime-root", options.Root,
-                 "--state-dir", monitorDir, "--log-path", log], TimeSpan.FromSeconds(30));
+            var (code, stdout, stderr) = RunMonitor(pending, id, bundle, options, monitorDir, log);
             Assert.True(code == 0, $"monitor: {stdout} {stderr}");
             int pid = JsonDocument.Parse(stdout).RootElement.GetProperty("pid").GetInt32();
             pending.Complete(pid);
@@ -103,20 +120,14 @@ public sealed class PendingCreateTests
     [PrivilegedFact]
     public void A_failed_spawn_is_undone_by_dispose()
     {
-        using var bundle = Bundle.Create("/no-such-binary");
-        var id = "pc-fail-" + Guid.NewGuid().ToString("N")[..8];
-        bundle.WithCgroupsPath("/berth-tests/" + id).Save();
+        var (bundle, id) = NewBundle("pc-fail-", "/no-such-binary");
+        using var _ = bundle;
         var options = Options(id);
         var monitorDir = Path.Combine(TestAssets.BaseDir, id + "-monitor");
         var before = LeakCheck.Take(id);
-        using (var pending = PendingCreate.Begin(options, id, bundle.Dir, spec: null, new CreateOptions(), waitForStart: true, elsewhere: true))
+        using (var pending = BeginElsewhere(options, id, bundle))
         {
-            Directory.CreateDirectory(monitorDir);
-            var spawnFile = Path.Combine(monitorDir, "spawn");
-            File.WriteAllBytes(spawnFile, pending.EncodeSpawnFile());
-            var (code, stdout, _) = HostCommand.Run(Monitor,
-                ["--id", id, "--bundle", bundle.Dir, "--spawn", spawnFile, "--runtime-root", options.Root,
-                 "--state-dir", monitorDir, "--log-path", Path.Combine(monitorDir, "ctr.log")], TimeSpan.FromSeconds(30));
+            var (code, stdout, _) = RunMonitor(pending, id, bundle, options, monitorDir, Path.Combine(monitorDir, "ctr.log"));
             Assert.Equal(1, code);
             Assert.Contains("unable to start container process: exec: \\\"/no-such-binary\\\"", stdout);
         }
@@ -129,16 +140,15 @@ public sealed class PendingCreateTests
     [PrivilegedFact]
     public void Create_hooks_need_the_parent_and_an_existing_id_is_refused()
     {
-        using var bundle = Bundle.Create("/bin/true");
-        var id = "pc-hook-" + Guid.NewGuid().ToString("N")[..8];
-        bundle.WithCgroupsPath("/berth-tests/" + id).WithHook("createRuntime", "/bin/true").Save();
+        var (bundle, id) = NewBundle("pc-hook-", "/bin/true");
+        using var _ = bundle;
+        bundle.WithHook("createRuntime", "/bin/true").Save();
         var options = Options(id);
         var before = LeakCheck.Take(id);
-        using (var pending = PendingCreate.Begin(options, id, bundle.Dir, spec: null, new CreateOptions(), waitForStart: true, elsewhere: true))
+        using (var pending = BeginElsewhere(options, id, bundle))
         {
             Assert.True(pending.NeedsParent);
-            var e = Assert.Throws<BerthException>(() =>
-                PendingCreate.Begin(options, id, bundle.Dir, spec: null, new CreateOptions(), waitForStart: true, elsewhere: true));
+            var e = Assert.Throws<BerthException>(() => BeginElsewhere(options, id, bundle));
             Assert.Equal(ErrorKind.Conflict, e.Kind);
             Assert.True(Directory.Exists(Path.Combine(options.Root, id)));
         }
