@@ -112,7 +112,7 @@ public sealed class DaemonHost : IAsyncDisposable
         Routers.Images.ImagesRouter.Map(app, state);
         mapExtra?.Invoke(app);
         // Lowest priority, any method: so a known path with another method is also "page not found", as in dockerd.
-        app.MapFallback("{**path}", ErrorMapping.NotFound);
+        app.MapFallback("{**path}", Unimplemented.Handle);
         return app;
     }
 

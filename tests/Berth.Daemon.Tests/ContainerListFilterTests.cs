@@ -10,7 +10,7 @@ public sealed class ContainerListFilterTests
 {
     private static ContainerRecord Record(string id, string name, string status, int exitCode = 0, int minutesAgo = 0, string image = "sha256:aa") => new()
     {
-        Id = id, Name = name, Image = image, Created = DateTime.UtcNow.AddMinutes(-minutesAgo), Labels = Labels[id],
+        Id = id, Name = name, Image = image, Created = DateTime.UtcNow.AddMinutes(-minutesAgo), Config = new Berth.Api.Containers.ContainerConfig { Labels = Labels[id] },
         State = new ContainerStateRecord
         {
             Status = status, ExitCode = exitCode, StartedAt = status == "created" ? default : DateTime.UtcNow.AddMinutes(-minutesAgo),

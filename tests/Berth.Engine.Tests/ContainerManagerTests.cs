@@ -81,7 +81,7 @@ public sealed class ContainerManagerTests : IDisposable
 
     private static CreateInput Input(params string[] cmd) => new()
     {
-        Image = "busybox", Spec = new ContainerSpecInput { Id = "", RootfsPath = "", Cmd = cmd },
+        Config = new Berth.Api.Containers.ContainerConfig { Image = "busybox", Cmd = [.. cmd] },
     };
 
     private static string Log(ContainerRecord c) => string.Concat(File.ReadAllLines(c.LogPath)
@@ -90,7 +90,7 @@ public sealed class ContainerManagerTests : IDisposable
     [Fact]
     public async Task RunsLogsAndReportsTheExitCode()
     {
-        var c = _engine.Create(Input("sh", "-c", "echo out; echo err >&2; exit 3"));
+        var c = _engine.Create(Input("sh", "-c", "echo out; echo err >&2; exit 3")).Container;
         Assert.Equal("created", c.State.Status);
         await _engine.StartAsync(c.Id);
         Assert.Equal(3, await _engine.WaitAsync(c.Id).WaitAsync(TimeSpan.FromSeconds(20)));
@@ -103,7 +103,7 @@ public sealed class ContainerManagerTests : IDisposable
     [Fact]
     public async Task StopSendsTermThenKill()
     {
-        var c = _engine.Create(Input("sh", "-c", "trap '' TERM; echo ready; sleep 300"));
+        var c = _engine.Create(Input("sh", "-c", "trap '' TERM; echo ready; sleep 300")).Container;
         await _engine.StartAsync(c.Id);
         var sw = Stopwatch.StartNew();
         await _engine.StopAsync(c.Id, timeoutSeconds: 1);
@@ -116,7 +116,7 @@ public sealed class ContainerManagerTests : IDisposable
     [Fact]
     public async Task RemoveRunningNeedsForce()
     {
-        var c = _engine.Create(Input("sleep", "300"));
+        var c = _engine.Create(Input("sleep", "300")).Container;
         await _engine.StartAsync(c.Id);
         var e = await Assert.ThrowsAsync<BerthException>(() => _engine.RemoveAsync(c.Id, force: false));
         Assert.Equal(ErrorKind.Conflict, e.Kind);
@@ -130,7 +130,7 @@ public sealed class ContainerManagerTests : IDisposable
     [Fact]
     public async Task MissingCommandFailsAtStartWithTheRuntimesMessage()
     {
-        var c = _engine.Create(Input("no-such-command"));
+        var c = _engine.Create(Input("no-such-command")).Container;
         var e = await Assert.ThrowsAsync<BerthException>(() => _engine.StartAsync(c.Id));
         Assert.Contains("executable file not found in $PATH", e.Message);
         Assert.Equal("created", _engine.Store.Get(c.Id).State.Status);
@@ -140,7 +140,7 @@ public sealed class ContainerManagerTests : IDisposable
     [Fact]
     public async Task ContainersOutliveTheEngineAndAreFoundAgain()
     {
-        var c = _engine.Create(Input("sh", "-c", "echo before; sleep 2; echo after; exit 5"));
+        var c = _engine.Create(Input("sh", "-c", "echo before; sleep 2; echo after; exit 5")).Container;
         await _engine.StartAsync(c.Id);
         // A new engine over the same roots (a daemon restart): the container still runs and its exit is seen.
         var restarted = NewEngine();
@@ -154,7 +154,7 @@ public sealed class ContainerManagerTests : IDisposable
     {
         var e = Assert.Throws<BerthException>(() => _engine.Create(new CreateInput
         {
-            Image = "nope", Spec = new ContainerSpecInput { Id = "", RootfsPath = "", Cmd = ["true"] },
+            Config = new Berth.Api.Containers.ContainerConfig { Image = "nope", Cmd = ["true"] },
         }));
         Assert.Equal((ErrorKind.NotFound, "No such image: nope"), (e.Kind, e.Message));
     }

@@ -40,9 +40,8 @@ public sealed class ImageBackendTests : IDisposable
     {
         var c = _engine.Create(new CreateInput
         {
-            Image = "busybox",
-            Spec = new ContainerSpecInput { Id = "", RootfsPath = "", Cmd = ["sh", "-c", "echo hi > /written; cat /written; grep CapEff /proc/self/status"] },
-        });
+            Config = new Berth.Api.Containers.ContainerConfig { Image = "busybox", Cmd = ["sh", "-c", "echo hi > /written; cat /written; grep CapEff /proc/self/status"] },
+        }).Container;
         await _engine.StartAsync(c.Id);
         Assert.Equal(0, await _engine.WaitAsync(c.Id).WaitAsync(TimeSpan.FromSeconds(20)));
         var log = string.Concat(File.ReadAllLines(c.LogPath).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("log").GetString()));
@@ -51,8 +50,8 @@ public sealed class ImageBackendTests : IDisposable
         Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(c.Id, StringComparison.Ordinal));
         var second = _engine.Create(new CreateInput
         {
-            Image = "busybox:latest", Spec = new ContainerSpecInput { Id = "", RootfsPath = "", Cmd = ["sh", "-c", "test ! -e /written"] },
-        });
+            Config = new Berth.Api.Containers.ContainerConfig { Image = "busybox:latest", Cmd = ["sh", "-c", "test ! -e /written"] },
+        }).Container;
         await _engine.StartAsync(second.Id);
         Assert.Equal(0, await _engine.WaitAsync(second.Id).WaitAsync(TimeSpan.FromSeconds(20)));
         await _engine.RemoveAsync(c.Id, force: false);

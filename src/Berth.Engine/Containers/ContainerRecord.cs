@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Berth.Api.Containers;
 
 namespace Berth.Engine.Containers;
 
@@ -17,8 +18,9 @@ public sealed class ContainerStateRecord
 }
 
 /// <summary>
-/// One container as persisted in &lt;data-root&gt;/containers/&lt;id&gt;/container.json: identity, the request it
-/// was created from (kept verbatim as JSON so newer fields survive), the image, and its state.
+/// One container as persisted in &lt;data-root&gt;/containers/&lt;id&gt;/container.json: identity, its typed
+/// configuration (the request merged with the image's defaults at create: what inspect shows is what runs),
+/// the image, and its state. Nothing re-parses the request.
 /// </summary>
 public sealed class ContainerRecord
 {
@@ -30,20 +32,17 @@ public sealed class ContainerRecord
     public string Path { get; set; } = "";
     public List<string> Args { get; set; } = [];
 
-    /// <summary>What the engine builds the OCI spec from (a <c>ContainerSpecInput</c>, as JSON).</summary>
-    public string SpecJson { get; set; } = "{}";
-
-    /// <summary>The API's create request body (Docker's container config + HostConfig), kept verbatim for inspect.</summary>
-    public string CreateRequestJson { get; set; } = "{}";
-
-    /// <summary>Config.Labels, kept apart from the request so that listing does not parse every request.</summary>
-    public Dictionary<string, string> Labels { get; set; } = [];
+    public ContainerConfig Config { get; set; } = new();
+    public HostConfig HostConfig { get; set; } = new();
 
     public ContainerStateRecord State { get; set; } = new();
     public int RestartCount { get; set; }
-    public bool OpenStdin { get; set; }
-    public bool AutoRemove { get; set; }
     public string LogPath { get; set; } = "";
+
+    [JsonIgnore] public IReadOnlyDictionary<string, string> Labels => Config.Labels ?? [];
+    [JsonIgnore] public bool OpenStdin => Config.OpenStdin;
+    [JsonIgnore] public bool Tty => Config.Tty;
+    [JsonIgnore] public bool AutoRemove => HostConfig.AutoRemove;
 }
 
 [JsonSourceGenerationOptions(WriteIndented = false)]

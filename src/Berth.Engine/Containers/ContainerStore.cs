@@ -132,6 +132,14 @@ public sealed partial class ContainerStore
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
+    /// <summary>Directories under containers/ that hold no loaded record: creates that died before they were
+    /// recorded, or records that could not be read.</summary>
+    public IReadOnlyList<string> OrphanDirectories()
+    {
+        lock (_lock)
+            return Directory.GetDirectories(_dir).Select(Path.GetFileName).Where(n => n is not null && !_byId.ContainsKey(n)).ToList()!;
+    }
+
     public bool IsImageInUse(string imageId)
     {
         lock (_lock) return _byId.Values.Any(c => c.Image == imageId);

@@ -33,10 +33,13 @@ public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots)
         }
         return (id.ToString(), _defaults.GetOrAdd(id.ToString(), _ =>
         {
-            var cfg = Store.GetConfig(id).Config;
+            var image = Store.GetConfig(id);
+            var cfg = image.Config;
             return new ImageDefaults
             {
                 Entrypoint = cfg?.Entrypoint, Cmd = cfg?.Cmd, Env = cfg?.Env, WorkingDir = cfg?.WorkingDir, User = cfg?.User,
+                Labels = cfg?.Labels, ExposedPorts = cfg?.ExposedPorts?.Keys.ToList(), Volumes = cfg?.Volumes?.Keys.ToList(),
+                StopSignal = cfg?.StopSignal, Os = image.Os, Architecture = image.Architecture,
             };
         }));
     }

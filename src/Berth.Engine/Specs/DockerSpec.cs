@@ -50,6 +50,9 @@ public sealed class ContainerSpecInput
     public long ShmSize { get; init; }
     public IReadOnlyDictionary<string, string>? Sysctls { get; init; }
 
+    /// <summary>HostConfig.Ulimits as OCI rlimits (the runtime clamps a hard limit above its own, with a warning).</summary>
+    public IReadOnlyList<PosixRlimit>? Rlimits { get; init; }
+
     /// <summary>"none", or a path to join (e.g. "/proc/PID/ns/net"); null = a new network namespace.</summary>
     public string? NetworkNamespacePath { get; init; }
 }
@@ -62,6 +65,12 @@ public sealed class ImageDefaults
     public IReadOnlyList<string>? Env { get; init; }
     public string? WorkingDir { get; init; }
     public string? User { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    public IReadOnlyList<string>? ExposedPorts { get; init; }
+    public IReadOnlyList<string>? Volumes { get; init; }
+    public string? StopSignal { get; init; }
+    public string Os { get; init; } = "linux";
+    public string Architecture { get; init; } = "amd64";
 }
 
 /// <summary>
@@ -143,6 +152,7 @@ public static class DockerSpec
                 Capabilities = new LinuxCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
                 NoNewPrivileges = c.NoNewPrivileges,
                 OomScoreAdj = c.OomScoreAdj,
+                Rlimits = c.Rlimits is { Count: > 0 } ? [.. c.Rlimits] : null,
             },
             Mounts = Mounts(c),
             Linux = new Linux
@@ -162,7 +172,7 @@ public static class DockerSpec
 
     private static List<string> Capabilities(ContainerSpecInput c)
     {
-        if (c.Privileged) return [.. Berth.Runtime.Linux.Capabilities.All.Where(n => Berth.Runtime.Linux.Capabilities.TryParse(n, out int i) && i <= Berth.Runtime.Linux.Capabilities.Last)];
+        if (c.Privileged) return PrivilegedCapabilities();
         static string Norm(string s)
         {
             var n = s.ToUpperInvariant();
@@ -186,6 +196,33 @@ public static class DockerSpec
         }
         return caps;
     }
+
+    /// <summary>
+    /// Every capability the host's bounding set holds: a privileged container cannot get more than the daemon has
+    /// (capset fails with EPERM for the rest; on a host without CAP_SYS_RESOURCE Docker and runc fail there).
+    /// </summary>
+    public static List<string> PrivilegedCapabilities()
+    {
+        ulong bounding = HostBoundingSet.Value;
+        return [.. Berth.Runtime.Linux.Capabilities.All.Where(n => Berth.Runtime.Linux.Capabilities.TryParse(n, out int i)
+            && i <= Berth.Runtime.Linux.Capabilities.Last && (bounding & (1UL << i)) != 0)];
+    }
+
+    /// <summary>The capabilities a privileged container does not get because the host's bounding set lacks them.</summary>
+    public static List<string> CapabilitiesMissingFromHost()
+    {
+        ulong bounding = HostBoundingSet.Value;
+        return [.. Berth.Runtime.Linux.Capabilities.All.Where(n => Berth.Runtime.Linux.Capabilities.TryParse(n, out int i)
+            && i <= Berth.Runtime.Linux.Capabilities.Last && (bounding & (1UL << i)) == 0)];
+    }
+
+    private static readonly Lazy<ulong> HostBoundingSet = new(() =>
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("CapBnd:", StringComparison.Ordinal))
+                return Convert.ToUInt64(line[7..].Trim(), 16);
+        return ulong.MaxValue;
+    });
 
     private static List<string> Environment(ContainerSpecInput c, ImageDefaults image, string hostname)
     {

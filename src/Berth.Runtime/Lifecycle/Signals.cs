@@ -12,6 +12,12 @@ public static class Signals
         "WINCH", "IO", "PWR", "SYS",
     ];
 
+    public static bool TryParse(string s, out int signal)
+    {
+        try { signal = Parse(s); return true; }
+        catch (BerthException) { signal = 0; return false; }
+    }
+
     public static int Parse(string s)
     {
         if (int.TryParse(s, out int n) && n > 0 && n <= 64) return n;

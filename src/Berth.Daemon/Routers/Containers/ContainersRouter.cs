@@ -18,9 +18,9 @@ public static class ContainersRouter
     public static void Map(IEndpointRouteBuilder app, DaemonState state)
     {
         ContainerManager Engine() => state.Containers ?? throw new BerthException(ErrorKind.Unavailable, "the container engine is not running");
-        app.MapPost("/containers/create", ctx => Create(ctx, Engine()));
+        app.MapPost("/containers/create", ctx => Create(ctx, Engine(), state.Options.Runtime));
         app.MapGet("/containers/json", ctx => List(ctx, Engine(), state.Images));
-        app.MapGet("/containers/{id}/json", ctx => Inspect(ctx, Engine(), state.Images, state.Options.Runtime, Id(ctx)));
+        app.MapGet("/containers/{id}/json", ctx => Inspect(ctx, Engine(), state.Images, Id(ctx)));
         app.MapPost("/containers/{id}/start", async ctx =>
         {
             await Engine().StartAsync(Id(ctx), ctx.RequestAborted);
@@ -37,13 +37,12 @@ public static class ContainersRouter
         });
         app.MapPost("/containers/{id}/stop", async ctx =>
         {
-            int t = int.TryParse(ctx.Request.Query["t"], out var v) ? v : 10;
-            await Engine().StopAsync(Id(ctx), t, ctx.RequestAborted);
+            await Engine().StopAsync(Id(ctx), Timeout(ctx), ctx.RequestAborted);
             ctx.Response.StatusCode = StatusCodes.Status204NoContent;
         });
         app.MapPost("/containers/{id}/restart", async ctx =>
         {
-            int t = int.TryParse(ctx.Request.Query["t"], out var v) ? v : 10;
+            int? t = Timeout(ctx);
             try { await Engine().StopAsync(Id(ctx), t, ctx.RequestAborted); }
             catch (BerthException e) when (e.Kind == ErrorKind.NotModified) { }
             await Engine().StartAsync(Id(ctx), ctx.RequestAborted);
@@ -58,34 +57,62 @@ public static class ContainersRouter
 
     private static string Id(HttpContext ctx) => (string)ctx.Request.RouteValues["id"]!;
 
+    /// <summary>stop/restart's t: seconds (negative: wait for ever); absent: the container's StopTimeout or 10 s.</summary>
+    private static int? Timeout(HttpContext ctx)
+    {
+        var t = ctx.Request.Query["t"].FirstOrDefault();
+        if (string.IsNullOrEmpty(t)) return null;
+        return int.TryParse(t, global::System.Globalization.NumberStyles.AllowLeadingSign, global::System.Globalization.CultureInfo.InvariantCulture, out var v)
+            ? v : throw BerthException.Invalid($"strconv.Atoi: parsing \"{t}\": invalid syntax");
+    }
+
     private static bool Flag(HttpContext ctx, string name) =>
         ctx.Request.Query[name].FirstOrDefault() is { } v && v is "1" or "true" or "True";
 
-    private static async Task Create(HttpContext ctx, ContainerManager engine)
+    /// <summary>Create bodies are JSON of a few kB; this bounds what one request may make the daemon hold and persist.</summary>
+    public const int MaxCreateBody = 1 << 20;
+
+    private static async Task Create(HttpContext ctx, ContainerManager engine, string runtimeName)
     {
-        JsonDocument doc;
-        try { doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted); }
-        catch (JsonException e) { throw BerthException.Invalid($"invalid JSON: {e.Message}"); }
-        using (doc)
+        var body = await ReadBody(ctx, MaxCreateBody);
+        var input = CreateRequest.Parse(body.Span, ctx.Request.Query["name"].FirstOrDefault(), ctx.Request.Query["platform"].FirstOrDefault(), runtimeName);
+        var created = engine.Create(input);
+        ctx.Response.StatusCode = StatusCodes.Status201Created;
+        await WriteJson(ctx, w =>
         {
-            var input = CreateRequest.Parse(doc.RootElement, ctx.Request.Query["name"].FirstOrDefault());
-            var c = engine.Create(input);
-            ctx.Response.StatusCode = StatusCodes.Status201Created;
-            await WriteJson(ctx, w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("Id", c.Id);
-                w.WriteStartArray("Warnings");
-                w.WriteEndArray();
-                w.WriteEndObject();
-            });
-        }
+            w.WriteStartObject();
+            w.WriteString("Id", created.Container.Id);
+            w.WriteStartArray("Warnings");
+            foreach (var warning in created.Warnings) w.WriteStringValue(warning);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
     }
+
+    /// <summary>The whole body, at most <paramref name="limit"/> bytes (413 beyond).</summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadBody(HttpContext ctx, int limit)
+    {
+        if (ctx.Request.ContentLength > limit) throw TooLarge(limit);
+        var ms = new MemoryStream();
+        var buf = new byte[16 * 1024];
+        int n;
+        while ((n = await ctx.Request.Body.ReadAsync(buf, ctx.RequestAborted)) > 0)
+        {
+            if (ms.Length + n > limit) throw TooLarge(limit);
+            ms.Write(buf, 0, n);
+        }
+        return ms.GetBuffer().AsMemory(0, (int)ms.Length);
+    }
+
+    private static BadHttpRequestException TooLarge(int limit) =>
+        new($"request body too large: at most {limit} bytes", StatusCodes.Status413PayloadTooLarge);
 
     private static async Task Wait(HttpContext ctx, ContainerManager engine, string id)
     {
         var c = engine.Store.Get(id);
         var condition = ctx.Request.Query["condition"].FirstOrDefault() is { Length: > 0 } cond ? cond : "not-running";
+        if (condition is not ("not-running" or "next-exit" or "removed"))
+            throw BerthException.Invalid($"invalid condition: \"{condition}\"");
         var waiting = engine.WaitAsync(c.Id, condition, ctx.RequestAborted);
         // Headers go out at once; the body when the container exits (the CLI sends wait before start).
         ctx.Response.StatusCode = 200;
@@ -224,18 +251,7 @@ public static class ContainersRouter
         ctx.Response.StatusCode = 200;
     }
 
-    private static bool Tty(ContainerRecord c)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(c.CreateRequestJson);
-            return doc.RootElement.TryGetProperty("Tty", out var t) && t.ValueKind == JsonValueKind.True;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
+    private static bool Tty(ContainerRecord c) => c.Tty;
 
     private static async Task List(HttpContext ctx, ContainerManager engine, Berth.Engine.Images.ImageBackend? images)
     {
@@ -270,7 +286,7 @@ public static class ContainersRouter
                 w.WriteString("State", c.State.Status);
                 w.WriteString("Status", StatusText(c));
                 w.WriteStartObject("HostConfig");
-                w.WriteString("NetworkMode", "none");
+                w.WriteString("NetworkMode", c.HostConfig.NetworkMode);
                 w.WriteEndObject();
                 w.WriteStartObject("NetworkSettings");
                 w.WriteStartObject("Networks");
@@ -316,11 +332,9 @@ public static class ContainersRouter
         return $"{(int)(h / 24 / 365)} years";
     }
 
-    private static async Task Inspect(HttpContext ctx, ContainerManager engine, Berth.Engine.Images.ImageBackend? images, string runtime, string id)
+    private static async Task Inspect(HttpContext ctx, ContainerManager engine, Berth.Engine.Images.ImageBackend? images, string id)
     {
         var c = engine.Store.Get(id);
-        using var doc = JsonDocument.Parse(c.CreateRequestJson);
-        var req = doc.RootElement;
         await WriteJson(ctx, w =>
         {
             w.WriteStartObject();
@@ -336,7 +350,7 @@ public static class ContainersRouter
             w.WriteBoolean("Paused", false);
             w.WriteBoolean("Restarting", false);
             w.WriteBoolean("OOMKilled", c.State.OOMKilled);
-            w.WriteBoolean("Dead", false);
+            w.WriteBoolean("Dead", c.State.Status == "dead");
             w.WriteNumber("Pid", c.State.Running ? c.State.Pid : 0);
             w.WriteNumber("ExitCode", c.State.ExitCode);
             w.WriteString("Error", c.State.Error);
@@ -358,7 +372,7 @@ public static class ContainersRouter
             w.WriteString("AppArmorProfile", "");
             w.WriteNull("ExecIDs");
             w.WritePropertyName("HostConfig");
-            WriteHostConfig(w, req.TryGetProperty("HostConfig", out var hc) && hc.ValueKind == JsonValueKind.Object ? hc : default, runtime);
+            JsonSerializer.Serialize(w, c.HostConfig, Berth.Api.Containers.ContainersJsonContext.Default.HostConfig);
             w.WriteStartObject("GraphDriver");
             w.WriteStartObject("Data");
             foreach (var (k, v) in images?.GraphDriverData(c.Id) ?? []) w.WriteString(k, v);
@@ -368,70 +382,13 @@ public static class ContainersRouter
             w.WriteStartArray("Mounts");
             w.WriteEndArray();
             w.WritePropertyName("Config");
-            w.WriteStartObject();
-            w.WriteString("Hostname", c.Id[..12]);
-            foreach (var p in req.EnumerateObject())
-            {
-                if (p.Name is "HostConfig" or "NetworkingConfig" or "Hostname") continue;
-                p.WriteTo(w);
-            }
-            w.WriteEndObject();
+            JsonSerializer.Serialize(w, c.Config, Berth.Api.Containers.ContainersJsonContext.Default.ContainerConfig);
             w.WriteStartObject("NetworkSettings");
             w.WriteStartObject("Networks");
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();
         });
-    }
-
-    /// <summary>Docker's HostConfig with its defaults (dockerd 20.10's key order), the request's values over them.</summary>
-    private const string DefaultHostConfig = """
-        {"Binds":null,"ContainerIDFile":"","LogConfig":{"Type":"json-file","Config":{}},"NetworkMode":"default",
-         "PortBindings":{},"RestartPolicy":{"Name":"no","MaximumRetryCount":0},"AutoRemove":false,"VolumeDriver":"",
-         "VolumesFrom":null,"CapAdd":null,"CapDrop":null,"CgroupnsMode":"host","Dns":[],"DnsOptions":[],"DnsSearch":[],
-         "ExtraHosts":null,"GroupAdd":null,"IpcMode":"private","Cgroup":"","Links":null,"OomScoreAdj":0,"PidMode":"",
-         "Privileged":false,"PublishAllPorts":false,"ReadonlyRootfs":false,"SecurityOpt":null,"UTSMode":"","UsernsMode":"",
-         "ShmSize":67108864,"Runtime":"","ConsoleSize":[0,0],"Isolation":"","CpuShares":0,"Memory":0,"NanoCpus":0,
-         "CgroupParent":"","BlkioWeight":0,"BlkioWeightDevice":[],"BlkioDeviceReadBps":[],"BlkioDeviceWriteBps":[],
-         "BlkioDeviceReadIOps":[],"BlkioDeviceWriteIOps":[],"CpuPeriod":0,"CpuQuota":0,"CpuRealtimePeriod":0,
-         "CpuRealtimeRuntime":0,"CpusetCpus":"","CpusetMems":"","Devices":[],"DeviceCgroupRules":null,"DeviceRequests":null,
-         "KernelMemory":0,"KernelMemoryTCP":0,"MemoryReservation":0,"MemorySwap":0,"MemorySwappiness":null,
-         "OomKillDisable":false,"PidsLimit":null,"Ulimits":[],"CpuCount":0,"CpuPercent":0,"IOMaximumIOps":0,
-         "IOMaximumBandwidth":0,
-         "MaskedPaths":["/proc/asound","/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list",
-                        "/proc/timer_stats","/proc/sched_debug","/proc/scsi","/sys/firmware"],
-         "ReadonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"]}
-        """;
-
-    private static readonly JsonDocument s_defaultHostConfig = JsonDocument.Parse(DefaultHostConfig);
-
-    private static void WriteHostConfig(Utf8JsonWriter w, JsonElement request, string runtime)
-    {
-        bool Given(string name, out JsonElement v)
-        {
-            v = default;
-            return request.ValueKind == JsonValueKind.Object && request.TryGetProperty(name, out v) && v.ValueKind != JsonValueKind.Null;
-        }
-        w.WriteStartObject();
-        foreach (var p in s_defaultHostConfig.RootElement.EnumerateObject())
-        {
-            w.WritePropertyName(p.Name);
-            if (p.Name == "Runtime") w.WriteStringValue(runtime);
-            else if (p.Name == "LogConfig" && Given("LogConfig", out var lc) && lc.TryGetProperty("Type", out var t) && t.GetString() is { Length: > 0 }) lc.WriteTo(w);
-            else if (p.Name == "LogConfig") p.Value.WriteTo(w);
-            else if (p.Name == "RestartPolicy" && Given("RestartPolicy", out var rp) && rp.TryGetProperty("Name", out var n) && n.GetString() is { Length: > 0 }) rp.WriteTo(w);
-            else if (p.Name == "RestartPolicy") p.Value.WriteTo(w);
-            else if (p.Name == "ShmSize" && Given("ShmSize", out var shm) && shm.ValueKind == JsonValueKind.Number && shm.GetInt64() > 0) shm.WriteTo(w);
-            else if (p.Name is "ShmSize" or "MaskedPaths" or "ReadonlyPaths") p.Value.WriteTo(w);
-            else if (Given(p.Name, out var v)) v.WriteTo(w);
-            else p.Value.WriteTo(w);
-        }
-        if (request.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var p in request.EnumerateObject())
-                if (!s_defaultHostConfig.RootElement.TryGetProperty(p.Name, out _)) p.WriteTo(w);
-        }
-        w.WriteEndObject();
     }
 
     private static Task WriteJson(HttpContext ctx, Action<Utf8JsonWriter> write, bool setLength = true)

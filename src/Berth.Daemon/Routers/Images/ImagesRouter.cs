@@ -52,9 +52,9 @@ public static class ImagesRouter
         if (q["fromSrc"].FirstOrDefault() is not { } src)
         {
             var image = q["fromImage"].FirstOrDefault() ?? "";
-            throw BerthException.NotFound($"pull access denied for {image}, repository does not exist or may require 'docker login': pulling is not implemented yet");
+            throw new BerthException(ErrorKind.NotImplemented, $"image pull ({image}) is not implemented in Berth yet: import a rootfs with docker import, or use the built-in busybox image");
         }
-        if (src != "-") throw new BerthException(ErrorKind.NotImplemented, "import from a URL is not supported: use fromSrc=-");
+        if (src != "-") throw new BerthException(ErrorKind.NotImplemented, "image import from a URL is not implemented in Berth yet: use fromSrc=- (docker import FILE)");
         var repo = q["repo"].FirstOrDefault();
         var tag = q["tag"].FirstOrDefault();
         string? repoTag = string.IsNullOrEmpty(repo) ? null : string.IsNullOrEmpty(tag) ? repo : $"{repo}:{tag}";

@@ -1,0 +1,244 @@
+using System.Text.Json;
+using Berth.Api.Containers;
+using Berth.Core;
+
+namespace Berth.Engine.Containers.Create;
+
+/// <summary>
+/// The create request's contract: every field is either honoured or refused with a message that names it
+/// ("HostConfig.Binds: volumes are not implemented yet"); values are checked here, at create, with dockerd's
+/// messages where it has them. Nothing is accepted and ignored. As features land, their fields move from
+/// <see cref="Refuse"/> to the code that honours them.
+/// </summary>
+public static class CreateCheck
+{
+    /// <summary>Checks the request; returns dockerd-style warnings for what was adjusted.</summary>
+    public static List<string> Validate(ContainerConfig c, HostConfig h, NetworkingConfig? n)
+    {
+        var warnings = new List<string>();
+        NoNulBytes(c, h);
+        Refuse(c, h, n);
+        Values(c, h, warnings);
+        return warnings;
+    }
+
+    private static BerthException NotYet(string field, string what) =>
+        BerthException.Invalid($"{field}: {what} not implemented in Berth yet");
+
+    private static bool Any<T>(ICollection<T>? x) => x is { Count: > 0 };
+
+    private static void Refuse(ContainerConfig c, HostConfig h, NetworkingConfig? n)
+    {
+        // Storage (issue: volumes).
+        if (Any(h.Binds)) throw NotYet("HostConfig.Binds", "volumes and bind mounts (-v) are");
+        if (Any(h.Mounts)) throw NotYet("HostConfig.Mounts", "mounts (--mount) are");
+        if (Any(h.Tmpfs)) throw NotYet("HostConfig.Tmpfs", "tmpfs mounts (--tmpfs) are");
+        if (Any(h.VolumesFrom)) throw NotYet("HostConfig.VolumesFrom", "--volumes-from is");
+        if (!string.IsNullOrEmpty(h.VolumeDriver)) throw NotYet("HostConfig.VolumeDriver", "volume drivers are");
+        if (Any(c.Volumes)) throw NotYet("Config.Volumes", "anonymous volumes are");
+        if (Any(h.StorageOpt)) throw NotYet("HostConfig.StorageOpt", "storage options are");
+
+        // Networking (issue: networking). "default" is Berth's default network, which is "none" until bridge lands.
+        if (h.NetworkMode is not ("" or "default" or "none"))
+        {
+            throw h.NetworkMode == "bridge"
+                ? NotYet("HostConfig.NetworkMode", "the bridge network is")
+                : NotYet("HostConfig.NetworkMode", $"network mode \"{h.NetworkMode}\" is");
+        }
+        if (h.PortBindings is { Count: > 0 } pb && pb.Values.Any(v => v is { Count: > 0 }))
+            throw NotYet("HostConfig.PortBindings", "publishing ports (-p) is");
+        if (h.PublishAllPorts) throw NotYet("HostConfig.PublishAllPorts", "publishing ports (-P) is");
+        if (Any(h.Links)) throw NotYet("HostConfig.Links", "links are");
+        if (!string.IsNullOrEmpty(c.MacAddress)) throw NotYet("Config.MacAddress", "--mac-address is");
+        // The CLI sends an endpoint for the network it names, with nothing set: that is the network mode itself.
+        foreach (var (net, ep) in n?.EndpointsConfig ?? [])
+        {
+            if (net != h.NetworkMode && !(net == "default" && h.NetworkMode == "")) throw NotYet("NetworkingConfig.EndpointsConfig", $"connecting to network \"{net}\" is");
+            if (!IsEmpty(ep)) throw NotYet("NetworkingConfig.EndpointsConfig", "endpoint settings (--network-alias, --ip, --link) are");
+        }
+
+        // Operations (issue: operations).
+        if (h.RestartPolicy.Name is not ("" or "no"))
+            throw NotYet("HostConfig.RestartPolicy", $"restart policy \"{h.RestartPolicy.Name}\" is");
+        if (c.Healthcheck is { ValueKind: not JsonValueKind.Null } hc && !(hc.ValueKind == JsonValueKind.Object && !hc.EnumerateObject().Any()))
+            throw NotYet("Config.Healthcheck", "health checks are");
+        if (h.Init == true) throw NotYet("HostConfig.Init", "--init is");
+        if (h.LogConfig.Type is not ("" or "json-file"))
+            throw NotYet("HostConfig.LogConfig.Type", $"log driver \"{h.LogConfig.Type}\" is");
+        if (Any(h.LogConfig.Config)) throw NotYet("HostConfig.LogConfig.Config", "log options (--log-opt) are");
+
+        // Isolation modes.
+        if (h.PidMode is not "") throw NotYet("HostConfig.PidMode", $"--pid {h.PidMode} is");
+        if (h.IpcMode is not ("" or "private" or "shareable")) throw NotYet("HostConfig.IpcMode", $"--ipc {h.IpcMode} is");
+        if (h.UTSMode is not "") throw NotYet("HostConfig.UTSMode", $"--uts {h.UTSMode} is");
+        if (h.UsernsMode is not "") throw NotYet("HostConfig.UsernsMode", $"--userns {h.UsernsMode} is");
+        if (h.CgroupnsMode is not "") throw NotYet("HostConfig.CgroupnsMode", $"--cgroupns {h.CgroupnsMode} is");
+        if (h.Cgroup is not "") throw NotYet("HostConfig.Cgroup", "joining another container's cgroup is");
+        if (h.CgroupParent is not "") throw NotYet("HostConfig.CgroupParent", "--cgroup-parent is");
+        if (h.Isolation is not ("" or "default")) throw BerthException.Invalid($"HostConfig.Isolation: invalid isolation \"{h.Isolation}\" on linux");
+        if (Any(h.GroupAdd)) throw NotYet("HostConfig.GroupAdd", "--group-add is");
+        if (Any(h.MaskedPaths)) throw NotYet("HostConfig.MaskedPaths", "custom masked paths are");
+        if (Any(h.ReadonlyPaths)) throw NotYet("HostConfig.ReadonlyPaths", "custom read-only paths are");
+        foreach (var o in h.SecurityOpt ?? [])
+        {
+            if (o is "seccomp=unconfined" or "seccomp:unconfined" or "no-new-privileges" or "no-new-privileges=true"
+                or "no-new-privileges:true" or "no-new-privileges=false" or "no-new-privileges:false")
+                continue;
+            throw NotYet("HostConfig.SecurityOpt", $"security option \"{Short(o)}\" is");
+        }
+
+        // Devices and resources the cgroup code does not take from a container yet.
+        if (Any(h.Devices)) throw NotYet("HostConfig.Devices", "--device is");
+        if (Any(h.DeviceCgroupRules)) throw NotYet("HostConfig.DeviceCgroupRules", "--device-cgroup-rule is");
+        if (Any(h.DeviceRequests)) throw NotYet("HostConfig.DeviceRequests", "--gpus is");
+        if (Any(h.BlkioWeightDevice)) throw NotYet("HostConfig.BlkioWeightDevice", "--blkio-weight-device is");
+        if (Any(h.BlkioDeviceReadBps)) throw NotYet("HostConfig.BlkioDeviceReadBps", "--device-read-bps is");
+        if (Any(h.BlkioDeviceWriteBps)) throw NotYet("HostConfig.BlkioDeviceWriteBps", "--device-write-bps is");
+        if (Any(h.BlkioDeviceReadIOps)) throw NotYet("HostConfig.BlkioDeviceReadIOps", "--device-read-iops is");
+        if (Any(h.BlkioDeviceWriteIOps)) throw NotYet("HostConfig.BlkioDeviceWriteIOps", "--device-write-iops is");
+        if (h.KernelMemory != 0) throw NotYet("HostConfig.KernelMemory", "--kernel-memory is");
+        if (h.KernelMemoryTCP != 0) throw NotYet("HostConfig.KernelMemoryTCP", "kernel TCP memory limits are");
+        if (h.MemorySwappiness is long sw && sw != -1) throw NotYet("HostConfig.MemorySwappiness", "--memory-swappiness is");
+        if (h.OomKillDisable == true) throw NotYet("HostConfig.OomKillDisable", "--oom-kill-disable is");
+        if (h.CpuRealtimePeriod != 0 || h.CpuRealtimeRuntime != 0) throw NotYet("HostConfig.CpuRealtimePeriod", "real-time CPU scheduling is");
+        if (h.CpuCount != 0 || h.CpuPercent != 0 || h.IOMaximumIOps != 0 || h.IOMaximumBandwidth != 0)
+            throw BerthException.Invalid("HostConfig.CpuCount, CpuPercent, IOMaximumIOps and IOMaximumBandwidth are for Windows containers only");
+
+        // Images and builds.
+        if (Any(c.OnBuild)) throw NotYet("Config.OnBuild", "ONBUILD triggers are");
+        if (Any(c.Shell)) throw NotYet("Config.Shell", "a container's Shell is");
+    }
+
+    /// <summary>Null, "", 0, false, or an array or object of such.</summary>
+    private static bool IsEmpty(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Null or JsonValueKind.Undefined or JsonValueKind.False => true,
+        JsonValueKind.String => e.GetString() is "",
+        JsonValueKind.Number => e.GetRawText() is "0",
+        JsonValueKind.Array => e.EnumerateArray().All(IsEmpty),
+        JsonValueKind.Object => e.EnumerateObject().All(p => IsEmpty(p.Value)),
+        _ => false,
+    };
+
+    private static string Short(string s) => s.Length > 40 ? s[..40] + "..." : s;
+
+    private static void Values(ContainerConfig c, HostConfig h, List<string> warnings)
+    {
+        if (h.Memory < 0) throw BerthException.Invalid("HostConfig.Memory: a memory limit can not be negative");
+        if (h.Memory is > 0 and < 6 * 1024 * 1024) throw BerthException.Invalid("Minimum memory limit allowed is 6MB");
+        if (h.MemoryReservation < 0) throw BerthException.Invalid("HostConfig.MemoryReservation: a memory reservation can not be negative");
+        if (h.MemoryReservation is > 0 and < 6 * 1024 * 1024) throw BerthException.Invalid("Minimum memory reservation allowed is 6MB");
+        if (h.Memory > 0 && h.MemoryReservation > 0 && h.Memory < h.MemoryReservation)
+            throw BerthException.Invalid("Minimum memory limit can not be less than memory reservation limit, see usage");
+        if (h.MemorySwap < -1) throw BerthException.Invalid("HostConfig.MemorySwap: must be -1 (unlimited) or a size");
+        if (h.MemorySwap > 0 && h.Memory == 0)
+            throw BerthException.Invalid("You should always set the Memory limit when using Memoryswap limit, see usage");
+        if (h.MemorySwap > 0 && h.MemorySwap < h.Memory)
+            throw BerthException.Invalid("Minimum memoryswap limit should be larger than memory limit, see usage");
+        if (h.ShmSize < 0) throw BerthException.Invalid("SHM size can not be less than 0");
+        if (h.CpuShares < 0) throw BerthException.Invalid("HostConfig.CpuShares: CPU shares can not be negative");
+        if (h.NanoCpus > 0 && (h.CpuQuota > 0 || h.CpuPeriod > 0))
+            throw BerthException.Invalid("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+        int ncpu = System.Environment.ProcessorCount;
+        if (h.NanoCpus < 0 || h.NanoCpus > (long)ncpu * 1_000_000_000L)
+            throw BerthException.Invalid($"Range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available");
+        if (h.CpuPeriod != 0 && (h.CpuPeriod < 1000 || h.CpuPeriod > 1_000_000))
+            throw BerthException.Invalid("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+        if (h.CpuQuota != 0 && h.CpuQuota != -1 && h.CpuQuota < 1000)
+            throw BerthException.Invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)");
+        if (h.BlkioWeight != 0 && (h.BlkioWeight < 10 || h.BlkioWeight > 1000))
+            throw BerthException.Invalid("Range of blkio weight is from 10 to 1000");
+        if (h.OomScoreAdj is < -1000 or > 1000)
+            throw BerthException.Invalid($"Invalid value {h.OomScoreAdj}, range for oom score adj is [-1000, 1000]");
+        if (h.PidsLimit is long pl && pl < -1) throw BerthException.Invalid("HostConfig.PidsLimit: must be -1 (unlimited), 0 (unset) or positive");
+        CpuSet("cpuset.cpus", h.CpusetCpus, "/sys/devices/system/cpu/online", "CPUs");
+        CpuSet("cpuset.mems", h.CpusetMems, "/sys/devices/system/node/online", "Memory nodes");
+        if (h.ConsoleSize is not { Length: 2 }) throw BerthException.Invalid("HostConfig.ConsoleSize: expected [height, width]");
+
+        foreach (var u in h.Ulimits ?? [])
+        {
+            if (!Berth.Runtime.Linux.Rlimits.TryParse("RLIMIT_" + u.Name.ToUpperInvariant(), out _))
+                throw BerthException.Invalid($"invalid ulimit type: {u.Name}");
+            if (u.Soft > u.Hard && u.Hard != -1)
+                throw BerthException.Invalid($"ulimit soft limit must be less than or equal to hard limit: {u.Soft} > {u.Hard}");
+        }
+        foreach (var e in h.ExtraHosts ?? [])
+        {
+            int colon = e.IndexOf(':');
+            if (colon <= 0 || colon == e.Length - 1) throw BerthException.Invalid($"invalid extra host: {e}: expected HOST:IP");
+            if (!System.Net.IPAddress.TryParse(e[(colon + 1)..].Trim('[', ']'), out _) && e[(colon + 1)..] != "host-gateway")
+                throw BerthException.Invalid($"invalid IP address in add-host: \"{e[(colon + 1)..]}\"");
+            if (e[(colon + 1)..] == "host-gateway") throw NotYet("HostConfig.ExtraHosts", "host-gateway is");
+        }
+        foreach (var d in h.Dns ?? [])
+            if (!System.Net.IPAddress.TryParse(d, out _)) throw BerthException.Invalid($"{d} is not an ip address");
+        foreach (var s in (h.DnsSearch ?? []).Concat(h.DnsOptions ?? []))
+            if (s.Any(char.IsWhiteSpace) || s.Length == 0) throw BerthException.Invalid($"invalid DNS search domain or option: \"{s}\"");
+        if (c.StopSignal is { Length: > 0 } sig && !Berth.Runtime.Lifecycle.Signals.TryParse(sig, out _))
+            throw BerthException.Invalid($"Invalid signal: {sig}");
+        if (c.StopTimeout is < -1) throw BerthException.Invalid("Config.StopTimeout: must be -1 or more seconds");
+        if (c.Hostname.Length > 0 && !HostnameOk(c.Hostname))
+            throw BerthException.Invalid($"invalid hostname format: {c.Hostname}");
+        foreach (var (k, _) in h.Sysctls ?? [])
+            if (!(k.StartsWith("kernel.msg", StringComparison.Ordinal) || k.StartsWith("kernel.sem", StringComparison.Ordinal)
+                  || k.StartsWith("kernel.shm", StringComparison.Ordinal) || k.StartsWith("fs.mqueue.", StringComparison.Ordinal)
+                  || k.StartsWith("net.", StringComparison.Ordinal)))
+                throw BerthException.Invalid($"sysctl '{k}' is not allowed (only IPC-namespaced kernel.* / fs.mqueue.* and net.* sysctls are)");
+        if (h.AutoRemove && h.RestartPolicy.Name is not ("" or "no"))
+            throw BerthException.Invalid("can't create 'AutoRemove' container with restart policy");
+    }
+
+    private static bool HostnameOk(string name) =>
+        name.Length <= 255 && name.Split('.').All(l => l.Length is > 0 and <= 63 && l.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '-'));
+
+    /// <summary>A cpuset list ("0-1,3") must parse and name only what the host has (dockerd's check).</summary>
+    private static void CpuSet(string what, string value, string onlineFile, string noun)
+    {
+        if (string.IsNullOrEmpty(value)) return;
+        var want = ParseList(value) ?? throw BerthException.Invalid($"Invalid value {value} for {what}");
+        HashSet<int> have;
+        try { have = ParseList(File.ReadAllText(onlineFile).Trim()) ?? []; }
+        catch (IOException) { have = [0]; }
+        var missing = want.Where(x => !have.Contains(x)).ToList();
+        if (missing.Count > 0)
+            throw BerthException.Invalid($"Requested {noun.ToLowerInvariant()} are not available - requested {value}, available: {File.ReadAllText(onlineFile).Trim()}");
+    }
+
+    internal static HashSet<int>? ParseList(string s)
+    {
+        var set = new HashSet<int>();
+        foreach (var part in s.Split(','))
+        {
+            var r = part.Split('-');
+            if (r.Length == 1 && int.TryParse(r[0], System.Globalization.NumberStyles.None, null, out int one)) set.Add(one);
+            else if (r.Length == 2 && int.TryParse(r[0], System.Globalization.NumberStyles.None, null, out int a)
+                     && int.TryParse(r[1], System.Globalization.NumberStyles.None, null, out int b) && a <= b && b - a < 4096)
+                for (int i = a; i <= b; i++) set.Add(i);
+            else return null;
+        }
+        return set;
+    }
+
+    /// <summary>A NUL byte would cut or split a string on its way to the kernel (execve, setenv, sethostname):
+    /// refused in every string of the request.</summary>
+    private static void NoNulBytes(ContainerConfig c, HostConfig h)
+    {
+        static void One(string field, string? s)
+        {
+            if (s is not null && s.Contains('\0')) throw BerthException.Invalid($"{field}: strings must not contain NUL bytes");
+        }
+        static void Many(string field, IEnumerable<string>? list)
+        {
+            foreach (var s in list ?? []) One(field, s);
+        }
+        One("Config.Hostname", c.Hostname); One("Config.Domainname", c.Domainname); One("Config.User", c.User);
+        One("Config.WorkingDir", c.WorkingDir); One("Config.Image", c.Image); One("Config.StopSignal", c.StopSignal);
+        Many("Config.Env", c.Env); Many("Config.Cmd", c.Cmd); Many("Config.Entrypoint", c.Entrypoint);
+        Many("Config.Labels", c.Labels?.Keys); Many("Config.Labels", c.Labels?.Values);
+        Many("HostConfig.CapAdd", h.CapAdd); Many("HostConfig.CapDrop", h.CapDrop); Many("HostConfig.Dns", h.Dns);
+        Many("HostConfig.DnsSearch", h.DnsSearch); Many("HostConfig.DnsOptions", h.DnsOptions); Many("HostConfig.ExtraHosts", h.ExtraHosts);
+        Many("HostConfig.SecurityOpt", h.SecurityOpt); Many("HostConfig.Sysctls", h.Sysctls?.Keys); Many("HostConfig.Sysctls", h.Sysctls?.Values);
+        One("HostConfig.CpusetCpus", h.CpusetCpus); One("HostConfig.CpusetMems", h.CpusetMems);
+        foreach (var u in h.Ulimits ?? []) One("HostConfig.Ulimits", u.Name);
+    }
+}

@@ -1,0 +1,43 @@
+using Berth.Api.Containers;
+using Berth.Engine.Specs;
+
+namespace Berth.Engine.Containers.Create;
+
+/// <summary>dockerd's defaults for what the request left empty, filled in at create so that the record (and
+/// inspect) says what is applied: shm size, IPC and cgroup namespace modes, log driver, restart policy, masked and
+/// read-only paths.</summary>
+public static class HostConfigDefaults
+{
+    public static void Apply(HostConfig h, bool cgroupV2)
+    {
+        if (h.ShmSize == 0) h.ShmSize = 64L * 1024 * 1024;
+        if (h.IpcMode == "") h.IpcMode = "private";
+        if (h.CgroupnsMode == "") h.CgroupnsMode = cgroupV2 ? "private" : "host";
+        if (h.LogConfig.Type == "") h.LogConfig.Type = "json-file";
+        h.LogConfig.Config ??= [];
+        if (h.RestartPolicy.Name == "") h.RestartPolicy.Name = "no";
+        if (h.NetworkMode == "") h.NetworkMode = "default";
+        h.PortBindings ??= [];
+        h.Dns ??= [];
+        h.DnsOptions ??= [];
+        h.DnsSearch ??= [];
+        h.BlkioWeightDevice ??= [];
+        h.BlkioDeviceReadBps ??= [];
+        h.BlkioDeviceWriteBps ??= [];
+        h.BlkioDeviceReadIOps ??= [];
+        h.BlkioDeviceWriteIOps ??= [];
+        h.Devices ??= [];
+        h.Ulimits ??= [];
+        if (h.PidsLimit == 0) h.PidsLimit = null;
+        if (h.Privileged)
+        {
+            h.MaskedPaths = null;
+            h.ReadonlyPaths = null;
+        }
+        else
+        {
+            h.MaskedPaths = [.. DockerSpec.MaskedPaths];
+            h.ReadonlyPaths = [.. DockerSpec.ReadonlyPaths];
+        }
+    }
+}

@@ -1,0 +1,57 @@
+namespace Berth.Engine.Containers;
+
+public sealed partial class ContainerManager
+{
+    /// <summary>
+    /// After a daemon restart (or crash): containers that ran are watched again (their monitors kept running);
+    /// a start that a crash cut short (a "created" container with run-time state: a monitor and init waiting on
+    /// exec.fifo, its cgroup, its mount) is undone; run-time state and directories that belong to no container
+    /// are removed.
+    /// </summary>
+    private void Recover()
+    {
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in Store.List())
+        {
+            known.Add(c.Id);
+            EntryOf(c.Id);
+            if (c.State.Running)
+            {
+                _ = WatchExitAsync(c.Id);
+            }
+            else if (Directory.Exists(StateDir(c.Id)) || Directory.Exists(Path.Combine(RuntimeRoot, c.Id)))
+            {
+                TearDownRunState(c.Id);
+            }
+        }
+        var states = Path.Combine(_options.ExecRoot, "containers");
+        if (Directory.Exists(states))
+            foreach (var d in Directory.GetDirectories(states))
+                if (!known.Contains(Path.GetFileName(d))) TearDownRunState(Path.GetFileName(d));
+        if (Directory.Exists(RuntimeRoot))
+            foreach (var d in Directory.GetDirectories(RuntimeRoot))
+                if (!known.Contains(Path.GetFileName(d))) TearDownRunState(Path.GetFileName(d));
+        foreach (var orphan in Store.OrphanDirectories())
+        {
+            TryCleanup(() => _rootfs.Unmount(orphan));
+            TryCleanup(() => _rootfs.Remove(orphan));
+            TryCleanup(() => Directory.Delete(Store.DirectoryOf(orphan), recursive: true));
+        }
+    }
+
+    /// <summary>A container's run-time state without its writable layer (which a created container keeps).</summary>
+    private void TearDownRunState(string id)
+    {
+        var stateDir = StateDir(id);
+        TryCleanup(() =>
+        {
+            if (Directory.Exists(Path.Combine(RuntimeRoot, id)))
+                _runtime.DeleteAsync(id, force: true, CancellationToken.None).GetAwaiter().GetResult();
+        });
+        KillCgroup(id, stateDir);
+        KillMonitor(stateDir);
+        TryCleanup(() => { if (Directory.Exists(Path.Combine(RuntimeRoot, id))) Directory.Delete(Path.Combine(RuntimeRoot, id), recursive: true); });
+        TryCleanup(() => _rootfs.Unmount(id));
+        TryCleanup(() => { if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true); });
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Berth.Core;
+using Berth.Interop;
+using Berth.Runtime.Spec;
+
+namespace Berth.Engine.Containers;
+
+public sealed partial class ContainerManager
+{
+    /// <summary>
+    /// docker rm: a running container only with force (killed first). Removes everything the container has,
+    /// whatever state it is in (a start that a crash cut short included): its processes and monitor, the runtime's
+    /// state and cgroup, the overlay mount and writable layer, the state and record directories.
+    /// </summary>
+    public async Task RemoveAsync(string idOrName, bool force, CancellationToken ct = default)
+    {
+        var c = Store.Get(idOrName);
+        var entry = EntryOf(c.Id);
+        await entry.Gate.WaitAsync(ct);
+        try
+        {
+            if (!Store.TryGet(c.Id, out var now) || now is null) return; // removed meanwhile
+            c = now;
+            if (entry.Removing) throw BerthException.Conflict($"removal of container {c.Id} is already in progress");
+            if (c.State.Running)
+            {
+                if (!force)
+                    throw BerthException.Conflict(
+                        $"You cannot remove a running container {c.Id}. Stop the container before attempting removal or force remove");
+                entry.Removing = true;
+            }
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+        if (entry.Removing)
+        {
+            try
+            {
+                var exited = CurrentExit(c.Id);
+                await _runtime.KillAsync(c.Id, "KILL", all: true, ct);
+                Publish(c, "kill", ("signal", "9"));
+                await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            }
+            catch
+            {
+                entry.Removing = false;
+                throw;
+            }
+        }
+        await entry.Gate.WaitAsync(ct);
+        try
+        {
+            if (!Store.TryGet(c.Id, out _)) return;
+            entry.Removing = true;
+            await TearDownAsync(c.Id, ct);
+            Store.Remove(c.Id);
+            Publish(c, "destroy");
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+        _entries.TryRemove(c.Id, out _);
+        entry.Removed.TrySetResult();
+    }
+
+    /// <summary>
+    /// Undoes whatever run-time state a container has: the runtime's container (its processes and cgroup, also
+    /// when the runtime has no state for it: a create a crash cut short), the monitor, the state directory, the
+    /// mount and the writable layer. Idempotent.
+    /// </summary>
+    private async Task TearDownAsync(string id, CancellationToken ct)
+    {
+        var stateDir = StateDir(id);
+        if (Directory.Exists(Path.Combine(RuntimeRoot, id))) await _runtime.DeleteAsync(id, force: true, ct);
+        KillCgroup(id, stateDir);
+        KillMonitor(stateDir);
+        TryCleanup(() => { if (Directory.Exists(Path.Combine(RuntimeRoot, id))) Directory.Delete(Path.Combine(RuntimeRoot, id), recursive: true); });
+        TryCleanup(() => _rootfs.Unmount(id));
+        _rootfs.Remove(id);
+        TryCleanup(() => { if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true); });
+    }
+
+    /// <summary>The container's cgroup from its bundle's config.json: what is in it is killed, then it is removed.</summary>
+    private static void KillCgroup(string id, string stateDir)
+    {
+        var config = Path.Combine(stateDir, "config.json");
+        if (!File.Exists(config)) return;
+        TryCleanup(() =>
+        {
+            var spec = JsonSerializer.Deserialize(File.ReadAllBytes(config), SpecJsonContext.Default.Spec);
+            if (spec is null) return;
+            var cgroup = Berth.Runtime.Cgroups.ContainerCgroup.For(spec, id);
+            foreach (var pid in cgroup.Pids()) Libc.kill(pid, Libc.SIGKILL);
+            cgroup.Destroy();
+        });
+    }
+
+    private static void KillMonitor(string stateDir)
+    {
+        try
+        {
+            if (int.TryParse(File.ReadAllText(Path.Combine(stateDir, "monitor.pid")).Trim(), out var pid) && pid > 0
+                && Runtime.Lifecycle.ProcInfo.IsAlive(pid))
+            {
+                Libc.kill(pid, Libc.SIGKILL);
+                ProcessExit.WaitAsync(pid, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+            }
+        }
+        catch (IOException) { }
+    }
+}
