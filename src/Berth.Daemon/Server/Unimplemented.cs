@@ -149,6 +149,10 @@ public static class Unimplemented
     /// <summary>Terminal handler: no route matched.</summary>
     public static Task Handle(HttpContext ctx)
     {
+        // Berth has no plugins: one asked for by name is not found (the CLI's untyped inspect asks).
+        if (HttpMethods.IsGet(ctx.Request.Method) && ctx.Request.Path.Value is { } p && p.StartsWith("/plugins/", StringComparison.Ordinal)
+            && p.EndsWith("/json", StringComparison.Ordinal) && p.Length > "/plugins//json".Length)
+            return ErrorMapping.WriteError(ctx, StatusCodes.Status404NotFound, $"plugin {p["/plugins/".Length..^"/json".Length]} found");
         if (Operation(ctx.Request.Method, ctx.Request.Path.Value ?? "/") is { } op)
             return ErrorMapping.WriteError(ctx, StatusCodes.Status501NotImplemented, $"{op} is not implemented in Berth yet");
         return ErrorMapping.NotFound(ctx);

@@ -42,7 +42,7 @@ public static class ImagesRouter
             await HttpJson.Write(ctx, deleted.ToList(), ImagesJsonContext.Default.ListImageDeleteItem);
             return;
         }
-        await ErrorMapping.NotFound(ctx);
+        await Unimplemented.Handle(ctx); // e.g. /images/{name}/history: 501; anything else: 404
     }
 
     /// <summary>docker import (fromSrc=-): the body is a rootfs tar; progress-stream answer with the image id.</summary>

@@ -16,7 +16,8 @@ public static class HostConfigDefaults
         if (h.LogConfig.Type == "") h.LogConfig.Type = "json-file";
         h.LogConfig.Config ??= [];
         if (h.RestartPolicy.Name == "") h.RestartPolicy.Name = "no";
-        if (h.NetworkMode == "") h.NetworkMode = "default";
+        // Berth's default network is "none" until bridge networking lands: the record says what applies.
+        if (h.NetworkMode is "" or "default") h.NetworkMode = "none";
         h.PortBindings ??= [];
         h.Dns ??= [];
         h.DnsOptions ??= [];

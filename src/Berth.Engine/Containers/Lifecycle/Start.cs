@@ -11,10 +11,14 @@ namespace Berth.Engine.Containers;
 public sealed partial class ContainerManager
 {
     /// <summary>A start that failed, with what the monitor reported (kind "not-found" → 127, "permission" → 126).</summary>
-    private sealed class StartFailure(string message, string? kind) : BerthException(ErrorKind.InvalidParameter, message)
+    private static BerthException StartFailure(string message, string? kind)
     {
-        public string? FailureKind { get; } = kind;
+        var e = new BerthException(ErrorKind.InvalidParameter, message);
+        e.Data[FailureKindKey] = kind;
+        return e;
     }
+
+    private const string FailureKindKey = "berth.failure-kind";
 
     /// <summary>Starts a created or exited container through a new monitor; returns when the process runs.</summary>
     public async Task StartAsync(string idOrName, CancellationToken ct = default)
@@ -48,7 +52,7 @@ public sealed partial class ContainerManager
                 var result = await _monitor.LaunchAsync(new MonitorLaunch(c.Id, stateDir, RuntimeRoot, c.LogPath, c.Tty, c.OpenStdin,
                     _options.RuntimePath, pending?.EncodeSpawnFile()), ct);
                 if (result.Error is not null)
-                    throw new StartFailure($"OCI runtime create failed: {result.Error}: unknown", result.Kind);
+                    throw StartFailure($"OCI runtime create failed: {result.Error}: unknown", result.Kind);
                 pending?.Complete(result.Pid);
                 // A waiter that came before start (the CLI's run does) keeps its promise.
                 _ = NextExit(c.Id);
@@ -61,7 +65,7 @@ public sealed partial class ContainerManager
                 }
                 var started = await _runtime.StartAsync(c.Id, ct);
                 if (!started.Succeeded)
-                    throw new StartFailure($"OCI runtime start failed: {started.Error}: unknown", null);
+                    throw StartFailure($"OCI runtime start failed: {started.Error}: unknown", null);
                 Transition(c, new ContainerStateRecord { Status = ContainerStatus.Running, Pid = result.Pid, StartedAt = DateTime.UtcNow }, "start");
                 _ = WatchExitAsync(c.Id);
             }
@@ -94,8 +98,9 @@ public sealed partial class ContainerManager
     {
         if (failure is OperationCanceledException) failure = new BerthException(ErrorKind.System, "start cancelled");
         var msg = failure.Message;
-        int code = failure is StartFailure { FailureKind: "not-found" } ? 127
-                 : failure is StartFailure { FailureKind: "permission" } ? 126
+        var kind = failure.Data[FailureKindKey] as string;
+        int code = kind == "not-found" ? 127
+                 : kind == "permission" ? 126
                  // A monitor without structured reports (older build), or an error outside exec: by its words.
                  : msg.Contains("executable file not found", StringComparison.Ordinal) || msg.Contains("no such file or directory", StringComparison.Ordinal) ? 127
                  : msg.Contains("permission denied", StringComparison.Ordinal) ? 126 : 128;
