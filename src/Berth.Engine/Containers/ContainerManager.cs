@@ -63,7 +63,7 @@ public sealed partial class ContainerManager
     private readonly IRootfsProvider _rootfs;
     private readonly IImageResolver _images;
     private readonly IContainerMonitor _monitor;
-    private readonly OciRuntime _runtime;
+    private readonly IOciRuntime _runtime;
     private readonly ConcurrentDictionary<string, Entry> _entries = new();
 
     /// <summary>The in-memory half of a container: its gate and the promises waiters hold.</summary>
@@ -82,7 +82,10 @@ public sealed partial class ContainerManager
         public volatile bool Removing;
     }
 
-    public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images, IContainerMonitor? monitor = null)
+    /// <param name="monitor">The monitor seam (default: the berth-monitor binary at <see cref="EngineOptions.MonitorPath"/>).</param>
+    /// <param name="runtime">The OCI runtime seam (default: from <see cref="EngineOptions.RuntimePath"/>).</param>
+    public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images, IContainerMonitor? monitor = null,
+        IOciRuntime? runtime = null)
     {
         _options = options;
         _rootfs = rootfs;
@@ -90,7 +93,7 @@ public sealed partial class ContainerManager
         _monitor = monitor ?? new BerthMonitor(options.MonitorPath);
         Store = new ContainerStore(options.DataRoot);
         Directory.CreateDirectory(RuntimeRoot);
-        _runtime = OciRuntime.For(options.RuntimePath, RuntimeRoot);
+        _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
         Recover();
     }
 

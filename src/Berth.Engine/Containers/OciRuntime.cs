@@ -15,39 +15,45 @@ public readonly record struct RuntimeResult(int Code, string Error)
 /// The OCI runtime verbs the engine uses after create: start, kill, delete. (Create runs inside berth-monitor,
 /// which execs the runtime binary, so that the container is the monitor's child and outlives the daemon.)
 /// </summary>
-public abstract class OciRuntime
+public interface IOciRuntime
 {
     /// <summary>
     /// The first half of create done in this process, for berth-monitor to clone the init from a spawn file
     /// (no runtime process per start); null when this runtime cannot (runc, or a plan that needs its parent
     /// during create): the monitor then runs the runtime's create.
     /// </summary>
-    public virtual PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, string? consoleSocket) => null;
+    PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, string? consoleSocket);
 
-    public abstract Task<RuntimeResult> StartAsync(string id, CancellationToken ct);
-    public abstract Task<RuntimeResult> KillAsync(string id, string signal, bool all, CancellationToken ct);
+    Task<RuntimeResult> StartAsync(string id, CancellationToken ct);
+    Task<RuntimeResult> KillAsync(string id, string signal, bool all, CancellationToken ct);
 
     /// <summary>Deletes the runtime's container; with force, a running one is killed first and a missing one is fine.</summary>
-    public abstract Task<RuntimeResult> DeleteAsync(string id, bool force, CancellationToken ct);
+    Task<RuntimeResult> DeleteAsync(string id, bool force, CancellationToken ct);
+}
 
+public static class OciRuntime
+{
     /// <summary>
     /// The runtime for <paramref name="runtimePath"/>: berth-runtime's own verbs run in the daemon's process (the
     /// same code as the binary's, linked in: no process start for start, kill and delete); any other runtime (runc)
     /// through its command line.
     /// </summary>
-    public static OciRuntime For(string runtimePath, string root) =>
+    public static IOciRuntime For(string runtimePath, string root) =>
         Path.GetFileName(runtimePath) == "berth-runtime" ? new LinkedBerthRuntime(root) : new ExternalOciRuntime(runtimePath, root);
 }
 
 /// <summary>Any runc-compatible runtime, through its command line with <c>--root</c>.</summary>
-public sealed class ExternalOciRuntime(string path, string root) : OciRuntime
+public sealed class ExternalOciRuntime(string path, string root) : IOciRuntime
 {
-    public override Task<RuntimeResult> StartAsync(string id, CancellationToken ct) => RunAsync(["start", id], ct);
+    /// <summary>The monitor runs this runtime's create.</summary>
+    public PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, string? consoleSocket) => null;
 
-    public override Task<RuntimeResult> KillAsync(string id, string signal, bool all, CancellationToken ct) =>
+    public Task<RuntimeResult> StartAsync(string id, CancellationToken ct) => RunAsync(["start", id], ct);
+
+    public Task<RuntimeResult> KillAsync(string id, string signal, bool all, CancellationToken ct) =>
         RunAsync(all ? ["kill", "--all", id, signal] : ["kill", id, signal], ct);
 
-    public override Task<RuntimeResult> DeleteAsync(string id, bool force, CancellationToken ct) =>
+    public Task<RuntimeResult> DeleteAsync(string id, bool force, CancellationToken ct) =>
         RunAsync(force ? ["delete", "--force", id] : ["delete", id], ct);
 
     private async Task<RuntimeResult> RunAsync(string[] args, CancellationToken ct)
@@ -82,7 +88,7 @@ public sealed class ExternalOciRuntime(string path, string root) : OciRuntime
 /// berth-runtime's start, kill and delete called in-process (Berth.Runtime's <see cref="Container"/>, the code the
 /// binary runs, over the same state directory). None of them clones: it is safe in a .NET process.
 /// </summary>
-public sealed class LinkedBerthRuntime(string root) : OciRuntime
+public sealed class LinkedBerthRuntime(string root) : IOciRuntime
 {
     private readonly RuntimeOptions _options = new()
     {
@@ -90,7 +96,7 @@ public sealed class LinkedBerthRuntime(string root) : OciRuntime
         Warn = m => Console.Error.WriteLine($"berth-runtime: warning: {m}"),
     };
 
-    public override PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, string? consoleSocket)
+    public PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, string? consoleSocket)
     {
         var pending = PendingCreate.Begin(_options, id, bundle, spec, new CreateOptions { ConsoleSocket = consoleSocket },
             waitForStart: true, elsewhere: true);
@@ -99,13 +105,13 @@ public sealed class LinkedBerthRuntime(string root) : OciRuntime
         return null;
     }
 
-    public override Task<RuntimeResult> StartAsync(string id, CancellationToken ct) =>
+    public Task<RuntimeResult> StartAsync(string id, CancellationToken ct) =>
         Invoke(() => Container.Load(_options, id).Start(), ct);
 
-    public override Task<RuntimeResult> KillAsync(string id, string signal, bool all, CancellationToken ct) =>
+    public Task<RuntimeResult> KillAsync(string id, string signal, bool all, CancellationToken ct) =>
         Invoke(() => Container.Load(_options, id).Kill(Signals.Parse(signal), all), ct);
 
-    public override Task<RuntimeResult> DeleteAsync(string id, bool force, CancellationToken ct) =>
+    public Task<RuntimeResult> DeleteAsync(string id, bool force, CancellationToken ct) =>
         Invoke(() =>
         {
             Container c;
