@@ -81,6 +81,44 @@ public sealed class DataRootTests : IDisposable
         Assert.Equal(0, Run.Command(DockerCli.Path, ["-H", "unix://" + _dir.Socket, "version"]).Code);
     }
 
+    [Fact]
+    public void TheLock_IsNotInheritedByContainers_ABerthdKilledUnderARunningContainerRestarts()
+    {
+        BerthdProcess d = BerthdProcess.StartIn(_dir);
+        string id = "";
+        try
+        {
+            var run = DockerCli.Run(_dir.Socket, _dir.Path, "run", "-d", "busybox", "sleep", "600");
+            Assert.True(run.Code == 0, run.Stderr);
+            id = run.Stdout.Trim();
+            string lockPath = Path.Combine(_dir.DataRoot, "berthd.lock");
+            // No process but berthd holds the lock file open (the fd is O_CLOEXEC): not the monitor, not the container.
+            foreach (var proc in Directory.EnumerateDirectories("/proc").Where(p => int.TryParse(Path.GetFileName(p), out _)))
+            {
+                if (Path.GetFileName(proc) == d.Pid.ToString()) continue;
+                string[] fds;
+                try { fds = Directory.GetFileSystemEntries(Path.Combine(proc, "fd")); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+                foreach (var fd in fds)
+                {
+                    string? target = null;
+                    try { target = new FileInfo(fd).LinkTarget; } catch (IOException) { }
+                    Assert.False(target == lockPath, $"{proc} holds {lockPath}");
+                }
+            }
+            d.Signal(9);
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(10)));
+            d.Dispose();
+            d = BerthdProcess.StartIn(_dir);
+            Assert.Contains(id[..12], DockerCli.Run(_dir.Socket, _dir.Path, "ps", "-q").Stdout);
+        }
+        finally
+        {
+            if (id.Length > 0) DockerCli.Run(_dir.Socket, _dir.Path, "rm", "-f", id);
+            d.Dispose();
+        }
+    }
+
     // ---- modes: nothing of images or containers is reachable by other host users ----
 
     [Fact]
