@@ -1,5 +1,6 @@
 using Berth.Daemon.Routers.System;
 using Berth.Daemon.Server;
+using Berth.Images;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using HostOptions = Berth.Daemon.Server.HostOptions;
 
@@ -11,13 +12,15 @@ public sealed class DaemonHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly PidFile? _pidFile;
+    private readonly DataRootLock _dataRootLock;
     private readonly List<string> _sockets;
     private int _stopped;
 
-    private DaemonHost(WebApplication app, PidFile? pidFile, List<string> sockets, DaemonState state, HostOptions hosts)
+    private DaemonHost(WebApplication app, PidFile? pidFile, DataRootLock dataRootLock, List<string> sockets, DaemonState state, HostOptions hosts)
     {
         _app = app;
         _pidFile = pidFile;
+        _dataRootLock = dataRootLock;
         _sockets = sockets;
         State = state;
         Hosts = hosts;
@@ -36,14 +39,17 @@ public sealed class DaemonHost : IAsyncDisposable
     internal static async Task<DaemonHost> StartAsync(DaemonOptions options, Action<IEndpointRouteBuilder>? mapExtra, CancellationToken cancel = default)
     {
         var hosts = new HostOptions(options.Hosts);
-        CreateDirectory(options.DataRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        CreateDirectory(options.ExecRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-
-        PidFile? pidFile = string.IsNullOrEmpty(options.PidFile) ? null : PidFile.Create(options.PidFile);
+        // The data root's lock comes before anything else is touched: a second daemon on the same root would
+        // recover (and so kill and unmount) the first one's containers and race it on every metadata file.
+        CreateDirectory(options.DataRoot, DataRootPermissions.Traversable);
+        DataRootLock dataRootLock = DataRootLock.Acquire(options.DataRoot);
+        PidFile? pidFile = null;
         var sockets = new List<string>();
         try
         {
+            TightenDataRoot(options.DataRoot);
+            CreateDirectory(options.ExecRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            pidFile = string.IsNullOrEmpty(options.PidFile) ? null : PidFile.Create(options.PidFile);
             var runtimes = new RuntimeCatalog(options.Runtime, options.Runtimes);
             var state = new DaemonState(options, runtimes, DaemonState.LoadOrCreateEngineId(options.DataRoot));
             EngineSetup.Start(state, runtimes);
@@ -64,12 +70,13 @@ public sealed class DaemonHost : IAsyncDisposable
             _ = MemoryTrimmer.RunAsync(TimeSpan.FromSeconds(1), app.Lifetime.ApplicationStopping);
             foreach (HostAddress a in hosts.Addresses) DaemonLog.Info($"API listen on {a.UnixPath ?? a.Tcp!.ToString()}");
             if (runtimes.Warning is string w) DaemonLog.Warn(w);
-            return new DaemonHost(app, pidFile, sockets, state, hosts);
+            return new DaemonHost(app, pidFile, dataRootLock, sockets, state, hosts);
         }
         catch
         {
             foreach (string path in sockets) UnixSocketFiles.Remove(path);
             pidFile?.Dispose();
+            dataRootLock.Dispose();
             throw;
         }
     }
@@ -84,7 +91,9 @@ public sealed class DaemonHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            // dockerd has none of these limits: image loads and cp uploads are large and may be slow, and
+            // Bodies are bounded by RequestLimits (4 MiB of JSON; archives and streams unbounded), which answers
+            // 413 and lets Kestrel drain the rest; Kestrel's own bound would cut the connection under the sender.
+            // dockerd has none of the others: image loads and cp uploads are large and may be slow, and
             // attach, logs -f, wait and events stay open for as long as the container lives.
             k.Limits.MaxRequestBodySize = null;
             k.Limits.MinRequestBodyDataRate = null;
@@ -105,6 +114,7 @@ public sealed class DaemonHost : IAsyncDisposable
 
         WebApplication app = builder.Build();
         app.UseMiddleware<VersionMiddleware>();
+        app.UseMiddleware<RequestLimits>(); // after the version prefix is stripped, before anything reads a body
         app.UseMiddleware<ErrorMapping>();
         app.UseRouting();
         SystemRouter.Map(app, state);
@@ -123,6 +133,18 @@ public sealed class DaemonHost : IAsyncDisposable
         if (!Directory.Exists(path)) Directory.CreateDirectory(path, mode);
     }
 
+    /// <summary>
+    /// A data root made by an older berthd (or by hand) may be readable by everyone: it keeps at most 0711 (others
+    /// may traverse it, not list it). Its content directories are made 0700 by the stores that open them, which
+    /// is enough for everything below them (reachable only through them).
+    /// </summary>
+    private static void TightenDataRoot(string dataRoot)
+    {
+        const UnixFileMode readWrite = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        UnixFileMode mode = File.GetUnixFileMode(dataRoot);
+        if ((mode & readWrite) != 0) File.SetUnixFileMode(dataRoot, mode & ~readWrite);
+    }
+
     /// <summary>Graceful stop: stop accepting, let requests finish, then remove the sockets and the pid file.</summary>
     public async Task StopAsync()
     {
@@ -136,6 +158,7 @@ public sealed class DaemonHost : IAsyncDisposable
         {
             foreach (string path in _sockets) UnixSocketFiles.Remove(path);
             _pidFile?.Dispose();
+            _dataRootLock.Dispose();
         }
     }
 

@@ -32,8 +32,9 @@ catch (BerthException e)
     Console.Error.WriteLine($"failed to start daemon: {e.Message}");
     return 1;
 }
-catch (IOException e)
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 {
+    // e.g. a data root berthd may not create, lock or chmod
     Console.Error.WriteLine($"failed to start daemon: {e.Message}");
     return 1;
 }

@@ -48,11 +48,19 @@ public static class AtomicFile
         if (sync == Sync.FileAndDirectory) FsyncDirectory(dir);
     }
 
+    /// <summary>Makes a rename (or create, delete) in <paramref name="dir"/> durable. A failure is an
+    /// <see cref="ErrnoException"/>: the change may not survive a crash, so the caller must not report success.</summary>
     public static void FsyncDirectory(string dir)
     {
         int fd = Libc.open(dir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
-        if (fd < 0) return;
-        Libc.fsync(fd);
-        Libc.close(fd);
+        if (fd < 0) throw new ErrnoException(System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), "open", dir);
+        try
+        {
+            if (Libc.fsync(fd) != 0) throw new ErrnoException(System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), "fsync", dir);
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
     }
 }

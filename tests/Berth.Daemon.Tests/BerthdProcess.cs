@@ -34,7 +34,10 @@ public sealed class BerthdProcess : IDisposable
         return ("dotnet", [Path.Combine(AppContext.BaseDirectory, "berthd.dll")]);
     }
 
-    public static BerthdProcess Start(params string[] args)
+    public static BerthdProcess Start(params string[] args) => StartWithEnv(null, args);
+
+    /// <summary>berthd with extra environment variables (e.g. TMPDIR).</summary>
+    public static BerthdProcess StartWithEnv(IDictionary<string, string>? env, params string[] args)
     {
         var (file, prefix) = Command();
         var psi = new ProcessStartInfo(file)
@@ -44,13 +47,16 @@ public sealed class BerthdProcess : IDisposable
             UseShellExecute = false,
         };
         foreach (string a in prefix.Concat(args)) psi.ArgumentList.Add(a);
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         return new BerthdProcess(Process.Start(psi)!);
     }
 
     /// <summary>Starts a daemon on the test directory's socket and roots and waits until it accepts.</summary>
-    public static BerthdProcess StartIn(TempDir dir, params string[] extra)
+    public static BerthdProcess StartIn(TempDir dir, params string[] extra) => StartIn(dir, null, extra);
+
+    public static BerthdProcess StartIn(TempDir dir, IDictionary<string, string>? env, params string[] extra)
     {
-        BerthdProcess p = Start([
+        BerthdProcess p = StartWithEnv(env, [
             "-H", "unix://" + dir.Socket, "--data-root", dir.DataRoot, "--exec-root", dir.ExecRoot,
             "--pidfile", dir.PidFile, "--config-file", Path.Combine(dir.Path, "no-daemon.json"), .. extra]);
         p.WaitForSocket(dir.Socket);

@@ -20,7 +20,8 @@ public sealed partial class ContainerStore
     public ContainerStore(string dataRoot)
     {
         _dir = Path.Combine(dataRoot, "containers");
-        Directory.CreateDirectory(_dir);
+        // 0700: a container's directory (logs, hosts, resolv.conf) is root's only; tightened when it exists.
+        Berth.Images.DataRootPermissions.CreateDirectory(_dir);
         foreach (var d in Directory.GetDirectories(_dir))
         {
             var file = Path.Combine(d, "container.json");
@@ -69,7 +70,7 @@ public sealed partial class ContainerStore
                         $"Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name.");
             }
             c.Name = name;
-            Directory.CreateDirectory(DirectoryOf(c.Id));
+            Directory.CreateDirectory(DirectoryOf(c.Id), Berth.Images.DataRootPermissions.Private);
             _byId[c.Id] = c;
             _idByName[name] = c.Id;
             return c;

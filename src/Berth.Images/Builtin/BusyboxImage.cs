@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Formats.Tar;
 using Berth.Core;
 
 namespace Berth.Images;
@@ -7,8 +6,9 @@ namespace Berth.Images;
 /// <summary>
 /// The built-in "busybox:latest" image, made from the host's (static) busybox binary: /bin/busybox, one
 /// symlink per applet (from `busybox --list-full`), /etc/passwd, /etc/group and the usual directories.
-/// The tar is deterministic (sorted entries, fixed mtimes, root ownership), so the image ID depends only on
-/// the busybox binary; building it again is a no-op.
+/// The tar is deterministic (sorted entries, fixed mtimes, root ownership) and written byte by byte by
+/// <see cref="UstarWriter"/>, not by a library whose header details change between .NET versions, so the image
+/// ID depends only on the busybox binary (and the architecture in the config); building it again is a no-op.
 /// </summary>
 public static class BusyboxImage
 {
@@ -67,25 +67,15 @@ public static class BusyboxImage
         names.UnionWith(files.Keys);
 
         var ms = new MemoryStream();
-        using (var writer = new TarWriter(ms, TarEntryFormat.Ustar, leaveOpen: true))
+        var writer = new UstarWriter(ms);
+        long mtime = new DateTimeOffset(Epoch).ToUnixTimeSeconds();
+        foreach (var name in names)
         {
-            foreach (var name in names)
-            {
-                UstarTarEntry e;
-                if (dirs.TryGetValue(name, out var dm))
-                    e = new UstarTarEntry(TarEntryType.Directory, name + "/") { Mode = dm };
-                else if (files.TryGetValue(name, out var f))
-                    e = new UstarTarEntry(TarEntryType.RegularFile, name) { Mode = f.Mode, DataStream = new MemoryStream(f.Data) };
-                else
-                    e = new UstarTarEntry(TarEntryType.SymbolicLink, name) { LinkName = links[name], Mode = (UnixFileMode)0x1ff };
-                e.ModificationTime = Epoch;
-                e.Uid = 0;
-                e.Gid = 0;
-                e.UserName = "root";
-                e.GroupName = "root";
-                writer.WriteEntry(e);
-            }
+            if (dirs.TryGetValue(name, out var dm)) writer.Directory(name + "/", (int)dm, mtime);
+            else if (files.TryGetValue(name, out var f)) writer.File(name, (int)f.Mode, mtime, f.Data);
+            else writer.Symlink(name, links[name], mtime);
         }
+        writer.Finish();
         ms.Position = 0;
         return ms;
     }

@@ -19,6 +19,7 @@ public sealed class ContentStore
         Root = root;
         _blobs = Path.Combine(root, "blobs", Digest.Sha256);
         _ingest = Path.Combine(root, "ingest");
+        DataRootPermissions.CreateDirectory(root); // 0700: blobs are reachable by root only
         Directory.CreateDirectory(_blobs);
         Directory.CreateDirectory(_ingest);
     }

@@ -24,6 +24,7 @@ public sealed class ImageStore
         Layers = new LayerStore(Path.Combine(dataRoot, "overlay"));
         _imagedb = Path.Combine(dataRoot, "images", "imagedb", Digest.Sha256);
         _repositoriesPath = Path.Combine(dataRoot, "images", "repositories.json");
+        DataRootPermissions.CreateDirectory(Path.Combine(dataRoot, "images"));
         Directory.CreateDirectory(_imagedb);
     }
 

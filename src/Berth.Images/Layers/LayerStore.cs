@@ -31,8 +31,8 @@ public sealed class LayerStore
     {
         Root = root;
         _ingest = Path.Combine(root, ".ingest");
-        Directory.CreateDirectory(root);
-        Directory.CreateDirectory(_ingest);
+        DataRootPermissions.CreateDirectory(root); // 0700: no host user may run or read a layer's files (CVE-2021-41091)
+        DataRootPermissions.CreateDirectory(_ingest);
         foreach (var stale in Directory.EnumerateDirectories(_ingest)) // interrupted unpacks
             TryDeleteTree(stale);
     }

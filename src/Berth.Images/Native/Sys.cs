@@ -64,6 +64,11 @@ internal static unsafe partial class Sys
     [LibraryImport(L, SetLastError = true)]
     public static partial int syncfs(int fd);
 
+    public const int LOCK_EX = 2, LOCK_NB = 4, EWOULDBLOCK = 11;
+
+    [LibraryImport(L, SetLastError = true)]
+    public static partial int flock(int fd, int operation);
+
     [LibraryImport(L, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mount(string source, string target, string? fstype, ulong flags, string? data);
 

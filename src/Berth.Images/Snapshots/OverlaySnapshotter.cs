@@ -27,7 +27,7 @@ public sealed partial class OverlaySnapshotter
     {
         _layers = layers;
         Root = root;
-        Directory.CreateDirectory(root);
+        DataRootPermissions.CreateDirectory(root); // 0700: containers' files (upper, merged) are root's only
     }
 
     /// <summary>Snapshots at &lt;layer root&gt;/containers (i.e. &lt;data root&gt;/overlay/containers).</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Berth.Core;
 using Berth.Daemon.Server;
 using Berth.Images;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Berth.Daemon.Routers.Images;
 
@@ -59,27 +60,21 @@ public static class ImagesRouter
         var tag = q["tag"].FirstOrDefault();
         string? repoTag = string.IsNullOrEmpty(repo) ? null : string.IsNullOrEmpty(tag) ? repo : $"{repo}:{tag}";
         var changes = q["changes"].Count > 0 ? ImageConfigChangesParser.Parse(q["changes"].Select(s => s ?? ""), q["message"].FirstOrDefault()) : null;
-        // The tar arrives chunked; buffer it to a temp file so the store can read it twice if it needs to.
-        var tmp = Path.GetTempFileName();
-        try
+        // The tar is unpacked as it arrives: nothing is staged outside the layer store, whose ingest directory
+        // is deleted when the import fails or is cut off, and (after a crash) when the store next opens.
+        // The unpacker reads synchronously: it runs on a pool thread, off the request's.
+        if (ctx.Features.Get<IHttpBodyControlFeature>() is { } body) body.AllowSynchronousIO = true;
+        Stream upload = ctx.Request.Body;
+        string id = await Task.Run(() => store.Import(upload, repoTag, changes), ctx.RequestAborted);
+        ctx.Response.ContentType = "application/json";
+        var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = global::System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            await using (var f = File.Create(tmp)) await ctx.Request.Body.CopyToAsync(f, ctx.RequestAborted);
-            string id;
-            await using (var f = File.OpenRead(tmp)) id = store.Import(f, repoTag, changes);
-            ctx.Response.ContentType = "application/json";
-            var ms = new MemoryStream();
-            using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = global::System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-            {
-                w.WriteStartObject();
-                w.WriteString("status", id);
-                w.WriteEndObject();
-            }
-            ms.Write("\r\n"u8);
-            await ctx.Response.Body.WriteAsync(ms.ToArray(), ctx.RequestAborted);
+            w.WriteStartObject();
+            w.WriteString("status", id);
+            w.WriteEndObject();
         }
-        finally
-        {
-            File.Delete(tmp);
-        }
+        ms.Write("\r\n"u8);
+        await ctx.Response.Body.WriteAsync(ms.ToArray(), ctx.RequestAborted);
     }
 }
