@@ -153,7 +153,7 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [Fact]
     public async Task OversizeCreateBodyIs413()
     {
-        var big = "{\"Image\":\"busybox\",\"Env\":[\"A=" + new string('x', 2 << 20) + "\"]}";
+        var big = "{\"Image\":\"busybox\",\"Env\":[\"A=" + new string('x', 5 << 20) + "\"]}";
         var (status, body) = await Post("/v1.41/containers/create", big);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Contains("too large", body);

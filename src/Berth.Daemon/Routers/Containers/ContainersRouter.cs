@@ -69,12 +69,9 @@ public static class ContainersRouter
     private static bool Flag(HttpContext ctx, string name) =>
         ctx.Request.Query[name].FirstOrDefault() is { } v && v is "1" or "true" or "True";
 
-    /// <summary>Create bodies are JSON of a few kB; this bounds what one request may make the daemon hold and persist.</summary>
-    public const int MaxCreateBody = 1 << 20;
-
     private static async Task Create(HttpContext ctx, ContainerManager engine, string runtimeName)
     {
-        var body = await ReadBody(ctx, MaxCreateBody);
+        var body = await ReadBody(ctx);
         var input = CreateRequest.Parse(body.Span, ctx.Request.Query["name"].FirstOrDefault(), ctx.Request.Query["platform"].FirstOrDefault(), runtimeName);
         var created = engine.Create(input);
         ctx.Response.StatusCode = StatusCodes.Status201Created;
@@ -89,23 +86,13 @@ public static class ContainersRouter
         });
     }
 
-    /// <summary>The whole body, at most <paramref name="limit"/> bytes (413 beyond).</summary>
-    private static async Task<ReadOnlyMemory<byte>> ReadBody(HttpContext ctx, int limit)
+    /// <summary>The whole body (bounded by <see cref="RequestLimits"/>: a JSON body over 4 MiB is a 413).</summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadBody(HttpContext ctx)
     {
-        if (ctx.Request.ContentLength > limit) throw TooLarge(limit);
         var ms = new MemoryStream();
-        var buf = new byte[16 * 1024];
-        int n;
-        while ((n = await ctx.Request.Body.ReadAsync(buf, ctx.RequestAborted)) > 0)
-        {
-            if (ms.Length + n > limit) throw TooLarge(limit);
-            ms.Write(buf, 0, n);
-        }
+        await ctx.Request.Body.CopyToAsync(ms, ctx.RequestAborted);
         return ms.GetBuffer().AsMemory(0, (int)ms.Length);
     }
-
-    private static BadHttpRequestException TooLarge(int limit) =>
-        new($"request body too large: at most {limit} bytes", StatusCodes.Status413PayloadTooLarge);
 
     private static async Task Wait(HttpContext ctx, ContainerManager engine, string id)
     {
