@@ -105,6 +105,10 @@ enum berth_op {
     BERTH_OP_EXEC = 32,         /* (bytes path, bytes argv, bytes env, bytes keep_fds) */
     /* dup2(from, to) - stdio for exec'd processes */
     BERTH_OP_DUP2 = 33,         /* (int from, int to) */
+    /* bring the loopback interface "lo" of the current network namespace up
+     * (SIOCGIFFLAGS, then SIOCSIFFLAGS with IFF_UP unless it is up already), as runc
+     * does in a new network namespace.  Error text: "ioctl SIOCSIFFLAGS lo: <strerror>". */
+    BERTH_OP_LOOPBACK_UP = 34,  /* () */
 };
 
 /* op flags */
@@ -180,6 +184,20 @@ pid_t berth_spawn(const struct berth_spawn_args *args, int *sync_fd, char *err, 
 /* Receive one message. Returns bytes of text (>= 0) and fills type/errno_value;
  * text is NUL-terminated in buf.  Returns 0 with *type = 0 at EOF, -1 on error. */
 int berth_sync_recv(int fd, uint32_t *type, uint32_t *errno_value, char *buf, size_t buflen);
+/* The same, for an ERROR also giving what failed: *syscall and *path point into buf
+ * (empty strings when the message carries none).  On the wire an ERROR's text may be
+ * followed by "\0syscall\0path\0"; the return value is the text's length (up to its
+ * NUL), so berth_sync_recv callers see the text only.  syscall is the system call
+ * behind the failing step ("execve" for EXEC and for LOOKUP, which checks at create
+ * time what execve will run; "mount", "open", "chdir", ...; empty when the step is no
+ * system call, e.g. a hook's exit status), path the path it was given (for LOOKUP the
+ * command name as written) or empty. */
+int berth_sync_recv_detail(int fd, uint32_t *type, uint32_t *errno_value, char *buf, size_t buflen,
+                           const char **syscall, const char **path);
+/* Classifies an ERROR: "not-found" (execve with ENOENT/ENOTDIR: the command does not
+ * exist or is not in PATH), "permission" (execve with EACCES/EPERM/ENOEXEC/EISDIR: it
+ * exists but cannot be executed), else "other". */
+const char *berth_error_kind(uint32_t errno_value, const char *syscall);
 /* Send one message. Returns 0 or -1 (MSG_NOSIGNAL is used). */
 int berth_sync_send(int fd, uint32_t type, uint32_t errno_value, const char *text);
 
