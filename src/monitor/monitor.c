@@ -737,23 +737,43 @@ static pid_t spawn(char *const argv[], int in, int out, int err)
  * The plan refers to the fifo and the console socket by those fd numbers: they are
  * opened (the console socket connected to STATE_DIR/console.sock) at exactly them. */
 
-static void logrus(const char *level, const char *fmt, ...)
+/* logrus-style quoted value: "..." with \" \\ \n escaped */
+static size_t logrus_quote(char *out, size_t o, size_t cap, const char *v)
 {
-	char m[BERTH_MSG_MAX + 256], out[2 * sizeof m + 64];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(m, sizeof m, fmt, ap);
-	va_end(ap);
-	size_t o = (size_t)snprintf(out, sizeof out, "level=%s msg=\"", level);
-	for (const char *q = m; *q && o + 4 < sizeof out; q++) {
+	out[o++] = '"';
+	for (const char *q = v; *q && o + 4 < cap; q++) {
 		if (*q == '"' || *q == '\\') out[o++] = '\\';
 		if (*q == '\n') { out[o++] = '\\'; out[o++] = 'n'; continue; }
 		out[o++] = *q;
 	}
 	out[o++] = '"';
+	return o;
+}
+
+/* `level=L msg="..."` on stderr; an error with a detail (errnum > 0) gets the fields
+ * `errno=N syscall="..." path="..."`, which the monitor reads back (runtime_msg) */
+static void logrus_detail(const char *level, int errnum, const char *syscall, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void logrus_detail(const char *level, int errnum, const char *syscall, const char *path, const char *fmt, ...)
+{
+	char m[BERTH_MSG_MAX + 256], out[4 * sizeof m + 96];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	size_t o = (size_t)snprintf(out, sizeof out, "level=%s msg=", level);
+	o = logrus_quote(out, o, 2 * sizeof m, m);
+	if (errnum > 0) {
+		o += (size_t)snprintf(out + o, sizeof out - o, " errno=%d syscall=", errnum);
+		o = logrus_quote(out, o, o + sizeof m, syscall ? syscall : "");
+		memcpy(out + o, " path=", 6);
+		o = logrus_quote(out, o + 6, o + 6 + sizeof m, path ? path : "");
+	}
 	out[o++] = '\n';
 	write_all(2, out, o);
 }
+
+#define logrus(level, ...) logrus_detail(level, 0, NULL, NULL, __VA_ARGS__)
 
 #define SPAWN_FAIL(...) do { logrus("error", __VA_ARGS__); _exit(1); } while (0)
 
@@ -890,14 +910,19 @@ static void spawn_from_file(void)
 	char err[512] = "";
 	int sync = -1;
 	pid_t pid = berth_spawn(&a, &sync, err, sizeof err);
-	if (pid < 0) SPAWN_FAIL("%s: %s", err[0] ? err : "spawn", strerror(errno));
+	if (pid < 0) {
+		int e = errno;
+		logrus_detail("error", e, "", "", "%s: %s", err[0] ? err : "spawn", strerror(e));
+		_exit(1);
+	}
 	for (uint32_t k = 0; k < njoins; k++) close(joins[k].fd);
 	if (cgfd >= 0) close(cgfd);
 
 	static char msg[BERTH_MSG_MAX + 1];
 	for (;;) {
 		uint32_t type = 0, errno_value = 0;
-		int n = berth_sync_recv(sync, &type, &errno_value, msg, sizeof msg);
+		const char *e_syscall, *e_path;
+		int n = berth_sync_recv_detail(sync, &type, &errno_value, msg, sizeof msg, &e_syscall, &e_path);
 		if (n < 0 && errno == EINTR) continue;
 		if (n < 0 || type == 0) {
 			reap_child(pid);
@@ -920,7 +945,9 @@ static void spawn_from_file(void)
 			break;
 		case BERTH_MSG_ERROR:
 			reap_child(pid);
-			SPAWN_FAIL("berth-runtime create failed: unable to start container process: %s", msg);
+			logrus_detail("error", (int)errno_value, e_syscall, e_path,
+				      "berth-runtime create failed: unable to start container process: %s", msg);
+			_exit(1);
 		case BERTH_MSG_SYNC:
 			berth_sync_send(sync, BERTH_MSG_ABORT, 0, NULL);
 			reap_child(pid);
@@ -961,21 +988,122 @@ static void report(const char *line)
 	report_fd = -1;
 }
 
-static void report_error(const char *msg, size_t n, int code)
+/* What failed, as far as it is known: reported with the error (see README "Result"). */
+struct detail {
+	int errnum;          /* 0: unknown */
+	char syscall[32];
+	char path[1024];
+};
+
+static void report_error(const char *msg, size_t n, int code, const struct detail *d)
 {
-	static char out[4096 + 64];
-	static char body[4096];
+	static char out[4096 + 2048];
+	static char body[4096], path[2048];
+	static const struct detail none;
+	if (!d) d = &none;
 	struct sink s = { body, sizeof body - 1, 0, 0, -1 };
 	json_esc(&s, (const unsigned char *)msg, n);
-	snprintf(out, sizeof out, "{\"error\":\"%.*s\",\"exitCode\":%d}\n", (int)s.len, body, code);
+	struct sink sp = { path, sizeof path - 1, 0, 0, -1 };
+	json_esc(&sp, (const unsigned char *)d->path, strlen(d->path));
+	struct sink ss = { path + sp.len, sizeof path - 1 - sp.len, 0, 0, -1 };
+	json_esc(&ss, (const unsigned char *)d->syscall, strlen(d->syscall));
+	snprintf(out, sizeof out,
+		 "{\"error\":\"%.*s\",\"exitCode\":%d,\"errno\":%d,\"syscall\":\"%.*s\",\"path\":\"%.*s\",\"kind\":\"%s\"}\n",
+		 (int)s.len, body, code, d->errnum, (int)ss.len, path + sp.len, (int)sp.len, path,
+		 berth_error_kind((uint32_t)d->errnum, d->syscall));
 	report(out);
 }
 
-/* reduce runtime stderr: last logrus line's msg="..." (error/fatal preferred) */
-static size_t runtime_msg(const char *in, size_t n, char *out, size_t cap)
+/* a logrus value at p (quoted with \" \\ \n escapes, or bare up to a space); returns its end */
+static const char *logrus_value(const char *p, const char *eol, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (p < eol && *p == '"') {
+		for (p++; p < eol && *p != '"'; p++) {
+			char c = *p;
+			if (c == '\\' && p + 1 < eol) { p++; c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p; }
+			if (o + 1 < cap) out[o++] = c;
+		}
+		if (p < eol) p++;
+	} else {
+		for (; p < eol && *p != ' '; p++)
+			if (o + 1 < cap) out[o++] = *p;
+	}
+	if (cap) out[o] = '\0';
+	return p;
+}
+
+/* the fields errno= syscall= path= of a logrus line, after its msg (from spawn_from_file) */
+static void logrus_fields(const char *p, const char *eol, struct detail *d)
+{
+	char v[16];
+	while (p < eol) {
+		while (p < eol && *p == ' ') p++;
+		const char *eq = memchr(p, '=', (size_t)(eol - p));
+		if (!eq) break;
+		size_t k = (size_t)(eq - p);
+		if (k == 5 && !memcmp(p, "errno", 5)) { p = logrus_value(eq + 1, eol, v, sizeof v); d->errnum = atoi(v); }
+		else if (k == 7 && !memcmp(p, "syscall", 7)) p = logrus_value(eq + 1, eol, d->syscall, sizeof d->syscall);
+		else if (k == 4 && !memcmp(p, "path", 4)) p = logrus_value(eq + 1, eol, d->path, sizeof d->path);
+		else { char skip[8]; p = logrus_value(eq + 1, eol, skip, sizeof skip); }
+	}
+}
+
+/* errno of an strerror text in any case ("no such file or directory": runc's Go wording) */
+static int errno_of_text(const char *t, size_t n)
+{
+	static const int cands[] = { ENOENT, ENOTDIR, EACCES, EPERM, ENOEXEC, EISDIR };
+	for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+		const char *d = strerrordesc_np(cands[i]);
+		if (d && strlen(d) == n && strncasecmp(t, d, n) == 0) return cands[i];
+	}
+	return 0;
+}
+
+/* A runtime without the fields (runc, the berth-runtime binary): the exec failures have
+ * known wordings. `exec: "NAME": executable file not found in $PATH`,
+ * `exec: "NAME": stat PATH: no such file or directory`, `exec: "NAME": permission denied`
+ * (the create-time lookup), `exec PATH: <strerror>` (the exec itself). */
+static void detail_from_text(const char *m, size_t n, struct detail *d)
+{
+	char buf[4096];
+	if (n >= sizeof buf) n = sizeof buf - 1;
+	memcpy(buf, m, n);
+	buf[n] = '\0';
+	const char *end = buf + n, *last = NULL;
+	for (const char *q = buf; (q = strstr(q, ": ")); q += 2) last = q + 2; /* the final reason */
+	char *e = strstr(buf, "exec: \"");
+	if (e) {
+		char *name = e + 7, *close = strstr(name, "\": ");
+		if (!close) return;
+		const char *why = close + 3;
+		int en = strstr(why, "executable file not found") ? ENOENT : last ? errno_of_text(last, (size_t)(end - last)) : 0;
+		if (!en) return;
+		d->errnum = en;
+		snprintf(d->syscall, sizeof d->syscall, "execve");
+		snprintf(d->path, sizeof d->path, "%.*s", (int)(close - name), name);
+		return;
+	}
+	for (e = buf; (e = strstr(e, "exec /")); e++) {
+		if (e != buf && !(e >= buf + 2 && e[-2] == ':' && e[-1] == ' ')) continue;
+		char *path = e + 5, *colon = strstr(path, ": ");
+		if (!colon || !last) return;
+		int en = errno_of_text(last, (size_t)(end - last));
+		if (!en) return;
+		d->errnum = en;
+		snprintf(d->syscall, sizeof d->syscall, "execve");
+		snprintf(d->path, sizeof d->path, "%.*s", (int)(colon - path), path);
+		return;
+	}
+}
+
+/* reduce runtime stderr: last logrus line's msg="..." (error/fatal preferred), and what
+ * failed (its fields, else what the message says) into d */
+static size_t runtime_msg(const char *in, size_t n, char *out, size_t cap, struct detail *d)
 {
 	size_t best = 0;
 	int best_rank = -1;
+	const char *best_rest = NULL, *best_eol = NULL;
 	const char *p = in, *end = in + n;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -986,25 +1114,33 @@ static size_t runtime_msg(const char *in, size_t n, char *out, size_t cap)
 				    memmem(p, (size_t)(eol - p), "level=fatal", 11)) ? 2 : 1;
 			if (rank >= best_rank) {
 				size_t o = 0;
-				for (const char *q = m + 5; q < eol && *q != '"' && o + 1 < cap; q++) {
+				const char *q;
+				for (q = m + 5; q < eol && *q != '"'; q++) {
 					if (*q == '\\' && q + 1 < eol) {
 						q++;
-						out[o++] = *q == 'n' ? '\n' : *q == 't' ? '\t' : *q;
-					} else
+						if (o + 1 < cap) out[o++] = *q == 'n' ? '\n' : *q == 't' ? '\t' : *q;
+					} else if (o + 1 < cap)
 						out[o++] = *q;
 				}
 				best = o;
 				best_rank = rank;
+				best_rest = q < eol ? q + 1 : eol;
+				best_eol = eol;
 			}
 		}
 		p = eol + 1;
 	}
-	if (best_rank >= 0) return best;
+	if (best_rank >= 0) {
+		logrus_fields(best_rest, best_eol, d);
+		if (!d->errnum) detail_from_text(out, best, d);
+		return best;
+	}
 	/* plain text: trim surrounding whitespace */
 	while (n && (in[n - 1] == '\n' || in[n - 1] == ' ' || in[n - 1] == '\r')) n--;
 	while (n && (*in == '\n' || *in == ' ')) { in++; n--; }
 	if (n >= cap) n = cap - 1;
 	memcpy(out, in, n);
+	detail_from_text(out, n, d);
 	return n;
 }
 
@@ -1257,7 +1393,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR (--runtime PATH | --spawn FILE) --runtime-root DIR "
 			"--state-dir DIR --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES]\n");
-	const char *e = "{\"error\":\"berth-monitor: invalid arguments\",\"exitCode\":125}\n";
+	const char *e = "{\"error\":\"berth-monitor: invalid arguments\",\"exitCode\":125,\"errno\":0,\"syscall\":\"\",\"path\":\"\",\"kind\":\"other\"}\n";
 	write_all(1, e, strlen(e));
 	exit(1);
 }
@@ -1369,8 +1505,9 @@ static void fail_cleanup(int devnull)
 static void die_internal(int devnull, const char *what)
 {
 	char msg[512];
+	struct detail d = { .errnum = errno };
 	int n = snprintf(msg, sizeof msg, "berth-monitor: %s: %s", what, strerror(errno));
-	report_error(msg, (size_t)n, EXIT_INTERNAL);
+	report_error(msg, (size_t)n, EXIT_INTERNAL, &d);
 	fail_cleanup(devnull);
 	_exit(1);
 }
@@ -1402,7 +1539,7 @@ static void monitor_main(void)
 	if (mkdir(opt.sdir, 0700) < 0 && errno != EEXIST) die_internal(devnull, "mkdir state dir");
 	if (monitor_running()) {
 		const char *m = "berth-monitor: another monitor is running for this state dir";
-		report_error(m, strlen(m), EXIT_INTERNAL);
+		report_error(m, strlen(m), EXIT_INTERNAL, NULL);
 		_exit(1); /* touch nothing of the other monitor's */
 	}
 	unlink(p_exit);
@@ -1505,10 +1642,11 @@ static void monitor_main(void)
 	if (!ok) {
 		static char msg[4096];
 		size_t n = 0;
-		if (cap_err_n) n = runtime_msg(cap_err, cap_err_n, msg, sizeof msg);
-		if (!n && cap_out_n) n = runtime_msg(cap_out, cap_out_n, msg, sizeof msg);
+		static struct detail d;
+		if (cap_err_n) n = runtime_msg(cap_err, cap_err_n, msg, sizeof msg, &d);
+		if (!n && cap_out_n) n = runtime_msg(cap_out, cap_out_n, msg, sizeof msg, &d);
 		if (!n) n = (size_t)snprintf(msg, sizeof msg, "%s create failed", opt.runtime ? opt.runtime : "berth-monitor");
-		report_error(msg, n, status_code(rt_status));
+		report_error(msg, n, status_code(rt_status), &d);
 		fail_cleanup(devnull);
 		_exit(1);
 	}
@@ -1564,8 +1702,10 @@ int main(int argc, char **argv)
 	parse_args(argc, argv);
 	syscall(SYS_close_range, 3U, ~0U, 0U); /* do not hold the caller's descriptors */
 	if (opt.spawnfile && strcmp(opt.spawnfile, "-") == 0 && read_all(0, &spawn_buf, &spawn_len) < 0) {
-		const char *e = "{\"error\":\"berth-monitor: read the spawn data from stdin\",\"exitCode\":125}\n";
-		write_all(1, e, strlen(e));
+		char e[192];
+		int n = snprintf(e, sizeof e, "{\"error\":\"berth-monitor: read the spawn data from stdin\",\"exitCode\":125,"
+				 "\"errno\":%d,\"syscall\":\"read\",\"path\":\"\",\"kind\":\"other\"}\n", errno);
+		write_all(1, e, (size_t)n);
 		return 1;
 	}
 	int rp[2];
@@ -1595,7 +1735,7 @@ int main(int argc, char **argv)
 	int st;
 	while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
 	if (n == 0) {
-		const char *e = "{\"error\":\"berth-monitor: monitor died before reporting\",\"exitCode\":125}\n";
+		const char *e = "{\"error\":\"berth-monitor: monitor died before reporting\",\"exitCode\":125,\"errno\":0,\"syscall\":\"\",\"path\":\"\",\"kind\":\"other\"}\n";
 		write_all(1, e, strlen(e));
 		return 1;
 	}
