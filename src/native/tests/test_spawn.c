@@ -214,6 +214,64 @@ static int t_bad_clone_flags(void)
     return 0;
 }
 
+/* ---- spawn file ----------------------------------------------------------------- */
+
+static void put32(struct enc *e, uint32_t v) { enc_put(e, &v, 4); }
+static void putstr(struct enc *e, const char *v)
+{
+    put32(e, (uint32_t)strlen(v));
+    enc_put(e, v, strlen(v));
+}
+
+static int t_spawn_file_decode(void)
+{
+    struct enc plan, f;
+    enc_init(&plan);
+    enc_op(&plan, BERTH_OP_READY, 0, "");
+    memset(&f, 0, sizeof(f));
+    put32(&f, BERTH_SPAWN_MAGIC);
+    put32(&f, BERTH_SPAWN_VERSION);
+    uint64_t flags = CLONE_NEWNET | (1ULL << 33);
+    enc_put(&f, &flags, 8);
+    put32(&f, 3);
+    putstr(&f, "/run/x/exec.fifo");
+    put32(&f, (uint32_t)-1);
+    putstr(&f, "");
+    put32(&f, 1);
+    put32(&f, CLONE_NEWNET);
+    putstr(&f, "/proc/1/ns/net");
+    put32(&f, (uint32_t)plan.len);
+    enc_put(&f, plan.b, plan.len);
+    struct berth_spawn_file sf;
+    char err[128];
+    int rc = berth_spawn_file_decode(f.b, f.len, &sf, err, sizeof(err));
+    int ok = rc == 0 && sf.clone_flags == flags && sf.fifo_fd == 3 && strcmp(sf.fifo, "/run/x/exec.fifo") == 0 &&
+             sf.console_fd == -1 && strcmp(sf.cgroup, "") == 0 && sf.njoins == 1 && sf.join_type[0] == CLONE_NEWNET &&
+             strcmp(sf.join_path[0], "/proc/1/ns/net") == 0 && sf.plan_len == plan.len &&
+             memcmp(sf.plan, plan.b, plan.len) == 0;
+    if (rc == 0)
+        berth_spawn_file_free(&sf);
+    int bad = 0;
+    for (size_t n = 0; n < f.len && !bad; n++) /* every truncation is refused */
+        if (berth_spawn_file_decode(f.b, n, &sf, err, sizeof(err)) != -1 || errno != EINVAL ||
+            strcmp(err, "truncated") != 0)
+            bad = (int)n + 1;
+    uint32_t many = BERTH_SPAWN_MAX_JOINS + 1;
+    memcpy(f.b + 4 + 4 + 8 + 4 + 4 + 16 + 4 + 4, &many, 4); /* njoins */
+    int rc_many = berth_spawn_file_decode(f.b, f.len, &sf, err, sizeof(err));
+    char err_many[128];
+    snprintf(err_many, sizeof(err_many), "%s", err);
+    f.b[0] ^= 1;
+    int rc_magic = berth_spawn_file_decode(f.b, f.len, &sf, err, sizeof(err));
+    free(plan.b);
+    free(f.b);
+    CHECK(ok, "decode rc %d (%s)", rc, rc ? err : "fields differ");
+    CHECK(!bad, "a file truncated to %d bytes was not refused as truncated (%s)", bad - 1, err);
+    CHECK(rc_many == -1 && strcmp(err_many, "17 namespaces to join") == 0, "njoins 17: rc %d '%s'", rc_many, err_many);
+    CHECK(rc_magic == -1 && strcmp(err, "not a version 1 spawn file") == 0, "bad magic: rc %d '%s'", rc_magic, err);
+    return 0;
+}
+
 /* ---- spawning ------------------------------------------------------------------- */
 
 static int t_hostname_pidns(void)
@@ -1122,6 +1180,7 @@ int main(int argc, char **argv)
     RUN(t_parse_unknown_op);
     RUN(t_parse_trailing);
     RUN(t_bad_clone_flags);
+    RUN(t_spawn_file_decode);
     RUN(t_hostname_pidns);
     RUN(t_into_cgroup);
     RUN(t_sync_roundtrip);
