@@ -919,6 +919,46 @@ static int write_file(const char *path, const char *text)
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+static int write_file(const char *path, const char *text);
+
+/* lo in a network namespace owned by a new user namespace (the child is root there once mapped) */
+static int t_loopback_up_userns(void)
+{
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    struct enc e;
+    enc_init(&e);
+    enc_op(&e, BERTH_OP_SYNC, 0, "s", "userns");
+    enc_op(&e, BERTH_OP_SETGID, 0, "i", I(0));
+    enc_op(&e, BERTH_OP_SETUID, 0, "i", I(0));
+    enc_op(&e, BERTH_OP_LOOPBACK_UP, 0, "");
+    enc_op(&e, BERTH_OP_DUP2, 0, "ii", I(p[1]), I(1));
+    enc_op(&e, BERTH_OP_EXEC, 0, "slls", self_exe, L("test", "--lo"), ENV, "");
+    int fd;
+    char err[512], buf[BERTH_MSG_MAX], path[64];
+    uint32_t type, ev;
+    pid_t pid = spawn(&e, CLONE_NEWUSER | CLONE_NEWNET, NULL, 0, &fd, err);
+    free(e.b);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        CHECK(0, "spawn: %s: %s", err, strerror(errno));
+    }
+    berth_sync_recv(fd, &type, &ev, buf, sizeof(buf));
+    snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+    int ok = type == BERTH_MSG_SYNC && write_file(path, "0 0 65536\n") == 0;
+    snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+    ok = ok && write_file(path, "0 0 65536\n") == 0;
+    berth_sync_send(fd, ok ? BERTH_MSG_CONTINUE : BERTH_MSG_ABORT, 0, NULL);
+    char *out = read_all(p[0]);
+    struct result r;
+    collect(pid, fd, &r);
+    CHECK(ok, "writing the id maps failed");
+    CHECK(r.nerr == 0, "error: %s", r.err);
+    CHECK(strcmp(out, "lo up connect ok\n") == 0, "output '%s'", out);
+    return 0;
+}
+
 /* In a user namespace: mknod is refused (FALLBACK_BIND binds the host node) and
  * inherited mounts have locked flags (the read-only remount retries with them). */
 static int t_userns_fallbacks(void)
@@ -1196,6 +1236,7 @@ int main(int argc, char **argv)
     RUN(t_two_stage_setns_error);
     RUN(t_two_stage_forced);
     RUN(t_loopback_up);
+    RUN(t_loopback_up_userns);
     RUN(t_setrlimit_clamp);
     RUN(t_caps);
     RUN(t_seccomp);
