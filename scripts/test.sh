@@ -17,12 +17,14 @@ status=0
 echo "== native tests"
 if make -s -C src/native test > /tmp/berth-native-test.log 2>&1; then :; else status=1; fi
 cat /tmp/berth-native-test.log
-np=$(grep -cE '^ok ' /tmp/berth-native-test.log); nf=$(grep -cE '^not ok ' /tmp/berth-native-test.log)
+np=$(grep -E '^ok ' /tmp/berth-native-test.log | grep -vc ' # SKIP'); nf=$(grep -cE '^not ok ' /tmp/berth-native-test.log)
+ns=$(grep -E '^ok ' /tmp/berth-native-test.log | grep -c ' # SKIP'); echo "native tests: $np passed, $nf failed, $ns skipped"
 passed=$((passed + np)); failed=$((failed + nf))
 echo "== monitor tests"
 if make -s -C src/monitor test > /tmp/berth-monitor-test.log 2>&1; then :; else status=1; fi
 cat /tmp/berth-monitor-test.log
-np=$(grep -cE '^ok ' /tmp/berth-monitor-test.log); nf=$(grep -cE '^not ok ' /tmp/berth-monitor-test.log)
+np=$(grep -E '^ok ' /tmp/berth-monitor-test.log | grep -vc ' # SKIP'); nf=$(grep -cE '^not ok ' /tmp/berth-monitor-test.log)
+ns=$(grep -E '^ok ' /tmp/berth-monitor-test.log | grep -c ' # SKIP'); echo "monitor tests: $np passed, $nf failed, $ns skipped"
 passed=$((passed + np)); failed=$((failed + nf))
 for proj in tests/*/*.csproj; do
   name=$(basename "$proj" .csproj)

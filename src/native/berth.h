@@ -105,6 +105,10 @@ enum berth_op {
     BERTH_OP_EXEC = 32,         /* (bytes path, bytes argv, bytes env, bytes keep_fds) */
     /* dup2(from, to) - stdio for exec'd processes */
     BERTH_OP_DUP2 = 33,         /* (int from, int to) */
+    /* bring the loopback interface "lo" of the current network namespace up
+     * (SIOCGIFFLAGS, then SIOCSIFFLAGS with IFF_UP unless it is up already), as runc
+     * does in a new network namespace.  Error text: "ioctl SIOCSIFFLAGS lo: <strerror>". */
+    BERTH_OP_LOOPBACK_UP = 34,  /* () */
 };
 
 /* op flags */
@@ -180,8 +184,58 @@ pid_t berth_spawn(const struct berth_spawn_args *args, int *sync_fd, char *err, 
 /* Receive one message. Returns bytes of text (>= 0) and fills type/errno_value;
  * text is NUL-terminated in buf.  Returns 0 with *type = 0 at EOF, -1 on error. */
 int berth_sync_recv(int fd, uint32_t *type, uint32_t *errno_value, char *buf, size_t buflen);
+/* The same, for an ERROR also giving what failed: *syscall and *path point into buf
+ * (empty strings when the message carries none).  On the wire an ERROR's text may be
+ * followed by "\0syscall\0path\0"; the return value is the text's length (up to its
+ * NUL), so berth_sync_recv callers see the text only.  syscall is the system call
+ * behind the failing step ("execve" for EXEC and for LOOKUP, which checks at create
+ * time what execve will run; "mount", "open", "chdir", ...; empty when the step is no
+ * system call, e.g. a hook's exit status), path the path it was given (for LOOKUP the
+ * command name as written) or empty. */
+int berth_sync_recv_detail(int fd, uint32_t *type, uint32_t *errno_value, char *buf, size_t buflen,
+                           const char **syscall, const char **path);
+/* Classifies an ERROR: "not-found" (execve with ENOENT/ENOTDIR: the command does not
+ * exist or is not in PATH), "permission" (execve with EACCES/EPERM/ENOEXEC/EISDIR: it
+ * exists but cannot be executed), else "other". */
+const char *berth_error_kind(uint32_t errno_value, const char *syscall);
 /* Send one message. Returns 0 or -1 (MSG_NOSIGNAL is used). */
 int berth_sync_send(int fd, uint32_t type, uint32_t errno_value, const char *text);
+
+/* ---- spawn file ------------------------------------------------------------------
+ * What a process needs to clone a container's init that another process prepared
+ * (berthd runs the C# half of berth-runtime's create; berth-monitor --spawn clones).
+ * Written by PendingCreate.EncodeSpawnFile (src/Berth.Runtime), little endian:
+ *   u32 magic "BSPN", u32 version 1, u64 clone flags,
+ *   i32 exec fifo fd (-1 none), u32 len + exec fifo path,
+ *   i32 console fd (-1 none), u32 len + cgroup v2 dir to clone into (empty: none),
+ *   u32 njoins, njoins x (i32 CLONE_NEW* type, u32 len + namespace path),
+ *   u32 len + plan (the encoding above).
+ * The plan refers to the fifo and the console socket by those fd numbers: the spawning
+ * process opens them (the console socket connected) at exactly them.
+ */
+#define BERTH_SPAWN_MAGIC 0x4e505342u /* "BSPN" little endian */
+#define BERTH_SPAWN_VERSION 1u
+#define BERTH_SPAWN_MAX_JOINS 16
+
+struct berth_spawn_file {
+    uint64_t clone_flags;
+    int32_t fifo_fd;                /* -1: none */
+    const char *fifo;               /* strings are NUL-terminated copies ("" when empty) */
+    int32_t console_fd;             /* -1: none */
+    const char *cgroup;             /* "": not cloned into a cgroup */
+    uint32_t njoins;
+    int32_t join_type[BERTH_SPAWN_MAX_JOINS];
+    const char *join_path[BERTH_SPAWN_MAX_JOINS];
+    const uint8_t *plan;
+    uint64_t plan_len;
+    char *storage;                  /* owns the copies: berth_spawn_file_free */
+};
+
+/* Decodes a spawn file (allocates: parent side only).  Returns 0, or -1 with errno EINVAL
+ * and err one of "truncated", "not a version 1 spawn file", "N namespaces to join"
+ * (ENOMEM: "out of memory"). */
+int berth_spawn_file_decode(const uint8_t *buf, size_t len, struct berth_spawn_file *sf, char *err, size_t errlen);
+void berth_spawn_file_free(struct berth_spawn_file *sf);
 
 /* ---- parent-side terminal helpers (tty.c; never used in the child) ---- */
 /* Receives one fd sent with SCM_RIGHTS (runc's console-socket protocol). Returns it (CLOEXEC) or -1. */

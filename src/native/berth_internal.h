@@ -46,6 +46,10 @@ const char *berth_op_name(unsigned op);
 /* util.c (async-signal-safe) */
 extern int berth_sync_fd;  /* child: our end of the sync socket */
 int berth_fail(char *err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* the failing call and path sent with the next ERROR (berth_fail derives them from its message) */
+extern char berth_err_syscall[32];
+extern char berth_err_path[BERTH_ERRLEN];
+void berth_fail_detail(const char *syscall, const char *path);
 const char *berth_strerror(int errnum);
 void berth_lower_strerror(int errnum, char *buf, size_t len);
 void berth_signals_default(int ignore_sigpipe);
@@ -87,6 +91,7 @@ int berth_op_exec_fifo(const struct berth_op_rec *op, char *err);
 int berth_op_hook(const struct berth_op_rec *op, char *err);
 int berth_op_lookup(const struct berth_op_rec *op, char *err);
 int berth_op_exec(const struct berth_op_rec *op, char *err);
+int berth_op_loopback_up(const struct berth_op_rec *op, char *err);
 
 #pragma GCC visibility pop
 

@@ -121,6 +121,8 @@ static int run_op(const struct berth_op_rec *op, char *err)
             return berth_fail(err, errno, "dup2 %llu to %llu", (unsigned long long)ARG_U(op, 0),
                               (unsigned long long)ARG_U(op, 1));
         return 0;
+    case BERTH_OP_LOOPBACK_UP:
+        return berth_op_loopback_up(op, err);
     }
     return berth_fail(err, EINVAL, "op %u", op->op);
 }
@@ -131,6 +133,7 @@ void berth_child_main(const struct berth_plan *plan)
         const struct berth_op_rec *op = &plan->ops[i];
         char err[BERTH_ERRLEN];
         err[0] = '\0';
+        berth_err_syscall[0] = berth_err_path[0] = '\0';
         if (run_op(op, err) == 0)
             continue;
         int e = errno;

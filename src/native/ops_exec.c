@@ -130,6 +130,7 @@ int berth_op_hook(const struct berth_op_rec *op, char *err)
     if (st == -1) {
         if (errno == ETIMEDOUT) {
             snprintf(err, BERTH_ERRLEN, "hook %s: timed out", path);
+            berth_fail_detail("", path);
             errno = ETIMEDOUT;
             return -1;
         }
@@ -147,6 +148,7 @@ int berth_op_hook(const struct berth_op_rec *op, char *err)
             sig[0] = (char)(sig[0] - 'A' + 'a');
         snprintf(err, BERTH_ERRLEN, "hook %s: signal: %s", path, sig);
     }
+    berth_fail_detail("", path);
     errno = 0; /* not a system call failure */
     return -1;
 }
@@ -157,6 +159,7 @@ static int lookup_fail(char *err, int e, const char *name)
         snprintf(err, BERTH_ERRLEN, "exec: \"%s\": permission denied", name);
     else
         snprintf(err, BERTH_ERRLEN, "exec: \"%s\": executable file not found in $PATH", name);
+    berth_fail_detail("execve", name); /* the lookup is the create-time check of the exec */
     errno = e;
     return -1;
 }
@@ -187,6 +190,7 @@ int berth_op_lookup(const struct berth_op_rec *op, char *err)
             char lower[128];
             berth_lower_strerror(e, lower, sizeof(lower));
             snprintf(err, BERTH_ERRLEN, "exec: \"%s\": stat %s: %s", name, name, lower);
+            berth_fail_detail("execve", name);
             errno = e;
             return -1;
         }
@@ -240,5 +244,6 @@ int berth_op_exec(const struct berth_op_rec *op, char *err)
     execve(path, op->args[1].list, op->args[2].list);
     int e = errno;
     berth_fail(err, e, "exec %s", path);
+    berth_fail_detail("execve", path);
     berth_child_die(e == ENOENT ? 127 : 126, e, err);
 }

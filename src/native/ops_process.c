@@ -1,4 +1,4 @@
-/* Process ops: SETRLIMIT, CONSOLE, SETGROUPS, capabilities, SECCOMP, EXEC_FIFO. */
+/* Process ops: SETRLIMIT, CONSOLE, SETGROUPS, capabilities, SECCOMP, EXEC_FIFO, LOOPBACK_UP. */
 #include "berth_internal.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -223,5 +224,32 @@ int berth_op_exec_fifo(const struct berth_op_rec *op, char *err)
     if (berth_write_all(fd, "0", 1) < 0)
         r = berth_fail(err, errno, "write exec fifo %s", path);
     close(fd);
+    return r;
+}
+
+/* "lo" up in the current network namespace (a new one starts with it down). A socket of
+ * the namespace serves the interface ioctls; AF_UNIX when IPv4 is not available. */
+int berth_op_loopback_up(const struct berth_op_rec *op, char *err)
+{
+    (void)op;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 && errno == EAFNOSUPPORT)
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return berth_fail(err, errno, "socket for lo");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strcpy(ifr.ifr_name, "lo");
+    int r = 0;
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+        r = berth_fail(err, errno, "ioctl SIOCGIFFLAGS lo");
+    else if (!(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+            r = berth_fail(err, errno, "ioctl SIOCSIFFLAGS lo");
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
     return r;
 }

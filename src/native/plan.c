@@ -47,6 +47,7 @@ static const struct {
     [BERTH_OP_LOOKUP] = {"LOOKUP", "bl"},
     [BERTH_OP_EXEC] = {"EXEC", "bllb"},
     [BERTH_OP_DUP2] = {"DUP2", "ii"},
+    [BERTH_OP_LOOPBACK_UP] = {"LOOPBACK_UP", ""},
 };
 #define OP_MAX (sizeof(op_table) / sizeof(op_table[0]))
 

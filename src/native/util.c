@@ -28,15 +28,62 @@ void berth_lower_strerror(int errnum, char *buf, size_t len)
         buf[0] = (char)(buf[0] - 'A' + 'a');
 }
 
-/* Format "<fmt>: <strerror(errnum)>" into err (BERTH_ERRLEN), set errno, return -1. */
+/* The call and path of the last failure in this (child) process: sent after the ERROR text. */
+char berth_err_syscall[32];
+char berth_err_path[BERTH_ERRLEN];
+
+void berth_fail_detail(const char *syscall, const char *path)
+{
+    snprintf(berth_err_syscall, sizeof(berth_err_syscall), "%s", syscall ? syscall : "");
+    snprintf(berth_err_path, sizeof(berth_err_path), "%s", path ? path : "");
+}
+
+/* Derive the call and the path from an op's message ("mount proc to /proc", "exec /bin/x"): the
+ * first word names the call (a few message words map to the syscall behind them), the path is
+ * the last word starting with '/'. */
+static void detail_from_message(const char *msg, size_t len)
+{
+    static const struct {
+        const char *word, *call;
+    } calls[] = {
+        {"exec", "execve"},     {"remount", "mount"}, {"set", "mount"},    {"make", "mount"},
+        {"umount", "umount2"},  {"create", "open"},   {"resolve", "openat2"}, {"send", "sendmsg"},
+        {"receive", "recvmsg"}, {"keep", "fcntl"},    {"unlockpt", "ioctl"}, {"ptsname", "ioctl"},
+    };
+    size_t w = 0;
+    while (w < len && msg[w] != ' ')
+        w++;
+    const char *call = NULL;
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+        if (strlen(calls[i].word) == w && strncmp(msg, calls[i].word, w) == 0)
+            call = calls[i].call;
+    if (call)
+        snprintf(berth_err_syscall, sizeof(berth_err_syscall), "%s", call);
+    else
+        snprintf(berth_err_syscall, sizeof(berth_err_syscall), "%.*s", (int)w, msg);
+    berth_err_path[0] = '\0';
+    for (size_t i = w; i < len; i++)
+        if (msg[i] == '/' && msg[i - 1] == ' ') {
+            size_t e = i;
+            while (e < len && msg[e] != ' ')
+                e++;
+            snprintf(berth_err_path, sizeof(berth_err_path), "%.*s", (int)(e - i), msg + i);
+            i = e - 1;
+        }
+}
+
+/* Format "<fmt>: <strerror(errnum)>" into err (BERTH_ERRLEN), note the call and the path
+ * (see berth_err_syscall), set errno, return -1. */
 int berth_fail(char *err, int errnum, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(err, BERTH_ERRLEN, fmt, ap);
     va_end(ap);
-    if (n >= 0 && n < BERTH_ERRLEN)
+    if (n >= 0 && n < BERTH_ERRLEN) {
+        detail_from_message(err, (size_t)n);
         snprintf(err + n, BERTH_ERRLEN - n, ": %s", berth_strerror(errnum));
+    }
     errno = errnum;
     return -1;
 }
@@ -73,7 +120,17 @@ int berth_sync_send(int fd, uint32_t type, uint32_t errno_value, const char *tex
 
 int berth_sync_recv(int fd, uint32_t *type, uint32_t *errno_value, char *buf, size_t buflen)
 {
+    return berth_sync_recv_detail(fd, type, errno_value, buf, buflen, NULL, NULL);
+}
+
+int berth_sync_recv_detail(int fd, uint32_t *type, uint32_t *errno_value, char *buf, size_t buflen,
+                           const char **syscall, const char **path)
+{
     uint32_t hdr[2];
+    if (syscall)
+        *syscall = "";
+    if (path)
+        *path = "";
     if (!buf || buflen == 0) {
         errno = EINVAL;
         return -1;
@@ -100,7 +157,34 @@ int berth_sync_recv(int fd, uint32_t *type, uint32_t *errno_value, char *buf, si
     *errno_value = hdr[1];
     n -= sizeof(hdr);
     buf[n] = '\0';
-    return (int)n;
+    /* the text ends at its NUL; an ERROR carries "syscall\0path\0" after it */
+    size_t text = strnlen(buf, (size_t)n);
+    if (text < (size_t)n) {
+        const char *s = buf + text + 1, *end = buf + n;
+        if (syscall)
+            *syscall = s;
+        s += strlen(s) + 1;
+        if (path && s < end)
+            *path = s;
+    }
+    return (int)text;
+}
+
+const char *berth_error_kind(uint32_t errno_value, const char *syscall)
+{
+    if (!syscall || strcmp(syscall, "execve") != 0)
+        return "other";
+    switch (errno_value) {
+    case ENOENT:
+    case ENOTDIR:
+        return "not-found";
+    case EACCES:
+    case EPERM:
+    case ENOEXEC:
+    case EISDIR:
+        return "permission";
+    }
+    return "other";
 }
 
 /* Reset every signal disposition to SIG_DFL with the raw syscall (glibc's
@@ -130,8 +214,21 @@ void berth_signals_unblock(void)
 /* Report the failure to the parent and exit.  Used by the child only. */
 void berth_child_die(int status, int errnum, const char *msg)
 {
-    if (berth_sync_fd >= 0)
-        berth_sync_send(berth_sync_fd, BERTH_MSG_ERROR, (uint32_t)errnum, msg);
+    if (berth_sync_fd >= 0) {
+        /* text, then "syscall\0path\0" (berth_sync_recv_detail), all within BERTH_MSG_MAX */
+        uint32_t hdr[2] = {BERTH_MSG_ERROR, (uint32_t)errnum};
+        size_t room = BERTH_MSG_MAX - sizeof(hdr) - 1; /* a receiver's buffer keeps one byte for a NUL */
+        size_t lt = strlen(msg), ls = strlen(berth_err_syscall), lp = strlen(berth_err_path);
+        if (lt > room)
+            lt = room;
+        if (lt + 1 + ls + 1 + lp + 1 > room)
+            ls = lp = 0, berth_err_syscall[0] = berth_err_path[0] = '\0';
+        struct iovec iov[6] = {{hdr, sizeof(hdr)}, {(void *)msg, lt}, {"", 1}, {berth_err_syscall, ls + 1},
+                               {berth_err_path, lp + 1}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (ls || lp) ? 5 : 2};
+        while (sendmsg(berth_sync_fd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+            ;
+    }
     _exit(status);
 }
 

@@ -219,7 +219,7 @@ public sealed class PendingCreate : IDisposable
     }
 
     /// <summary>
-    /// What a process needs to clone the init elsewhere (berth-monitor reads it; layout in src/monitor/monitor.c),
+    /// What a process needs to clone the init elsewhere (berth-monitor reads it; format and decoder in src/native/berth.h),
     /// little endian: u32 magic "BSPN", u32 version, u64 clone flags, i32 exec fifo fd (-1: none), u32 length +
     /// exec fifo path, i32 console socket fd (-1: none), u32 length + cgroup v2 directory to clone into (empty:
     /// none), u32 join count and per join i32 CLONE_NEW* type + u32 length + namespace path, u32 length + plan.

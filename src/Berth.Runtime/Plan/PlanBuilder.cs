@@ -117,6 +117,9 @@ public static class PlanBuilder
         // Device nodes and directories get exactly the modes the spec asks for (runc sets umask 0 here too);
         // the process's own umask is set later.
         plan.Add(PlanOp.Umask, PlanArg.Int(0));
+        // A new network namespace starts with lo down: bring it up, as runc does (--network none has 127.0.0.1).
+        if ((nsFlags & Interop.Libc.CLONE_NEWNET) != 0)
+            plan.Add(PlanOp.LoopbackUp);
         if (newMountNs)
             AddRootfs(plan, spec, ctx, newCgroupNs);
         if (!newCgroupNs && !selfJoin)

@@ -36,6 +36,7 @@ public enum PlanOp : ushort
     Lookup = 31,
     Exec = 32,
     Dup2 = 33,
+    LoopbackUp = 34,
 }
 
 /// <summary>Op flags (BERTH_F_* in berth.h).</summary>

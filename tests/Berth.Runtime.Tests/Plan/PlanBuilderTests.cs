@@ -134,6 +134,17 @@ public class PlanBuilderTests
     }
 
     [Fact]
+    public void NewNetworkNamespaceGetsLoopbackUpJoinedOneDoesNot()
+    {
+        var ops = Ops(PlanBuilder.ForInit(SpecFixtures.Default(), Ctx()));
+        Assert.Single(ops, o => o == PlanOp.LoopbackUp);
+        Assert.True(ops.IndexOf(PlanOp.LoopbackUp) < ops.IndexOf(PlanOp.Exec));
+        var joined = SpecFixtures.Default();
+        joined.Linux!.Namespaces!.First(n => n.Type == "network").Path = "/proc/1/ns/net";
+        Assert.DoesNotContain(PlanOp.LoopbackUp, Ops(PlanBuilder.ForInit(joined, Ctx())));
+    }
+
+    [Fact]
     public void JoinedNamespacesAreNotCloned()
     {
         var spec = SpecFixtures.Default();
