@@ -56,3 +56,55 @@ internal static unsafe partial class Terminal
         return () => Restore(fd, saved);
     }
 }
+
+/// <summary>Plain reads and writes on a file descriptor (stdin, stdout, stderr), bypassing System.Console: its
+/// terminal line editor echoes input itself and reconfigures the terminal (so raw mode would not hold).</summary>
+internal static unsafe partial class Fd
+{
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint read(int fd, byte* buf, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint write(int fd, byte* buf, nint count);
+
+    private const int EINTR = 4, EAGAIN = 11;
+
+    /// <summary>read(2), retried on EINTR: the bytes read, 0 at end of file, -1 on an error.</summary>
+    public static int Read(int fd, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var n = read(fd, p, buffer.Length);
+                if (n >= 0) return (int)n;
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN) { Thread.Sleep(10); continue; } // a non-blocking stdin someone else set up
+                return -1;
+            }
+        }
+    }
+
+    /// <summary>write(2) of the whole span; false when the reader is gone (EPIPE) or another error.</summary>
+    public static bool WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            int off = 0;
+            while (off < data.Length)
+            {
+                var n = write(fd, p + off, data.Length - off);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR) continue;
+                    if (errno == EAGAIN) { Thread.Sleep(1); continue; }
+                    return false;
+                }
+                off += (int)n;
+            }
+            return true;
+        }
+    }
+}
