@@ -104,17 +104,56 @@ internal static class Format
         return Tabwriter(string.Join('\n', lines).Split('\n'));
     }
 
-    /// <summary>JSON indented as docker inspect prints it (4 spaces).</summary>
-    public static string Indent(JsonElement e)
+    /// <summary>JSON indented as docker inspect prints it (4 spaces), or on one line (inspect --format json).</summary>
+    public static string Indent(JsonElement e, bool indented = true)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions
         {
-            Indented = true, IndentSize = 4, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            Indented = indented, IndentSize = 4, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         }))
         {
-            e.WriteTo(w);
+            e.WriteTo(w); // as the daemon sent it (docker's CLI indents the raw bytes)
         }
         return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    /// <summary>The properties of docker's inspect types that are Go maps (so encoded with sorted keys).</summary>
+    private static readonly HashSet<string> MapProperties = new(StringComparer.Ordinal)
+    {
+        "Labels", "Options", "DriverOpts", "Data", "Networks", "Ports", "ExposedPorts", "Volumes", "PortBindings", "Sysctls",
+        "StorageOpt", "Tmpfs", "Annotations", "LogConfig.Config",
+    };
+
+    /// <summary>
+    /// An inspect document as docker's CLI re-encodes it from its Go types: struct fields in the daemon's order,
+    /// the maps' keys sorted.
+    /// </summary>
+    public static void WriteGo(Utf8JsonWriter w, JsonElement e, string? property = null, string? parent = null)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                w.WriteStartObject();
+                var props = e.EnumerateObject();
+                bool isMap = property is not null && (MapProperties.Contains(property) || MapProperties.Contains(parent + "." + property))
+                             && property != "Config";
+                if (property == "Config" && parent == "LogConfig") isMap = true;
+                foreach (var p in isMap ? props.OrderBy(p => p.Name, StringComparer.Ordinal) : props.AsEnumerable())
+                {
+                    w.WritePropertyName(p.Name);
+                    WriteGo(w, p.Value, isMap ? null : p.Name, property);
+                }
+                w.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                w.WriteStartArray();
+                foreach (var x in e.EnumerateArray()) WriteGo(w, x, null, property);
+                w.WriteEndArray();
+                break;
+            default:
+                e.WriteTo(w);
+                break;
+        }
     }
 }

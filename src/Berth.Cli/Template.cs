@@ -284,6 +284,7 @@ internal sealed class Template
     private sealed class Exec(string source, object? root, bool header)
     {
         private readonly List<(string Name, object? Value)> _vars = [("$", root)];
+        private (string Name, string? Parent)? _pipeHint;
 
         public void Run(List<Node> nodes, object? dot, StringBuilder sb)
         {
@@ -354,8 +355,11 @@ internal sealed class Template
             bool first = true;
             foreach (var cmd in p.Cmds)
             {
+                _pipeHint = first ? null : _pipeHint;
                 value = EvalCmd(cmd, dot, first ? null : [value]);
                 first = false;
+                // what the value was called (.Config.Labels: a map), for json's key order
+                _pipeHint = cmd.Args is [FieldOp { Path.Length: > 0 } f] ? (f.Path[^1], f.Path.Length > 1 ? f.Path[^2] : null) : null;
             }
             foreach (var name in p.Decl) _vars.Add((name, value));
             return value;
@@ -364,11 +368,13 @@ internal sealed class Template
         private object? EvalCmd(Cmd cmd, object? dot, object?[]? piped)
         {
             var head = cmd.Args[0];
+            var hint = cmd.Args.Count > 1 && cmd.Args[1] is FieldOp { Path.Length: > 0 } fa ? (fa.Path[^1], fa.Path.Length > 1 ? fa.Path[^2] : null)
+                     : piped is not null ? _pipeHint : null;
             var rest = cmd.Args.Skip(1).Select(o => EvalOperand(o, dot, null)).ToList();
             if (piped is not null) rest.AddRange(piped);
             return head switch
             {
-                FuncOp f => Call(f.Name, rest),
+                FuncOp f => Call(f.Name, rest, hint),
                 FieldOp fo => EvalField(fo, dot, rest),
                 _ when rest.Count > 0 => throw new TemplateError($"template: can't give argument to non-function {Describe(head)}"),
                 _ => EvalOperand(head, dot, null),
@@ -382,7 +388,7 @@ internal sealed class Template
             LiteralOp l => l.Value,
             FieldOp f => EvalField(f, dot, args ?? []),
             SubOp s => Eval(s.Pipe, dot),
-            FuncOp f => Call(f.Name, []),
+            FuncOp f => Call(f.Name, [], null),
             _ => null,
         };
 
@@ -437,13 +443,13 @@ internal sealed class Template
 
         private static readonly string[] HeaderPassThrough = ["json", "join", "split", "lower", "upper", "title", "truncate", "pad"];
 
-        private object? Call(string name, List<object?> a)
+        private object? Call(string name, List<object?> a, (string Name, string? Parent)? hint)
         {
             // A table's header row: docker's header functions hand the header through.
             if (header && HeaderPassThrough.Contains(name)) return a.Count > 0 ? GoString(a[0]) : "";
             switch (name)
             {
-                case "json": Need(name, a, 1); return Json(a[0]);
+                case "json": Need(name, a, 1); return Json(a[0], hint?.Name, hint?.Parent);
                 case "join": Need(name, a, 2); return string.Join(Str(a[1]), Items(a[0]).Select(GoString));
                 case "split": Need(name, a, 2); return Str(a[0]).Split(Str(a[1])).Cast<object?>().ToList();
                 case "lower": Need(name, a, 1); return Str(a[0]).ToLowerInvariant();
@@ -657,16 +663,17 @@ internal sealed class Template
     };
 
     /// <summary>The json function: compact JSON as Go's encoder writes it (&lt; &gt; &amp; escaped).</summary>
-    public static string Json(object? v)
+    /// <param name="property">the name the value had (Labels: a map, so its keys sorted).</param>
+    public static string Json(object? v, string? property = null, string? parent = null)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-            WriteJson(w, v);
+            WriteJson(w, v, property, parent);
         var s = Encoding.UTF8.GetString(ms.ToArray());
         return s.Replace("<", "\\u003c").Replace(">", "\\u003e").Replace("&", "\\u0026");
     }
 
-    private static void WriteJson(Utf8JsonWriter w, object? v)
+    private static void WriteJson(Utf8JsonWriter w, object? v, string? property, string? parent = null)
     {
         switch (v)
         {
@@ -676,11 +683,11 @@ internal sealed class Template
             case long l: w.WriteNumberValue(l); break;
             case double d: w.WriteNumberValue(d); break;
             case JsonElement { ValueKind: JsonValueKind.Undefined }: w.WriteNullValue(); break;
-            case JsonElement e: e.WriteTo(w); break;
+            case JsonElement e: Format.WriteGo(w, e, property, parent); break;
             case IFields row: row.WriteJson(w); break;
             case IReadOnlyList<object?> list:
                 w.WriteStartArray();
-                foreach (var x in list) WriteJson(w, x);
+                foreach (var x in list) WriteJson(w, x, null);
                 w.WriteEndArray();
                 break;
             default: w.WriteStringValue(v.ToString()); break;

@@ -135,7 +135,8 @@ public sealed class FormatTests
         Assert.Equal("""{"Status":"running","Pid":7,"Running":true}""", T("{{json .State}}"));
         Assert.Equal("<no value>", T("{{.Config.Env}}"));
         Assert.Equal("map[a:<1> b:2]", T("{{.Config.Labels}}"));
-        Assert.Equal("""{"b":"2","a":"\u003c1\u003e"}""", T("{{json .Config.Labels}}"));
+        Assert.Equal("""{"a":"\u003c1\u003e","b":"2"}""", T("{{json .Config.Labels}}")); // a Go map: keys sorted
+        Assert.Equal("""{"a":"\u003c1\u003e","b":"2"}""", T("{{.Config.Labels | json}}"));
         Assert.Equal("template parsing error: template: :1:2: executing \"\" at <.Nope>: map has no entry for key \"Nope\"",
             Assert.Throws<CliException>(() => T("{{.Nope}}")).Message);
         Assert.StartsWith("template parsing error: template: :1: unclosed action", Assert.Throws<CliException>(() => T("{{.Id")).Message);

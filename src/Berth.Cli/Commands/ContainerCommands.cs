@@ -503,7 +503,7 @@ internal static class ContainerCommands
             }
             using var all = JsonDocument.Parse(ms.ToArray());
             // --format json: the same array on one line (docker's)
-            Console.WriteLine(compact ? Template.Json(all.RootElement) : Format.Indent(all.RootElement));
+            Console.WriteLine(Format.Indent(all.RootElement, indented: !compact));
         }
         return status;
     }
