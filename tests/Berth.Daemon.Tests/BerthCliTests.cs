@@ -300,4 +300,24 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
             Berth("rmi", "localhost:5000/ns/other");
         }
     }
+
+    [Fact]
+    public async Task SigProxy_SignalsToAnAttachedCliGoToTheContainer()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(BerthPath()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-H", "unix://" + fx.Dir.Socket, "run", "--rm", "busybox", "sh", "-c",
+                                  "trap 'echo got-int; exit 7' INT; echo ready; while true; do sleep 0.1; done" })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.Equal("ready", p.StandardOutput.ReadLine());
+        Assert.Equal(0, kill(p.Id, 2)); // SIGINT, as ctrl-c at a terminal without -t
+        Assert.Equal("got-int", p.StandardOutput.ReadLine());
+        Assert.True(p.WaitForExit(20_000), "berth did not exit");
+        Assert.Equal(7, p.ExitCode);
+        Assert.Equal("", await stderr);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
 }

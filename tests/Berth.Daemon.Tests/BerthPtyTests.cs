@@ -93,7 +93,8 @@ public sealed class BerthPtyTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
                 pty.WaitFor("ag2ain\r\n");
                 pty.Type("\x10\x11"); // not the keys now: the container's
                 pty.Type("\x01x");
-                Assert.Equal(0, pty.WaitForExit());
+                Assert.Equal(1, pty.WaitForExit()); // as docker attach: "read escape sequence", exit 1
+                pty.WaitFor("read escape sequence");
             }
             Assert.Equal("true\n", Ok("container", "inspect", "-f", "{{.State.Running}}", name));
 

@@ -253,7 +253,8 @@ internal static class ContainerCommands
         session.Monitor(a.Bool("sig-proxy", true));
         session.Stream(attach);
         session.Dispose();
-        if (session.Detached) return 0;
+        // As docker attach (run -it and start -ai detach quietly with 0): the escape is reported, exit 1.
+        if (session.Detached) throw new CliException("read escape sequence", 1);
         return ExitCode(wait);
     }
 
