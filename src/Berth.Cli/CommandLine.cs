@@ -162,6 +162,11 @@ internal static class CommandLine
     public static int Dispatch(string[] argv, int start, string? host)
     {
         var word = argv[start];
+        if (word == "help") // docker's `help [COMMAND]`
+        {
+            if (start + 1 >= argv.Length) { Console.Write(MainHelp()); return 0; }
+            return Dispatch([.. argv[(start + 1)..], "--help"], 0, host);
+        }
         var group = Groups.FirstOrDefault(g => g.Name == word);
         string path;
         int rest;

@@ -182,6 +182,8 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
             }
         }
         Assert.Contains("flag needs an argument: 'h' in -h", Berth("run", "-h").Stderr);
+        Assert.StartsWith("Usage:  berth wait CONTAINER [CONTAINER...]\n", Ok("help", "wait"));
+        Assert.StartsWith("Usage:  berth container ls [OPTIONS]\n", Ok("help", "container", "ls"));
         Assert.StartsWith("Usage:  berth container COMMAND\n\nManage containers\n", Ok("container"));
         Assert.Contains("\n  ls          List containers\n", Ok("container", "--help"));
 
@@ -258,6 +260,8 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
                 Assert.Equal(Untimed(Docker("ps", "--filter", "name=cli-fmt", "--format", format)), mine);
             }
             Assert.Equal("v1\n", Ok("ps", "--filter", "name=cli-fmt", "--format", "{{.Label \"com.example.my-key\"}}"));
+            var quiet = Berth("ps", "-q", "--filter", "name=cli-fmt", "--format", "{{.Names}}");
+            Assert.Equal((0, Ok("ps", "-q", "--filter", "name=cli-fmt"), "WARNING: Ignoring custom format, because both --format and --quiet are set.\n"), quiet);
             foreach (var format in new[] { "table", "json", "table {{.ID}}\\t{{.Repository}}:{{.Tag}}", "{{.Repository}} {{.Tag}} {{.Digest}} {{.CreatedAt}} {{.Size}}" })
                 Assert.Equal(Docker("images", "--format", format), Ok("images", "--format", format));
             foreach (var format in new[]

@@ -321,6 +321,11 @@ internal static class ContainerCommands
         }
         int limit = a.Bool("latest") ? 1 : int.TryParse(a.Value("last"), out var last) ? last : -1;
         var format = a.Value("format");
+        if (a.Bool("quiet") && !string.IsNullOrEmpty(format))
+        {
+            Console.Error.WriteLine("WARNING: Ignoring custom format, because both --format and --quiet are set.");
+            format = null;
+        }
         // As docker: sizes are asked for (they cost the daemon a walk) only with -s or a format that shows them.
         bool size = a.Bool("size") || (format is not null && (format.Contains(".Size", StringComparison.Ordinal) || format == "json"));
         var query = "/containers/json?all=" + (a.Bool("all") ? "1" : "0") + (limit > 0 ? "&limit=" + limit : "") + (size ? "&size=1" : "");
