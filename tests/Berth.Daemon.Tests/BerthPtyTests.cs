@@ -89,6 +89,7 @@ public sealed class BerthPtyTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
 
             using (var pty = Start("attach", "--detach-keys", "ctrl-a,x", name))
             {
+                pty.WaitFor("# "); // the prompt redrawn: attach resizes the tty one larger, then back
                 pty.Type("echo ag$((1+1))ain\r");
                 pty.WaitFor("ag2ain\r\n");
                 pty.Type("\x10\x11"); // not the keys now: the container's

@@ -70,10 +70,13 @@ internal sealed class AttachSession : IDisposable
     }
 
     /// <summary>After the start: the container's tty follows the local window size; without a tty, signals are proxied.</summary>
-    public void Monitor(bool sigProxy)
+    /// <param name="redraw">attach: a size one larger first (as docker attach does), so that the program in the
+    /// container redraws (a shell its prompt) even when the terminal's size has not changed.</param>
+    public void Monitor(bool sigProxy, bool redraw = false)
     {
         if (_tty && Terminal.IsTerminal(1))
         {
+            if (redraw && Terminal.Size(1) is ( > 0, > 0) size) Post($"/containers/{_id}/resize?h={size.Rows + 1}&w={size.Cols + 1}");
             Resize();
             _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => ThreadPool.QueueUserWorkItem(_ => Resize())));
         }

@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Berth.Cli.Http;
@@ -250,7 +248,7 @@ internal static class ContainerCommands
         if (attach.Status is not (101 or 200)) throw new CliException("Error response from daemon: " + attach.ErrorMessage(), 1);
         using var wait = api.Send("POST", $"/containers/{id}/wait", null);
         session.SetupInput();
-        session.Monitor(a.Bool("sig-proxy", true));
+        session.Monitor(a.Bool("sig-proxy", true), redraw: true);
         session.Stream(attach);
         session.Dispose();
         // As docker attach (run -it and start -ai detach quietly with 0): the escape is reported, exit 1.
