@@ -5,6 +5,9 @@ namespace Berth.Cli
     {
         public static int Main(string[] argv)
         {
+            // Not System.Console's own streams: at a terminal they emit ESC [?1h ESC = and read stdin through a line editor.
+            Console.SetOut(FdStream.Writer(1));
+            Console.SetError(FdStream.Writer(2));
             string? host = null;
             int i = 0;
             for (; i < argv.Length && argv[i].StartsWith('-'); i++)

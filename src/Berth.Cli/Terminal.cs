@@ -108,3 +108,27 @@ internal static unsafe partial class Fd
         }
     }
 }
+
+/// <summary>A stream over a file descriptor through <see cref="Fd"/> (not System.Console's: on a terminal that
+/// loads terminfo and writes the keypad-transmit sequence, ESC [?1h ESC =, which docker's CLI never sends).</summary>
+internal sealed class FdStream(int fd) : Stream
+{
+    /// <summary>Console.Out/Error for berth: UTF-8, flushed at every write, straight to the descriptor.</summary>
+    public static TextWriter Writer(int fd) => new StreamWriter(new FdStream(fd), new System.Text.UTF8Encoding(false), 4096) { AutoFlush = true };
+
+    public override int Read(byte[] buffer, int offset, int count) => Math.Max(0, Fd.Read(fd, buffer.AsSpan(offset, count)));
+    public override int Read(Span<byte> buffer) => Math.Max(0, Fd.Read(fd, buffer));
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        Fd.WriteAll(fd, buffer); // a reader gone (EPIPE) is not an error, as with Console's streams
+    }
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+}

@@ -61,6 +61,7 @@ public sealed class BerthPtyTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
         pty.Type("exit 3\r");
         Assert.Equal(3, pty.WaitForExit());
         Assert.Equal(before, pty.LocalFlags); // the terminal as it was
+        Assert.DoesNotContain("\x1b[?1h", pty.Output); // no keypad-transmit mode left behind (System.Console's, not docker's)
     }
 
     [Fact]

@@ -100,7 +100,7 @@ internal static class ImageCommands
         }
         foreach (var c in a.All("change")) q += "&changes=" + Q(c);
         if (a.Value("message") is { } m) q += "&message=" + Q(m);
-        using Stream input = a.Positional[0] == "-" ? Console.OpenStandardInput()
+        using Stream input = a.Positional[0] == "-" ? new FdStream(0)
             : File.Exists(a.Positional[0]) ? File.OpenRead(a.Positional[0])
             : throw new CliException($"open {a.Positional[0]}: no such file or directory", 1);
         using var r = api.SendStream("POST", "/images/create" + q, input, "application/x-tar");
