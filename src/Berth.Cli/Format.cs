@@ -25,94 +25,135 @@ internal static class Format
         return $"{(int)(h / 24 / 365)} years";
     }
 
-    /// <summary>go-units HumanSizeWithPrecision(size, 3): decimal units, 3 significant digits.</summary>
-    public static string Size(double size)
+    /// <summary>go-units HumanSizeWithPrecision(size, precision): decimal units, 3 (or 4: HumanSize) significant digits.</summary>
+    public static string Size(double size, int precision = 3)
     {
         string[] units = ["B", "kB", "MB", "GB", "TB", "PB"];
         int i = 0;
         while (size >= 1000 && i < units.Length - 1) { size /= 1000; i++; }
-        return size.ToString("G3", System.Globalization.CultureInfo.InvariantCulture) + units[i];
-    }
-
-    /// <summary>Go's text/tabwriter as docker uses it (minwidth 10, padding 3), the last column not padded.</summary>
-    public static string Table(IReadOnlyList<string[]> rows)
-    {
-        if (rows.Count == 0) return "";
-        int cols = rows.Max(r => r.Length);
-        var width = new int[cols];
-        foreach (var r in rows)
-            for (int c = 0; c < r.Length - 1; c++) width[c] = Math.Max(width[c], r[c].Length);
-        var sb = new StringBuilder();
-        foreach (var r in rows)
-        {
-            for (int c = 0; c < r.Length; c++)
-            {
-                if (c < r.Length - 1) sb.Append(r[c].PadRight(Math.Max(width[c] + 3, 10)));
-                else sb.Append(r[c]);
-            }
-            sb.Append('\n');
-        }
-        return sb.ToString();
+        return size.ToString("G" + precision, System.Globalization.CultureInfo.InvariantCulture) + units[i];
     }
 
     /// <summary>
-    /// The Go-template subset scripts use with --format: text with `{{.Field.Sub}}`, `{{json .Field}}` and
-    /// `{{.Field}}` of arrays printed as Go does ([a b]).
+    /// Go's text/tabwriter as docker uses it (minwidth 10, padding 3, no flags): cells end at '\t'; a column's
+    /// width holds over each run of lines that have a cell in it; the text after a line's last tab is not aligned.
     /// </summary>
-    public static string Template(string template, JsonElement root)
+    public static string Tabwriter(IReadOnlyList<string> lines)
     {
+        var cells = lines.Select(l => l.Split('\t')).ToList();
         var sb = new StringBuilder();
-        int i = 0;
-        while (i < template.Length)
+        var widths = new List<int>();
+        void WriteLines(int from, int to)
         {
-            int open = template.IndexOf("{{", i, StringComparison.Ordinal);
-            if (open < 0) { sb.Append(Unescape(template[i..])); break; }
-            sb.Append(Unescape(template[i..open]));
-            int close = template.IndexOf("}}", open, StringComparison.Ordinal);
-            if (close < 0) throw new CliException($"template: unclosed action in {template}", 1);
-            var action = template[(open + 2)..close].Trim();
-            bool json = false;
-            if (action.StartsWith("json ", StringComparison.Ordinal)) { json = true; action = action[5..].Trim(); }
-            if (!action.StartsWith('.')) throw new CliException($"template: unsupported action {{{{{action}}}}}", 1);
-            var value = root;
-            foreach (var part in action.Split('.', StringSplitOptions.RemoveEmptyEntries))
+            for (int i = from; i < to; i++)
             {
-                if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty(part, out value))
+                var line = cells[i];
+                for (int j = 0; j < line.Length; j++)
                 {
-                    if (json) { value = default; break; }
-                    throw new CliException($"template: can't evaluate field {part}", 1);
+                    sb.Append(line[j]);
+                    if (j < widths.Count && j < line.Length - 1) sb.Append(' ', Math.Max(0, widths[j] - line[j].Length));
                 }
+                sb.Append('\n');
             }
-            sb.Append(json ? (value.ValueKind == JsonValueKind.Undefined ? "null" : value.GetRawText()) : GoString(value));
-            i = close + 2;
         }
+        int FormatBlock(int pos, int line0, int line1, int column)
+        {
+            for (int cur = line0; cur < line1; cur++)
+            {
+                if (column >= cells[cur].Length - 1) continue;
+                WriteLines(pos, cur);
+                pos = cur;
+                int width = 10;
+                int end = cur;
+                for (; end < line1 && column < cells[end].Length - 1; end++) width = Math.Max(width, cells[end][column].Length + 3);
+                widths.Add(width);
+                pos = FormatBlock(pos, cur, end, column + 1);
+                widths.RemoveAt(widths.Count - 1);
+                cur = end - 1;
+                line0 = end;
+            }
+            WriteLines(pos, line1);
+            return line1;
+        }
+        FormatBlock(0, 0, cells.Count, 0);
         return sb.ToString();
     }
 
-    private static string Unescape(string s) => s.Replace("\\n", "\n").Replace("\\t", "\t");
+    /// <summary>Rows as a fixed table (the tab-separated cells of each row through <see cref="Tabwriter"/>).</summary>
+    public static string Table(IReadOnlyList<string[]> rows) => rows.Count == 0 ? "" : Tabwriter(rows.Select(r => string.Join('\t', r)).ToList());
 
-    private static string GoString(JsonElement v) => v.ValueKind switch
+    /// <summary>
+    /// docker's --format for listings: "table" (the default table), "table TEMPLATE" (a header row from the
+    /// fields' names, then the rows, aligned), "json" (one object per line), or a template per row. -q without a
+    /// format (or with "table") prints the quiet template.
+    /// </summary>
+    public static string Listing(string? format, bool quiet, string defaultTable, string quietFormat, IFields headerSource, IEnumerable<IFields> rows)
     {
-        JsonValueKind.String => v.GetString()!,
-        JsonValueKind.Number => v.GetRawText(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        JsonValueKind.Null or JsonValueKind.Undefined => "<no value>",
-        JsonValueKind.Array => "[" + string.Join(' ', v.EnumerateArray().Select(GoString)) + "]",
-        _ => "map[" + string.Join(' ', v.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => p.Name + ":" + GoString(p.Value))) + "]",
-    };
+        format = string.IsNullOrEmpty(format) ? "table" : format;
+        if (format == "table") format = quiet ? quietFormat : defaultTable;
+        else if (format == "json") format = "{{json .}}";
+        bool table = format.StartsWith("table", StringComparison.Ordinal) && (format.Length == 5 || char.IsWhiteSpace(format[5]));
+        if (table) format = format[5..];
+        format = format.Trim(' ').Replace("\\t", "\t").Replace("\\n", "\n");
+        var template = Template.Parse(format, listing: true);
+        var lines = new List<string>();
+        if (table) lines.Add(template.Execute(headerSource, header: true));
+        foreach (var row in rows) lines.Add(template.Execute(row));
+        if (!table) return string.Concat(lines.Select(l => l + "\n"));
+        // A row's text may hold newlines of its own: the tabwriter sees lines.
+        return Tabwriter(string.Join('\n', lines).Split('\n'));
+    }
 
-    /// <summary>JSON indented as docker inspect prints it (4 spaces).</summary>
-    public static string Indent(JsonElement e)
+    /// <summary>JSON indented as docker inspect prints it (4 spaces), or on one line (inspect --format json).</summary>
+    public static string Indent(JsonElement e, bool indented = true)
     {
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions
         {
-            Indented = true, IndentSize = 4, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            Indented = indented, IndentSize = 4, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         }))
         {
-            e.WriteTo(w);
+            e.WriteTo(w); // as the daemon sent it (docker's CLI indents the raw bytes)
         }
         return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    /// <summary>The properties of docker's inspect types that are Go maps (so encoded with sorted keys).</summary>
+    private static readonly HashSet<string> MapProperties = new(StringComparer.Ordinal)
+    {
+        "Labels", "Options", "DriverOpts", "Data", "Networks", "Ports", "ExposedPorts", "Volumes", "PortBindings", "Sysctls",
+        "StorageOpt", "Tmpfs", "Annotations", "LogConfig.Config",
+    };
+
+    /// <summary>
+    /// An inspect document as docker's CLI re-encodes it from its Go types: struct fields in the daemon's order,
+    /// the maps' keys sorted.
+    /// </summary>
+    public static void WriteGo(Utf8JsonWriter w, JsonElement e, string? property = null, string? parent = null)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                w.WriteStartObject();
+                var props = e.EnumerateObject();
+                bool isMap = property is not null && (MapProperties.Contains(property) || MapProperties.Contains(parent + "." + property))
+                             && property != "Config";
+                if (property == "Config" && parent == "LogConfig") isMap = true;
+                foreach (var p in isMap ? props.OrderBy(p => p.Name, StringComparer.Ordinal) : props.AsEnumerable())
+                {
+                    w.WritePropertyName(p.Name);
+                    WriteGo(w, p.Value, isMap ? null : p.Name, property);
+                }
+                w.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                w.WriteStartArray();
+                foreach (var x in e.EnumerateArray()) WriteGo(w, x, null, property);
+                w.WriteEndArray();
+                break;
+            default:
+                e.WriteTo(w);
+                break;
+        }
     }
 }

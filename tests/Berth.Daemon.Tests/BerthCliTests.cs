@@ -158,4 +158,170 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
         Assert.Contains("API version:      1.41", Ok("version"));
         Assert.Equal("0.1.0", Ok("info", "--format", "{{.ServerVersion}}").Trim());
     }
+
+    [Fact]
+    public void Help_OnEveryCommand_AndUsageErrorsAsDocker()
+    {
+        var (code, stdout, stderr) = Berth("run", "--help");
+        Assert.Equal(0, code);
+        Assert.StartsWith("Usage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nCreate and run a new container from an image\n", stdout);
+        Assert.Contains("\n  -i, --interactive ", stdout);
+        Assert.Equal("", stderr);
+        foreach (var cmd in new[]
+                 {
+                     "attach", "create", "inspect", "kill", "logs", "ps", "restart", "rm", "start", "stop", "wait", "import", "images", "rmi",
+                     "tag", "info", "version", "container ls", "container run", "container attach", "image ls", "image inspect", "image rm",
+                     "system info", "system version",
+                 })
+        {
+            // as docker's: -h is run's and create's --hostname
+            foreach (var help in cmd is "create" or "container run" ? ["--help"] : new[] { "--help", "-h" })
+            {
+                (code, stdout, _) = Berth([.. cmd.Split(' '), help]);
+                Assert.True(code == 0 && stdout.StartsWith($"Usage:  berth {cmd} ", StringComparison.Ordinal), $"berth {cmd} {help}: {code} {stdout}");
+            }
+        }
+        Assert.Contains("flag needs an argument: 'h' in -h", Berth("run", "-h").Stderr);
+        Assert.StartsWith("Usage:  berth wait CONTAINER [CONTAINER...]\n", Ok("help", "wait"));
+        Assert.StartsWith("Usage:  berth container ls [OPTIONS]\n", Ok("help", "container", "ls"));
+        Assert.StartsWith("Usage:  berth container COMMAND\n\nManage containers\n", Ok("container"));
+        Assert.Contains("\n  ls          List containers\n", Ok("container", "--help"));
+
+        (code, stdout, stderr) = Berth("wait");
+        Assert.Equal((1, ""), (code, stdout));
+        Assert.Equal("\"berth wait\" requires at least 1 argument.\nSee 'berth wait --help'.\n\nUsage:  berth wait CONTAINER [CONTAINER...]\n\n"
+                     + "Block until one or more containers stop, then print their exit codes\n", stderr);
+        (code, _, stderr) = Berth("container", "wait");
+        Assert.Equal((1, true), (code, stderr.StartsWith("\"berth container wait\" requires at least 1 argument.\nSee 'berth container wait --help'.", StringComparison.Ordinal)));
+        (code, _, stderr) = Berth("run");
+        Assert.Equal((1, true), (code, stderr.StartsWith("\"berth run\" requires at least 1 argument.", StringComparison.Ordinal)));
+        (code, _, stderr) = Berth("ps", "extra");
+        Assert.Equal((1, true), (code, stderr.StartsWith("\"berth ps\" accepts no arguments.", StringComparison.Ordinal)));
+        (code, _, stderr) = Berth("logs");
+        Assert.Equal((1, true), (code, stderr.StartsWith("\"berth logs\" requires exactly 1 argument.", StringComparison.Ordinal)));
+        (code, _, stderr) = Berth("tag", "a");
+        Assert.Equal((1, true), (code, stderr.StartsWith("\"berth tag\" requires exactly 2 arguments.", StringComparison.Ordinal)));
+        (code, _, stderr) = Berth("ps", "--bogus");
+        Assert.Equal((125, true), (code, stderr.StartsWith("unknown flag: --bogus\nSee 'berth ps --help'.\n\nUsage:  berth ps [OPTIONS]", StringComparison.Ordinal)));
+        Assert.Equal(1, Berth("container", "bogus").Code);
+        Assert.Equal(1, Berth("bogus").Code);
+        // as docker: the argument checks come before the daemon is asked
+        Assert.Equal(1, Run.Command(BerthPath(), ["-H", "unix:///nonexistent.sock", "wait"]).Code);
+    }
+
+    [Fact]
+    public void ManagementCommands_AreTheSameCommands()
+    {
+        Assert.Equal("hi\n", Ok("container", "run", "--rm", "busybox", "echo", "hi"));
+        var id = Ok("container", "create", "--name", "cli-mgmt", "busybox", "sh", "-c", "echo out; exit 2").Trim();
+        try
+        {
+            Assert.Equal("cli-mgmt\n", Ok("container", "start", "cli-mgmt"));
+            Assert.Equal("2\n", Ok("container", "wait", "cli-mgmt"));
+            Assert.Equal("out\n", Ok("container", "logs", "cli-mgmt"));
+            Assert.Equal(id + "\n", Ok("container", "inspect", "-f", "{{.Id}}", "cli-mgmt"));
+            Assert.Equal(Ok("ps", "-a", "--format", "{{.ID}} {{.Names}}"), Ok("container", "ls", "-a", "--format", "{{.ID}} {{.Names}}"));
+            Assert.Equal(Ok("ps", "-aq"), Ok("container", "ps", "-aq"));
+            Assert.Equal(Ok("ps", "-aq"), Ok("container", "list", "-aq"));
+            Assert.Equal("cli-mgmt\n", Ok("container", "restart", "-t", "1", "cli-mgmt"));
+            Assert.Equal("cli-mgmt\n", Ok("container", "stop", "-t", "1", "cli-mgmt"));
+            Assert.Equal("cli-mgmt\n", Ok("container", "rm", "cli-mgmt"));
+            var (code, stdout, stderr) = Berth("container", "inspect", "cli-mgmt");
+            Assert.Equal((1, "[]\n"), (code, stdout));
+            Assert.Contains("No such container: cli-mgmt", stderr);
+        }
+        finally
+        {
+            Berth("rm", "-f", "cli-mgmt");
+        }
+        Assert.Equal(Ok("images"), Ok("image", "ls"));
+        Assert.Equal(Ok("images"), Ok("image", "list"));
+        Assert.Equal(Ok("info", "--format", "{{.ServerVersion}}"), Ok("system", "info", "--format", "{{.ServerVersion}}"));
+        Assert.Contains("API version:      1.41", Ok("system", "version"));
+        Assert.Equal("0.1.0\n", Ok("version", "--format", "{{.Client.Version}}"));
+        Assert.Equal(1, Berth("image", "inspect", "no-such-image").Code);
+    }
+
+    [Fact]
+    public void Format_TableJsonAndTemplates_MatchDocker()
+    {
+        Ok("run", "-d", "--name", "cli-fmt", "-l", "com.example.my-key=v1", "-l", "b=2", "busybox", "sleep", "100");
+        try
+        {
+            static string Untimed(string s) => System.Text.RegularExpressions.Regex.Replace(s, @"(Less than a second|\d+ seconds?)( ago)?", "T");
+            foreach (var format in new[]
+                     {
+                         "table", "json", "table {{.ID}}\\t{{.Names}}", "table {{.Names}}\\t{{.Label \"com.example.my-key\"}}\\t{{.Labels}}",
+                         "{{.Names}}|{{.Label \"b\"}}|{{.Labels}}|{{.State}}|{{.Status}}|{{json .Names}}|{{upper .State}}",
+                         "table {{.Image}}\\t{{.Command}}\\t{{.CreatedAt}}\\t{{.Size}}\\t{{.Mounts}}\\t{{.Networks}}\\t{{.Ports}}\\t{{.LocalVolumes}}",
+                     })
+            {
+                var mine = Untimed(Ok("ps", "--filter", "name=cli-fmt", "--format", format));
+                Assert.Equal(Untimed(Docker("ps", "--filter", "name=cli-fmt", "--format", format)), mine);
+            }
+            Assert.Equal("v1\n", Ok("ps", "--filter", "name=cli-fmt", "--format", "{{.Label \"com.example.my-key\"}}"));
+            var quiet = Berth("ps", "-q", "--filter", "name=cli-fmt", "--format", "{{.Names}}");
+            Assert.Equal((0, Ok("ps", "-q", "--filter", "name=cli-fmt"), "WARNING: Ignoring custom format, because both --format and --quiet are set.\n"), quiet);
+            foreach (var format in new[] { "table", "json", "table {{.ID}}\\t{{.Repository}}:{{.Tag}}", "{{.Repository}} {{.Tag}} {{.Digest}} {{.CreatedAt}} {{.Size}}" })
+                Assert.Equal(Docker("images", "--format", format), Ok("images", "--format", format));
+            foreach (var format in new[]
+                     {
+                         "{{json .Config.Labels}}", "{{.State.Running}} {{.State.Status}}", "{{index .Config.Labels \"b\"}}",
+                         "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}", "{{if .State.Running}}up{{else}}down{{end}}",
+                         "{{.Name}} {{len .Config.Cmd}} {{join .Config.Cmd \",\"}}", "{{json .Config.Cmd}}", "json",
+                     })
+                Assert.Equal(Docker("inspect", "-f", format, "cli-fmt"), Ok("inspect", "-f", format, "cli-fmt"));
+            var (code, _, stderr) = Berth("ps", "--format", "{{.Nope}}");
+            Assert.Equal((1, true), (code, stderr.Contains("can't evaluate field Nope", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            Berth("rm", "-f", "cli-fmt");
+        }
+    }
+
+    [Fact]
+    public void References_WithRegistryPortAndPath()
+    {
+        const string reference = "localhost:5000/ns/app:1";
+        Ok("tag", "busybox:latest", reference);
+        try
+        {
+            var id = Ok("image", "inspect", "-f", "{{.Id}}", "busybox").Trim();
+            Assert.Equal(id + "\n", Ok("image", "inspect", "-f", "{{.Id}}", reference));
+            Assert.Equal(id + "\n", Ok("inspect", "-f", "{{.Id}}", reference));
+            Assert.Equal("localhost:5000/ns/app 1\n", Ok("images", "localhost:5000/ns/app", "--format", "{{.Repository}} {{.Tag}}"));
+            Assert.Equal("hi\n", Ok("run", "--rm", reference, "echo", "hi"));
+            Ok("image", "tag", reference, "localhost:5000/ns/other");
+            Assert.Contains("Untagged: localhost:5000/ns/other:latest", Ok("image", "rm", "localhost:5000/ns/other"));
+            Assert.Equal("Untagged: " + reference + "\n", Ok("rmi", reference));
+            var (code, _, stderr) = Berth("image", "inspect", reference);
+            Assert.Equal((1, true), (code, stderr.Contains("No such image", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            Berth("rmi", reference);
+            Berth("rmi", "localhost:5000/ns/other");
+        }
+    }
+
+    [Fact]
+    public async Task SigProxy_SignalsToAnAttachedCliGoToTheContainer()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(BerthPath()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-H", "unix://" + fx.Dir.Socket, "run", "--rm", "busybox", "sh", "-c",
+                                  "trap 'echo got-int; exit 7' INT; echo ready; while true; do sleep 0.1; done" })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.Equal("ready", p.StandardOutput.ReadLine());
+        Assert.Equal(0, kill(p.Id, 2)); // SIGINT, as ctrl-c at a terminal without -t
+        Assert.Equal("got-int", p.StandardOutput.ReadLine());
+        Assert.True(p.WaitForExit(20_000), "berth did not exit");
+        Assert.Equal(7, p.ExitCode);
+        Assert.Equal("", await stderr);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
 }

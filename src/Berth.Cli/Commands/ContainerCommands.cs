@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Berth.Cli.Http;
@@ -9,30 +7,13 @@ namespace Berth.Cli.Commands;
 /// <summary>run, create, start, ps, logs, inspect, stop, kill, restart, rm, wait: the docker CLI's flows.</summary>
 internal static class ContainerCommands
 {
-    private static readonly string[] RunValued =
-        ["name", "env", "env-file", "workdir", "user", "hostname", "entrypoint", "memory", "cpus", "pids-limit", "network"];
-    private static readonly string[] RunBools = ["detach", "interactive", "tty", "rm"];
-    private static readonly Dictionary<char, string> RunShorts = new()
-    {
-        ['d'] = "detach", ['i'] = "interactive", ['t'] = "tty", ['e'] = "env", ['w'] = "workdir", ['u'] = "user",
-        ['h'] = "hostname", ['m'] = "memory",
-    };
-
     private static string Q(string s) => Uri.EscapeDataString(s);
 
-    public static int Run(ApiClient api, string[] argv, bool create)
+    public static int Run(Invocation inv, bool create)
     {
-        string cmd = create ? "create" : "run";
-        Args a;
-        try
-        {
-            a = Args.Parse(argv, RunValued, RunBools, RunShorts, interspersed: false);
-        }
-        catch (CliException e)
-        {
-            throw new CliException($"{e.Message}\nSee 'berth {cmd} --help'.", 125);
-        }
-        if (a.Positional.Count == 0) throw new CliException($"\"berth {cmd}\" requires at least 1 argument.\nSee 'berth {cmd} --help'.", 125);
+        var api = inv.Api;
+        var a = inv.Args;
+        string cmd = inv.Path;
         string image = a.Positional[0];
         bool tty = a.Bool("tty"), interactive = a.Bool("interactive"), detach = a.Bool("detach") || create;
         var env = new List<string>();
@@ -71,6 +52,16 @@ internal static class ContainerCommands
             }
             w.WriteString("Image", image);
             if (a.Value("workdir") is { } wd) w.WriteString("WorkingDir", wd);
+            if (a.All("label").Count > 0)
+            {
+                w.WriteStartObject("Labels");
+                foreach (var l in a.All("label"))
+                {
+                    int eq = l.IndexOf('=');
+                    w.WriteString(eq < 0 ? l : l[..eq], eq < 0 ? "" : l[(eq + 1)..]);
+                }
+                w.WriteEndObject();
+            }
             if (a.Value("entrypoint") is { } ep)
             {
                 w.WriteStartArray("Entrypoint");
@@ -84,12 +75,12 @@ internal static class ContainerCommands
             if (a.Value("cpus") is { } cpus)
             {
                 if (!double.TryParse(cpus, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var c) || c < 0)
-                    throw new CliException($"invalid argument \"{cpus}\" for \"--cpus\" flag: failed to parse {cpus} as a rational number\nSee 'berth {cmd} --help'.", 125);
+                    throw new CliException($"invalid argument \"{cpus}\" for \"--cpus\" flag: failed to parse {cpus} as a rational number\nSee '{cmd} --help'.", 125);
                 w.WriteNumber("NanoCpus", (long)(c * 1e9));
             }
             if (a.Value("pids-limit") is { } pl)
             {
-                if (!long.TryParse(pl, out var p)) throw new CliException($"invalid argument \"{pl}\" for \"--pids-limit\" flag\nSee 'berth {cmd} --help'.", 125);
+                if (!long.TryParse(pl, out var p)) throw new CliException($"invalid argument \"{pl}\" for \"--pids-limit\" flag\nSee '{cmd} --help'.", 125);
                 w.WriteNumber("PidsLimit", p);
             }
             if (tty && Terminal.IsTerminal(1) && Terminal.Size(1) is (> 0, > 0) size)
@@ -112,12 +103,12 @@ internal static class ContainerCommands
                 if (msg.StartsWith("No such image", StringComparison.Ordinal))
                 {
                     Console.Error.WriteLine($"Unable to find image '{(image.Contains(':') ? image : image + ":latest")}' locally");
-                    throw new CliException($"berth: Error response from daemon: {msg} (berth has no pull yet: import the image).\nSee 'berth run --help'.", 125);
+                    throw new CliException($"berth: Error response from daemon: {msg} (berth has no pull yet: import the image).\nSee '{cmd} --help'.", 125);
                 }
-                throw new CliException($"berth: Error response from daemon: {msg}.\nSee 'berth run --help'.", 125);
+                throw new CliException($"berth: Error response from daemon: {msg}.\nSee '{cmd} --help'.", 125);
             }
             if (r.Status != 201)
-                throw new CliException(create ? $"Error response from daemon: {r.ErrorMessage()}" : $"berth: Error response from daemon: {r.ErrorMessage()}.\nSee 'berth run --help'.", create ? 1 : 125);
+                throw new CliException(create ? $"Error response from daemon: {r.ErrorMessage()}" : $"berth: Error response from daemon: {r.ErrorMessage()}.\nSee '{cmd} --help'.", create ? 1 : 125);
             using var doc = JsonDocument.Parse(r.ReadAll());
             id = doc.RootElement.GetProperty("Id").GetString()!;
             foreach (var warning in doc.RootElement.GetProperty("Warnings").EnumerateArray()) Console.Error.WriteLine("WARNING: " + warning.GetString());
@@ -127,7 +118,8 @@ internal static class ContainerCommands
             Console.WriteLine(id);
             return 0;
         }
-        return StartAndAttach(api, id, detach, interactive, tty, a.Bool("rm"), printId: detach);
+        if (!detach) AttachSession.ParseDetachKeys(a.Value("detach-keys") ?? AttachSession.DefaultDetachKeys); // refused before it starts
+        return StartAndAttach(inv, id, detach, interactive, tty, a.Bool("rm"), printId: detach, a.Value("detach-keys"), a.Bool("sig-proxy", true));
     }
 
     private static long ParseBytes(string s, string cmd)
@@ -141,31 +133,36 @@ internal static class ContainerCommands
             t = t[..^1];
         }
         if (!double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || v < 0)
-            throw new CliException($"invalid argument \"{s}\" for \"-m, --memory\" flag: invalid size: '{s}'\nSee 'berth {cmd} --help'.", 125);
+            throw new CliException($"invalid argument \"{s}\" for \"-m, --memory\" flag: invalid size: '{s}'\nSee '{cmd} --help'.", 125);
         return (long)(v * mult);
     }
 
-    /// <summary>attach (unless detached), wait, start; then the output until EOF and the exit code.</summary>
-    private static int StartAndAttach(ApiClient api, string id, bool detach, bool interactive, bool tty, bool autoRemove, bool printId)
+    /// <summary>attach (unless detached), wait, start; then the streams until EOF (or the detach keys) and the exit code.</summary>
+    private static int StartAndAttach(Invocation inv, string id, bool detach, bool interactive, bool tty, bool autoRemove, bool printId,
+                                      string? detachKeys, bool sigProxy)
     {
+        var api = inv.Api;
         ApiResponse? attach = null, wait = null;
+        using var session = new AttachSession(api, id, tty, interactive, detachKeys);
         if (!detach)
         {
             attach = api.Send("POST", $"/containers/{id}/attach?stream=1&stdout=1&stderr=1{(interactive ? "&stdin=1" : "")}", null, upgrade: true);
             if (attach.Status is not (101 or 200)) throw new CliException("Error response from daemon: " + attach.ErrorMessage(), 125);
             wait = api.Send("POST", $"/containers/{id}/wait?condition={(autoRemove ? "removed" : "next-exit")}", null);
+            session.SetupInput();
         }
         using (var start = api.Send("POST", $"/containers/{id}/start", null))
         {
             if (start.Status is not (204 or 304))
             {
                 var msg = start.ErrorMessage();
+                session.Dispose();
                 attach?.Dispose();
                 if (autoRemove && wait is not null) wait.ReadAll(); // the daemon removes it
                 wait?.Dispose();
                 int code = msg.Contains("executable file not found", StringComparison.Ordinal) || msg.Contains("no such file or directory", StringComparison.Ordinal) ? 127
                          : msg.Contains("permission denied", StringComparison.Ordinal) ? 126 : 125;
-                throw new CliException($"berth: Error response from daemon: {msg}\n\nRun 'berth run --help' for more information", code);
+                throw new CliException($"berth: Error response from daemon: {msg}\n\nRun '{inv.Path} --help' for more information", code);
             }
         }
         if (detach)
@@ -173,125 +170,90 @@ internal static class ContainerCommands
             if (printId) Console.WriteLine(id);
             return 0;
         }
-        Action restore = () => { };
-        PosixSignalRegistration? winch = null;
-        if (tty && Terminal.IsTerminal(1))
-        {
-            if (interactive && Terminal.IsTerminal(0)) restore = Terminal.MakeRaw(0);
-            void Resize()
-            {
-                var (rows, cols) = Terminal.Size(1);
-                if (rows > 0) using (api.Send("POST", $"/containers/{id}/resize?h={rows}&w={cols}", null)) { }
-            }
-            Resize();
-            winch = PosixSignalRegistration.Create((PosixSignal)28, _ => Resize()); // SIGWINCH
-        }
         try
         {
-            var socket = attach!.Socket;
-            if (interactive)
-            {
-                var input = new Thread(() =>
-                {
-                    try
-                    {
-                        using var stdin = Console.OpenStandardInput();
-                        var buf = new byte[16 * 1024];
-                        int n;
-                        while ((n = stdin.Read(buf)) > 0) socket.Send(buf.AsSpan(0, n));
-                    }
-                    catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
-                    try { socket.Shutdown(SocketShutdown.Send); } catch (SocketException) { } catch (ObjectDisposedException) { }
-                }) { IsBackground = true };
-                input.Start();
-            }
-            else
-            {
-                socket.Shutdown(SocketShutdown.Send); // as the docker CLI: no stdin
-            }
-            CopyOutput(attach.Body, tty);
+            session.Monitor(sigProxy);
+            session.Stream(attach!);
         }
         finally
         {
-            restore();
-            winch?.Dispose();
-            attach?.Dispose();
+            session.Dispose();
+            attach!.Dispose();
         }
         using (wait)
         {
-            var text = wait!.ReadAll();
-            try
-            {
-                using var doc = JsonDocument.Parse(text);
-                return doc.RootElement.GetProperty("StatusCode").GetInt32();
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException)
-            {
-                throw new CliException("berth: error waiting for the container: " + text.Trim(), 125);
-            }
+            if (session.Detached) return 0; // the container runs on (as docker: nothing printed, exit 0)
+            return ExitCode(wait!);
         }
     }
 
-    /// <summary>Raw bytes for a tty; otherwise Docker's 8-byte frames, stream 1 to stdout and 2 to stderr.</summary>
-    private static void CopyOutput(Stream from, bool raw)
+    private static int ExitCode(ApiResponse wait)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using var stderr = Console.OpenStandardError();
-        var buf = new byte[32 * 1024];
+        var text = wait.ReadAll();
         try
         {
-            if (raw)
-            {
-                int n;
-                while ((n = from.Read(buf)) > 0) { stdout.Write(buf, 0, n); stdout.Flush(); }
-                return;
-            }
-            var header = new byte[8];
-            while (ReadExactly(from, header, 8))
-            {
-                int len = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
-                if (len > buf.Length) buf = new byte[len];
-                if (!ReadExactly(from, buf, len)) return;
-                var to = header[0] == 2 ? stderr : stdout;
-                to.Write(buf, 0, len);
-                to.Flush();
-            }
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.GetProperty("StatusCode").GetInt32();
         }
-        catch (Exception e) when (e is IOException or SocketException) { }
-    }
-
-    private static bool ReadExactly(Stream s, byte[] buf, int count)
-    {
-        int off = 0;
-        while (off < count)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException)
         {
-            int n = s.Read(buf, off, count - off);
-            if (n == 0) return false;
-            off += n;
+            throw new CliException("berth: error waiting for the container: " + text.Trim(), 125);
         }
-        return true;
     }
 
-    public static int Start(ApiClient api, string[] argv)
+    public static int Start(Invocation inv)
     {
-        var a = Args.Parse(argv, [], ["attach", "interactive"], new() { ['a'] = "attach", ['i'] = "interactive" });
-        if (a.Positional.Count == 0) throw new CliException("\"berth start\" requires at least 1 argument.\nSee 'berth start --help'.", 1);
+        var api = inv.Api;
+        var a = inv.Args;
         if (a.Bool("attach") || a.Bool("interactive"))
         {
+            if (a.Positional.Count > 1) throw new CliException("you cannot start and attach multiple containers at once", 1);
             using var doc = Inspected(api, a.Positional[0]);
             var id = doc.RootElement.GetProperty("Id").GetString()!;
-            bool tty = doc.RootElement.GetProperty("Config").TryGetProperty("Tty", out var t) && t.ValueKind == JsonValueKind.True;
-            return StartAndAttach(api, id, detach: false, a.Bool("interactive"), tty, autoRemove: false, printId: false);
+            var config = doc.RootElement.GetProperty("Config");
+            bool tty = config.TryGetProperty("Tty", out var t) && t.ValueKind == JsonValueKind.True;
+            bool stdin = a.Bool("interactive") && config.TryGetProperty("OpenStdin", out var o) && o.ValueKind == JsonValueKind.True;
+            AttachSession.ParseDetachKeys(a.Value("detach-keys") ?? AttachSession.DefaultDetachKeys);
+            return StartAndAttach(inv, id, detach: false, stdin, tty, autoRemove: false, printId: false, a.Value("detach-keys"), sigProxy: true);
         }
         int status = 0;
+        var failed = new List<string>();
         foreach (var c in a.Positional)
         {
             using var r = api.Send("POST", $"/containers/{Q(c)}/start", null);
             if (r.Status is 204 or 304) Console.WriteLine(c);
-            else { Console.Error.WriteLine($"Error response from daemon: {r.ErrorMessage()}"); status = 1; }
+            else { Console.Error.WriteLine($"Error response from daemon: {r.ErrorMessage()}"); status = 1; failed.Add(c); }
         }
-        if (status != 0) Console.Error.WriteLine("Error: failed to start containers: " + string.Join(", ", a.Positional));
+        if (status != 0) Console.Error.WriteLine("Error: failed to start containers: " + string.Join(", ", failed));
         return status;
+    }
+
+    /// <summary>docker attach: the running container's streams (stdin if it has one open and --no-stdin is not given).</summary>
+    public static int Attach(Invocation inv)
+    {
+        var api = inv.Api;
+        var a = inv.Args;
+        using var doc = Inspected(api, a.Positional[0]);
+        var root = doc.RootElement;
+        var id = root.GetProperty("Id").GetString()!;
+        var state = root.GetProperty("State");
+        if (!state.GetProperty("Running").GetBoolean()) throw new CliException("You cannot attach to a stopped container, start it first", 1);
+        if (state.TryGetProperty("Paused", out var p) && p.ValueKind == JsonValueKind.True)
+            throw new CliException("You cannot attach to a paused container, unpause it first", 1);
+        var config = root.GetProperty("Config");
+        bool tty = config.TryGetProperty("Tty", out var t) && t.ValueKind == JsonValueKind.True;
+        bool stdin = !a.Bool("no-stdin") && config.TryGetProperty("OpenStdin", out var o) && o.ValueKind == JsonValueKind.True;
+        using var session = new AttachSession(api, id, tty, stdin, a.Value("detach-keys"));
+        using var attach = api.Send("POST", $"/containers/{id}/attach?stream=1&stdout=1&stderr=1{(stdin ? "&stdin=1" : "")}", null, upgrade: true);
+        if (attach.Status is not (101 or 200)) throw new CliException("Error response from daemon: " + attach.ErrorMessage(), 1);
+        using var wait = api.Send("POST", $"/containers/{id}/wait", null);
+        session.SetupInput();
+        session.Monitor(a.Bool("sig-proxy", true), redraw: true);
+        session.Stream(attach);
+        session.Dispose();
+        // As docker attach (run -it and start -ai detach quietly with 0): the escape is reported, exit 1.
+        if (session.Detached) throw new CliException("read escape sequence", 1);
+        return ExitCode(wait);
     }
 
     private static JsonDocument Inspected(ApiClient api, string name)
@@ -302,21 +264,26 @@ internal static class ContainerCommands
     }
 
     /// <summary>stop, kill, restart, rm: each argument in turn, errors reported, exit 1 if any failed.</summary>
-    public static int Each(ApiClient api, string[] argv, string verb)
+    public static int Each(Invocation inv, string verb)
     {
-        var a = Args.Parse(argv, ["time", "signal"], ["force", "volumes"],
-            new() { ['t'] = "time", ['s'] = "signal", ['f'] = "force", ['v'] = "volumes" });
-        if (a.Positional.Count == 0) throw new CliException($"\"berth {verb}\" requires at least 1 argument.\nSee 'berth {verb} --help'.", 1);
+        var api = inv.Api;
+        var a = inv.Args;
         int status = 0;
+        var time = a.Value("timeout") ?? a.Value("time");
+        var q = new StringBuilder();
+        if (verb is "stop" or "restart")
+        {
+            if (time is not null) q.Append("&t=").Append(Q(time));
+        }
+        else if (verb == "kill" && a.Value("signal") is { } ks) q.Append("&signal=").Append(Q(ks));
+        else if (verb == "rm")
+        {
+            if (a.Bool("force")) q.Append("&force=1"); // -v: berth makes no anonymous volumes, so there are none to remove
+        }
+        var query = q.Length > 0 ? "?" + q.ToString(1, q.Length - 1) : "";
         foreach (var c in a.Positional)
         {
-            var (method, path) = verb switch
-            {
-                "stop" => ("POST", $"/containers/{Q(c)}/stop" + (a.Value("time") is { } t ? "?t=" + Q(t) : "")),
-                "restart" => ("POST", $"/containers/{Q(c)}/restart" + (a.Value("time") is { } t ? "?t=" + Q(t) : "")),
-                "kill" => ("POST", $"/containers/{Q(c)}/kill" + (a.Value("signal") is { } s ? "?signal=" + Q(s) : "")),
-                _ => ("DELETE", $"/containers/{Q(c)}" + (a.Bool("force") ? "?force=1" : "")),
-            };
+            var (method, path) = verb == "rm" ? ("DELETE", $"/containers/{Q(c)}{query}") : ("POST", $"/containers/{Q(c)}/{verb}{query}");
             using var r = api.Send(method, path, null);
             if (r.Status is 204 or 304 or 200) Console.WriteLine(c);
             else { Console.Error.WriteLine("Error response from daemon: " + r.ErrorMessage()); status = 1; }
@@ -324,12 +291,12 @@ internal static class ContainerCommands
         return status;
     }
 
-    public static int Wait(ApiClient api, string[] argv)
+    public static int Wait(Invocation inv)
     {
         int status = 0;
-        foreach (var c in argv)
+        foreach (var c in inv.Args.Positional)
         {
-            using var r = api.Send("POST", $"/containers/{Q(c)}/wait", null);
+            using var r = inv.Api.Send("POST", $"/containers/{Q(c)}/wait", null);
             if (r.Status != 200) { Console.Error.WriteLine("Error response from daemon: " + r.ErrorMessage()); status = 1; continue; }
             using var doc = JsonDocument.Parse(r.ReadAll());
             Console.WriteLine(doc.RootElement.GetProperty("StatusCode").GetInt32());
@@ -337,42 +304,35 @@ internal static class ContainerCommands
         return status;
     }
 
-    public static int Ps(ApiClient api, string[] argv)
+    private const string PsTable = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}";
+
+    public static int Ps(Invocation inv)
     {
-        var a = Args.Parse(argv, ["filter", "format", "last"], ["all", "quiet", "no-trunc", "latest"],
-            new() { ['a'] = "all", ['q'] = "quiet", ['f'] = "filter", ['n'] = "last", ['l'] = "latest" });
+        var a = inv.Args;
         // As docker: the daemon filters; -n/-l become its limit.
         var filters = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var f in a.All("filter"))
         {
             int eq = f.IndexOf('=');
-            if (eq < 0) throw new CliException($"invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)", 125);
+            if (eq < 0) throw inv.UsageError($"invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)", 125);
             (filters.TryGetValue(f[..eq], out var values) ? values : filters[f[..eq]] = []).Add(f[(eq + 1)..]);
         }
         int limit = a.Bool("latest") ? 1 : int.TryParse(a.Value("last"), out var last) ? last : -1;
-        var query = "/containers/json?all=" + (a.Bool("all") ? "1" : "0") + (limit > 0 ? "&limit=" + limit : "");
+        var format = a.Value("format");
+        if (a.Bool("quiet") && !string.IsNullOrEmpty(format))
+        {
+            Console.Error.WriteLine("WARNING: Ignoring custom format, because both --format and --quiet are set.");
+            format = null;
+        }
+        // As docker: sizes are asked for (they cost the daemon a walk) only with -s or a format that shows them.
+        bool size = a.Bool("size") || (format is not null && (format.Contains(".Size", StringComparison.Ordinal) || format == "json"));
+        var query = "/containers/json?all=" + (a.Bool("all") ? "1" : "0") + (limit > 0 ? "&limit=" + limit : "") + (size ? "&size=1" : "");
         if (filters.Count > 0) query += "&filters=" + Uri.EscapeDataString(FiltersJson(filters));
-        using var doc = SystemCommands.GetJson(api, query, "Error response from daemon: ");
-        var list = doc.RootElement.EnumerateArray().ToList();
+        using var doc = SystemCommands.GetJson(inv.Api, query, "Error response from daemon: ");
         bool trunc = !a.Bool("no-trunc");
-        if (a.Bool("quiet"))
-        {
-            foreach (var c in list) Console.WriteLine(trunc ? c.GetProperty("Id").GetString()![..12] : c.GetProperty("Id").GetString());
-            return 0;
-        }
-        if (a.Value("format") is { } format)
-        {
-            foreach (var c in list) Console.WriteLine(Format.Template(format, PsRow(c, trunc)));
-            return 0;
-        }
-        var rows = new List<string[]> { new[] { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" } };
-        foreach (var c in list)
-        {
-            var row = PsRow(c, trunc);
-            rows.Add([row.GetProperty("ID").GetString()!, row.GetProperty("Image").GetString()!, row.GetProperty("Command").GetString()!,
-                      row.GetProperty("RunningFor").GetString()!, row.GetProperty("Status").GetString()!, "", row.GetProperty("Names").GetString()!]);
-        }
-        Console.Write(Format.Table(rows));
+        var rows = doc.RootElement.EnumerateArray().Select(c => PsRow(c, trunc)).ToList();
+        var table = a.Bool("size") ? PsTable + "\\t{{.Size}}" : PsTable;
+        Console.Write(Format.Listing(format, a.Bool("quiet"), table, "{{.ID}}", PsRow(default, trunc), rows));
         return 0;
     }
 
@@ -394,36 +354,86 @@ internal static class ContainerCommands
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    /// <summary>One ps row with docker's --format field names (ID, Image, Command, RunningFor, Status, Names, ...).</summary>
-    private static JsonElement PsRow(JsonElement c, bool trunc)
+    /// <summary>One ps row with docker's --format fields (ID, Image, Command, RunningFor, Status, Names, Labels, ...).
+    /// <paramref name="c"/> undefined: the header source (every field, no values).</summary>
+    private static Row PsRow(JsonElement c, bool trunc)
     {
-        var id = c.GetProperty("Id").GetString()!;
-        var command = c.GetProperty("Command").GetString()!;
+        if (c.ValueKind == JsonValueKind.Undefined) return PsRow(JsonDocument.Parse("""{"Id":"","Command":"","Created":0,"Names":[],"Labels":{}}""").RootElement, trunc);
+        string S(string name) => c.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+        long L(string name) => c.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
+        var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (c.TryGetProperty("Labels", out var ls) && ls.ValueKind == JsonValueKind.Object)
+            foreach (var p in ls.EnumerateObject()) labels[p.Name] = p.Value.GetString() ?? "";
+        var id = S("Id");
+        var command = S("Command");
         if (trunc && command.Length > 20) command = command[..19] + "…";
-        var created = DateTimeOffset.FromUnixTimeSeconds(c.GetProperty("Created").GetInt64());
-        var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
-        {
-            w.WriteStartObject();
-            w.WriteString("ID", trunc ? id[..12] : id);
-            w.WriteString("Image", c.GetProperty("Image").GetString());
-            w.WriteString("Command", "\"" + command + "\"");
-            w.WriteString("CreatedAt", created.ToString("yyyy-MM-dd HH:mm:ss zzz").Replace(":", "", StringComparison.Ordinal).Insert(13, ":").Insert(16, ":") + " UTC");
-            w.WriteString("RunningFor", Format.Duration(DateTimeOffset.UtcNow - created) + " ago");
-            w.WriteString("Status", c.GetProperty("Status").GetString());
-            w.WriteString("State", c.GetProperty("State").GetString());
-            w.WriteString("Ports", "");
-            w.WriteString("Names", string.Join(',', c.GetProperty("Names").EnumerateArray().Select(n => n.GetString()!.TrimStart('/'))));
-            w.WriteEndObject();
-        }
-        return JsonDocument.Parse(ms.ToArray()).RootElement.Clone();
+        var created = DateTimeOffset.FromUnixTimeSeconds(L("Created"));
+        var mounts = new List<string>();
+        int localVolumes = 0;
+        if (c.TryGetProperty("Mounts", out var ms) && ms.ValueKind == JsonValueKind.Array)
+            foreach (var m in ms.EnumerateArray())
+            {
+                var name = m.TryGetProperty("Name", out var n) && n.GetString() is { Length: > 0 } nn ? nn : m.TryGetProperty("Source", out var src) ? src.GetString() ?? "" : "";
+                if (trunc && name.Length > 15) name = name[..14] + "…";
+                mounts.Add(name);
+                if (m.TryGetProperty("Driver", out var d) && d.GetString() == "local") localVolumes++;
+            }
+        var networks = c.TryGetProperty("NetworkSettings", out var ns) && ns.ValueKind == JsonValueKind.Object && ns.TryGetProperty("Networks", out var nets)
+                       && nets.ValueKind == JsonValueKind.Object ? nets.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToList() : [];
+        var size = Format.Size(L("SizeRw"));
+        if (L("SizeRootFs") > 0) size += $" (virtual {Format.Size(L("SizeRootFs"))})";
+        return new Row("*formatter.ContainerContext", labels)
+            .Set("ID", "CONTAINER ID", trunc && id.Length > 12 ? id[..12] : id)
+            .Set("Image", "IMAGE", S("Image"))
+            .Set("Command", "COMMAND", Template.GoQuote(command))
+            .Set("CreatedAt", "CREATED AT", GoTime(created))
+            .Set("RunningFor", "CREATED", Format.Duration(DateTimeOffset.UtcNow - created) + " ago")
+            .Set("Ports", "PORTS", Ports(c))
+            .Set("State", "STATE", S("State"))
+            .Set("Status", "STATUS", S("Status"))
+            .Set("Size", "SIZE", size)
+            .Set("Names", "NAMES", c.TryGetProperty("Names", out var names) && names.ValueKind == JsonValueKind.Array
+                ? string.Join(',', names.EnumerateArray().Select(n => n.GetString()!.TrimStart('/'))) : "")
+            .Set("Labels", "LABELS", string.Join(',', labels.Select(p => p.Key + "=" + p.Value)))
+            .Set("Mounts", "MOUNTS", string.Join(',', mounts))
+            .Set("LocalVolumes", "LOCAL VOLUMES", localVolumes.ToString())
+            .Set("Networks", "NETWORKS", string.Join(',', networks))
+            .Set("Platform", "PLATFORM", null); // docker's from the image manifest descriptor, which berth's list does not give
     }
 
-    public static int Logs(ApiClient api, string[] argv)
+    /// <summary>Go's time.Time.String() of a local time: "2006-01-02 15:04:05 -0700 MST" (UTC: "+0000 UTC").</summary>
+    internal static string GoTime(DateTimeOffset t)
     {
-        var a = Args.Parse(argv, ["tail", "since", "until"], ["follow", "timestamps", "details"],
-            new() { ['f'] = "follow", ['t'] = "timestamps", ['n'] = "tail" });
-        if (a.Positional.Count != 1) throw new CliException("\"berth logs\" requires exactly 1 argument.\nSee 'berth logs --help'.", 1);
+        var local = t.ToLocalTime();
+        var off = local.Offset;
+        var sign = off < TimeSpan.Zero ? "-" : "+";
+        var offText = $"{sign}{Math.Abs(off.Hours):00}{Math.Abs(off.Minutes):00}";
+        return local.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " " + offText + " " + (off == TimeSpan.Zero ? "UTC" : offText);
+    }
+
+    /// <summary>docker's port column: "0.0.0.0:8080->80/tcp, 443/tcp".</summary>
+    private static string Ports(JsonElement c)
+    {
+        if (!c.TryGetProperty("Ports", out var ports) || ports.ValueKind != JsonValueKind.Array) return "";
+        var list = new List<string>();
+        foreach (var p in ports.EnumerateArray())
+        {
+            var type = p.TryGetProperty("Type", out var t) ? t.GetString() : "tcp";
+            var priv = p.TryGetProperty("PrivatePort", out var pp) ? pp.GetInt32() : 0;
+            if (p.TryGetProperty("PublicPort", out var pub) && pub.ValueKind == JsonValueKind.Number && pub.GetInt32() > 0)
+            {
+                var ip = p.TryGetProperty("IP", out var i) ? i.GetString() ?? "" : "";
+                list.Add($"{(ip.Contains(':') ? "[" + ip + "]" : ip)}:{pub.GetInt32()}->{priv}/{type}");
+            }
+            else list.Add($"{priv}/{type}");
+        }
+        return string.Join(", ", list);
+    }
+
+    public static int Logs(Invocation inv)
+    {
+        var api = inv.Api;
+        var a = inv.Args;
         using var doc = Inspected(api, a.Positional[0]);
         bool tty = doc.RootElement.GetProperty("Config").TryGetProperty("Tty", out var t) && t.ValueKind == JsonValueKind.True;
         var q = new StringBuilder("?stdout=1&stderr=1");
@@ -434,7 +444,7 @@ internal static class ContainerCommands
         if (a.Value("until") is { } until) q.Append("&until=").Append(Q(Timestamp(until)));
         using var r = api.Send("GET", $"/containers/{Q(a.Positional[0])}/logs{q}", null);
         if (r.Status != 200) throw new CliException("Error response from daemon: " + r.ErrorMessage(), 1);
-        CopyOutput(r.Body, tty);
+        AttachSession.CopyOutput(r.Body, tty);
         return 0;
     }
 
@@ -451,30 +461,41 @@ internal static class ContainerCommands
         return (DateTimeOffset.UtcNow.ToUnixTimeSeconds() - (long)seconds).ToString();
     }
 
-    public static int Inspect(ApiClient api, string[] argv)
+    /// <summary>inspect (<paramref name="type"/> null: a container, else an image), container inspect, image inspect.</summary>
+    public static int Inspect(Invocation inv, string? type)
     {
-        var a = Args.Parse(argv, ["format", "type"], ["size"], new() { ['f'] = "format", ['s'] = "size" });
-        if (a.Positional.Count == 0) throw new CliException("\"berth inspect\" requires at least 1 argument.\nSee 'berth inspect --help'.", 1);
+        var api = inv.Api;
+        var a = inv.Args;
+        type ??= a.Value("type");
+        if (type is not (null or "container" or "image"))
+            throw new CliException($"\"{type}\" is not a valid value for --type", 1);
         var found = new List<JsonDocument>();
         int status = 0;
+        var format = a.Value("format") is { Length: > 0 } f && f != "json" ? Template.Parse(f) : null;
+        bool compact = a.Value("format") == "json";
         foreach (var name in a.Positional)
         {
             JsonDocument? doc = null;
-            if (a.Value("type") is null or "container")
+            if (type is null or "container")
             {
-                using var r = api.Send("GET", $"/containers/{Q(name)}/json", null);
+                using var r = api.Send("GET", $"/containers/{Q(name)}/json" + (a.Bool("size") ? "?size=1" : ""), null);
                 if (r.Status == 200) doc = JsonDocument.Parse(r.ReadAll());
             }
-            if (doc is null && a.Value("type") is null or "image")
+            if (doc is null && type is null or "image")
             {
-                using var r = api.Send("GET", $"/images/{Q(name)}/json", null);
+                using var r = api.Send("GET", $"/images/{ImageCommands.ImagePath(name)}/json", null);
                 if (r.Status == 200) doc = JsonDocument.Parse(r.ReadAll());
             }
-            if (doc is null) { Console.Error.WriteLine($"Error: No such object: {name}"); status = 1; continue; }
+            if (doc is null)
+            {
+                Console.Error.WriteLine(type is null ? $"Error: No such object: {name}" : $"Error response from daemon: No such {type}: {name}");
+                status = 1;
+                continue;
+            }
             found.Add(doc);
         }
-        if (a.Value("format") is { } f)
-            foreach (var d in found) Console.WriteLine(Format.Template(f, d.RootElement));
+        if (format is not null)
+            foreach (var d in found) Console.WriteLine(format.Execute(d.RootElement));
         else
         {
             var ms = new MemoryStream();
@@ -485,7 +506,8 @@ internal static class ContainerCommands
                 w.WriteEndArray();
             }
             using var all = JsonDocument.Parse(ms.ToArray());
-            Console.WriteLine(Format.Indent(all.RootElement));
+            // --format json: the same array on one line (docker's)
+            Console.WriteLine(Format.Indent(all.RootElement, indented: !compact));
         }
         return status;
     }

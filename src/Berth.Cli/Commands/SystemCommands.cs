@@ -12,8 +12,30 @@ internal static class SystemCommands
         return JsonDocument.Parse(r.ReadAll());
     }
 
-    public static int Version(ApiClient api)
+    public static int Version(Invocation inv)
     {
+        var api = inv.Api;
+        if (inv.Args.Value("format") is { } format)
+        {
+            using var server = GetJson(api, "/version", "Error response from daemon: ");
+            var ms = new MemoryStream();
+            using (var w = new Utf8JsonWriter(ms))
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("Client");
+                w.WriteString("Version", "0.1.0");
+                w.WriteString("ApiVersion", ApiClient.MaxVersion);
+                w.WriteString("Os", "linux");
+                w.WriteString("Arch", "amd64");
+                w.WriteEndObject();
+                w.WritePropertyName("Server");
+                server.RootElement.WriteTo(w);
+                w.WriteEndObject();
+            }
+            using var both = JsonDocument.Parse(ms.ToArray());
+            Console.WriteLine(Template.Parse(format).Execute(both.RootElement));
+            return 0;
+        }
         Console.WriteLine($"""
             Client:
              Version:           0.1.0
@@ -35,12 +57,11 @@ internal static class SystemCommands
         return 0;
     }
 
-    public static int Info(ApiClient api, string[] argv)
+    public static int Info(Invocation inv)
     {
-        var a = Args.Parse(argv, ["format"], [], new() { ['f'] = "format" });
-        using var doc = GetJson(api, "/info", "Error response from daemon: ");
+        using var doc = GetJson(inv.Api, "/info", "Error response from daemon: ");
         var s = doc.RootElement;
-        if (a.Value("format") is { } f) { Console.WriteLine(Format.Template(f, s)); return 0; }
+        if (inv.Args.Value("format") is { } f) { Console.WriteLine(Template.Parse(f).Execute(s)); return 0; }
         Console.WriteLine($"""
             Server:
              Containers: {s.GetProperty("Containers").GetInt32()}
