@@ -101,4 +101,48 @@ public sealed class DaemonStressTests : IDisposable
         Assert.True(operations > 50, $"only {operations} operations in a minute");
         AssertNothingLeft(fds, cgroups);
     }
+
+    /// <summary>
+    /// kill -9 of berthd in the middle of a burst of run -d: starts cut short leave a monitor and an init waiting
+    /// on exec.fifo, a cgroup, a runtime dir and an overlay mount. The next berthd undoes each of them at start
+    /// (the container stays "created", as Docker's would), and rm -f then removes everything.
+    /// </summary>
+    [Fact]
+    public async Task KillNineDuringABurstOfRunD_RecoveryLeavesNoHalfMadeContainer()
+    {
+        Assert.Equal(0, Docker("run", "--rm", "busybox", "true").Code);
+        var cgroups = ContainerCgroups();
+        using var stop = new CancellationTokenSource();
+        int started = 0;
+        var clients = Enumerable.Range(0, 4).Select(client => Task.Run(() =>
+        {
+            for (int i = 0; !stop.IsCancellationRequested && i < 200; i++)
+                if (Docker("run", "-d", "busybox", "sleep", "300").Code == 0) Interlocked.Increment(ref started);
+        })).ToArray();
+        // Crash once some containers run and more are on their way.
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (Volatile.Read(ref started) < 6 && DateTime.UtcNow < until) await Task.Delay(20);
+        _fx.Crash();
+        stop.Cancel();
+        await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(2));
+
+        // After recovery: every container either runs (a live process) or has no run-time state at all.
+        var ids = Docker("ps", "-aq", "--no-trunc").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(ids.Length >= 6, $"only {ids.Length} containers");
+        foreach (var id in ids)
+        {
+            var state = Docker("inspect", "-f", "{{.State.Status}} {{.State.Pid}}", id).Stdout.Trim().Split(' ');
+            if (state[0] == "running")
+            {
+                Assert.True(Directory.Exists($"/proc/{state[1]}"), $"{id} running without its process");
+                continue;
+            }
+            Assert.False(Directory.Exists(Path.Combine(_fx.Dir.ExecRoot, "containers", id)), $"{id} ({state[0]}) kept its state dir");
+            Assert.False(Directory.Exists(Path.Combine(_fx.Dir.ExecRoot, "runtime", id)), $"{id} ({state[0]}) kept runtime state");
+            Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(id, StringComparison.Ordinal));
+        }
+        var (code, _, stderr) = Docker(["rm", "-f", .. ids]);
+        Assert.True(code == 0, stderr + _fx.LogTail);
+        AssertNothingLeft(DaemonFds(), cgroups);
+    }
 }

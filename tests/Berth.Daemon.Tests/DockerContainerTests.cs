@@ -32,6 +32,15 @@ public sealed class DaemonFixture : IDisposable
         Daemon = BerthdProcess.StartIn(Dir, ["-D", .. _extra]);
     }
 
+    /// <summary>kill -9 of the daemon (no cleanup runs), then a new one over the same roots and socket.</summary>
+    public void Crash()
+    {
+        Daemon.Signal(9);
+        Assert.True(Daemon.WaitForExit(TimeSpan.FromSeconds(15)), "berthd did not die");
+        Daemon.Dispose();
+        Daemon = BerthdProcess.StartIn(Dir, ["-D", .. _extra]);
+    }
+
     public void Dispose()
     {
         // Containers left by a failed test: removed through the API, so that nothing outlives the class.
