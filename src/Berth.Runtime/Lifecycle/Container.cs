@@ -195,8 +195,15 @@ public sealed partial class Container
 
         int fd = Libc.open(FifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
         if (fd < 0) throw new ErrnoException(Libc.Errno, "open exec fifo", FifoPath);
+        // The init's byte on exec.fifo, or the init's end (through a pidfd): waited for together, no polling.
+        int pidfd = ProcessExit.Open(State.Pid);
         try
         {
+            if (pidfd >= 0 && !ProcInfo.IsAlive(State.Pid, State.PidStartTime))
+            {
+                Libc.close(pidfd); // the pid was reused: the init is gone
+                pidfd = -1;
+            }
             var deadline = Environment.TickCount64 + 60_000;
             Span<byte> b = stackalloc byte[1];
             while (true)
@@ -205,20 +212,21 @@ public sealed partial class Container
                 if (n == 1) break;
                 if (n < 0 && -n != Libc.EAGAIN && -n != Libc.EINTR)
                     throw new ErrnoException(-n, "read exec fifo", FifoPath);
-                Libc.PollIn(fd, 10);
-                if (!ProcInfo.IsAlive(State.Pid, State.PidStartTime))
+                int left = (int)(deadline - Environment.TickCount64);
+                if (left <= 0)
+                    throw new BerthException(ErrorKind.Unavailable, "timed out waiting for the container process to open exec.fifo");
+                if (pidfd < 0 || ProcessExit.PollWithProcess(fd, pidfd, left) == 2)
                 {
                     // It may have opened the fifo, written its byte, exec'd and exited since the read above.
                     if (Libc.Read(fd, b) == 1) break;
                     throw new BerthException(ErrorKind.System, "container process is already dead");
                 }
-                if (Environment.TickCount64 > deadline)
-                    throw new BerthException(ErrorKind.Unavailable, "timed out waiting for the container process to open exec.fifo");
             }
         }
         finally
         {
             Libc.close(fd);
+            if (pidfd >= 0) Libc.close(pidfd);
         }
         File.Delete(FifoPath);
         RunPoststart();
@@ -264,14 +272,20 @@ public sealed partial class Container
         if (errors.Count > 0) throw new BerthException(ErrorKind.System, string.Join("; ", errors));
     }
 
+    /// <summary>Waits for the init's end through a pidfd (no polling of /proc).</summary>
     private void WaitGone(TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (ProcInfo.IsAlive(State.Pid, State.PidStartTime))
+        int pidfd = ProcessExit.Open(State.Pid);
+        if (pidfd < 0) return;
+        try
         {
-            if (DateTime.UtcNow > deadline)
+            if (!ProcInfo.IsAlive(State.Pid, State.PidStartTime)) return; // the pid was reused: ours is gone
+            if (!ProcessExit.Wait(pidfd, timeout))
                 throw new BerthException(ErrorKind.Unavailable, $"container {Id} did not exit after SIGKILL");
-            Thread.Sleep(5);
+        }
+        finally
+        {
+            Libc.close(pidfd);
         }
     }
 }
