@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Berth.Core;
+using Berth.Interop;
 
 namespace Berth.Cgroups.Tests;
 
@@ -12,13 +12,10 @@ namespace Berth.Cgroups.Tests;
 [Collection("privileged-cgroups")]
 public partial class PrivilegedTests
 {
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
-
     private static string UniqueName() => "/berth-test-" + Guid.NewGuid().ToString("N")[..12];
 
     [Fact]
-    public void RunsAsRoot() => Assert.Equal(0u, geteuid());
+    public void RunsAsRoot() => Assert.Equal(0u, Libc.geteuid());
 
     private static Process StartPython(string code)
     {
@@ -43,7 +40,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_Limits_Stats_Freeze_Kill_Destroy()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var root = CgroupRoot.Detect();
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", root);
         Process? child = null;
@@ -148,7 +145,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_OomKill_IsCounted()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", CgroupRoot.Detect());
         Process? child = null;
         try
@@ -179,7 +176,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_InvalidValue_IsInvalidParameterNamingTheFile()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", CgroupRoot.Detect());
         try
         {
@@ -200,7 +197,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_LoweringMemoryBelowUsage_ExplainsBusy()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", CgroupRoot.Detect());
         Process? child = null;
         try
@@ -241,7 +238,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_Hugetlb_OnThisHost()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var root = CgroupRoot.Detect();
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", root);
         var unifiedRoot = root.Unified?.Mountpoint;
