@@ -192,8 +192,17 @@ public sealed class V1CgroupManager : ICgroupManager
         }
 
         var dir = Need("devices", "device rules");
-        foreach (var rule in rules)
+        // As runc: start from deny-all ("a" to devices.deny clears the inherited allow-all list), then apply the
+        // rules in order, so a rule set without its own leading deny-all still allows only what it lists.
+        CgroupFile.Write("devices", dir, "devices.deny", "a");
+        for (var i = 0; i < rules.Count; i++)
         {
+            var rule = rules[i];
+            if (i == 0 && !rule.Allow && rule.Type == 'a')
+            {
+                continue; // the leading deny-all was just written
+            }
+
             CgroupFile.Write("devices", dir, rule.Allow ? "devices.allow" : "devices.deny", ResourceValidator.DeviceRuleString(rule));
         }
     }
