@@ -6,7 +6,7 @@ try
 {
     DaemonOptions options = DaemonOptions.Parse(args, out bool exitEarly);
     if (exitEarly) return 0;
-    DaemonLog.DebugEnabled = options.Debug;
+    DaemonLog.Configure(options.Debug);
 
     DaemonHost host = await DaemonHost.StartAsync(options);
     var signalled = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -20,20 +20,20 @@ try
     using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
     using CancellationTokenRegistration stopping = host.Stopping.Register(() => signalled.TrySetResult(PosixSignal.SIGTERM));
 
-    DaemonLog.Info($"Daemon has completed initialization (berthd {BuildInfo.Version}, pid {Environment.ProcessId})");
+    DaemonLog.Logger.Started(BuildInfo.Version, Environment.ProcessId);
     PosixSignal signal = await signalled.Task;
-    DaemonLog.Info($"Processing signal '{signal}'");
+    DaemonLog.Logger.ProcessingSignal(signal.ToString());
     await host.StopAsync();
-    DaemonLog.Info("Daemon shutdown complete");
+    DaemonLog.Logger.ShutdownComplete();
     return 0;
 }
 catch (BerthException e)
 {
-    Console.Error.WriteLine($"failed to start daemon: {e.Message}");
+    DaemonLog.Logger.StartFailed(e.Message);
     return 1;
 }
 catch (IOException e)
 {
-    Console.Error.WriteLine($"failed to start daemon: {e.Message}");
+    DaemonLog.Logger.StartFailed(e.Message);
     return 1;
 }

@@ -16,7 +16,9 @@ public sealed class ErrorMapping(RequestDelegate next)
         catch (Exception e) when (!ctx.Response.HasStarted && !ctx.RequestAborted.IsCancellationRequested)
         {
             int status = StatusFor(e);
-            if (status >= 500) DaemonLog.Error($"{ctx.Request.Method} {ctx.Request.Path}: {e}");
+            // Only the unexpected (5xx) is an error worth a stack; a user's mistake (4xx) is a debug line.
+            if (status >= 500) DaemonLog.Logger.RequestFailed(ctx.Request.Method, ctx.Request.Path.ToString(), e.Message, e);
+            else DaemonLog.Logger.RequestRejected(ctx.Request.Method, ctx.Request.Path.ToString(), e.Message);
             ctx.Response.Clear();
             RestoreIdentityHeaders(ctx);
             await WriteError(ctx, status, e.Message);
