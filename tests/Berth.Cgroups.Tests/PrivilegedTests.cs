@@ -12,6 +12,16 @@ namespace Berth.Cgroups.Tests;
 [Collection("privileged-cgroups")]
 public partial class PrivilegedTests
 {
+    private static void WaitUntil(Func<bool> condition, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), "timed out waiting for " + what);
+            Thread.Sleep(20);
+        }
+    }
+
     private static string UniqueName() => "/berth-test-" + Guid.NewGuid().ToString("N")[..12];
 
     [Fact]
@@ -114,17 +124,30 @@ public partial class PrivilegedTests
             Assert.Contains("\"pids\":{\"current\":1,\"limit\":10}", json, StringComparison.Ordinal);
 
             // Freeze / thaw really stop the task.
+            // Each mode asserts its own files: v1 freezer.state, v2 cgroup.freeze and the "frozen" key of cgroup.events.
             mgr.Freeze();
-            if (!v2 && mgr.Paths.TryGetValue("freezer", out var fz))
+            if (v2)
             {
-                Assert.Equal("FROZEN", ReadFile(fz, "freezer.state"));
+                var dir = mgr.Paths[""];
+                Assert.Equal("1", ReadFile(dir, "cgroup.freeze"));
+                WaitUntil(() => ReadFile(dir, "cgroup.events").Split('\n').Contains("frozen 1"), "cgroup.events: frozen 1");
+            }
+            else
+            {
+                Assert.Equal("FROZEN", ReadFile(mgr.Paths["freezer"], "freezer.state"));
             }
 
             Assert.Contains(File.ReadAllText($"/proc/{child.Id}/stat").Split(' ')[2], new[] { "D", "S", "T" });
             mgr.Thaw();
-            if (!v2 && mgr.Paths.TryGetValue("freezer", out var fz2))
+            if (v2)
             {
-                Assert.Equal("THAWED", ReadFile(fz2, "freezer.state"));
+                var dir = mgr.Paths[""];
+                Assert.Equal("0", ReadFile(dir, "cgroup.freeze"));
+                WaitUntil(() => ReadFile(dir, "cgroup.events").Split('\n').Contains("frozen 0"), "cgroup.events: frozen 0");
+            }
+            else
+            {
+                Assert.Equal("THAWED", ReadFile(mgr.Paths["freezer"], "freezer.state"));
             }
 
             mgr.KillAll();
@@ -214,8 +237,10 @@ public partial class PrivilegedTests
             var lower = new CgroupResources { Memory = new MemoryResources { Limit = 4L << 20 } };
             if (mgr.Mode == CgroupMode.Unified)
             {
-                // v2 OOM-kills instead of refusing; nothing to explain.
+                // v2 takes the lower limit (and reclaims or OOM-kills) instead of refusing it: nothing to explain,
+                // but the limit must be the one written.
                 mgr.Set(lower);
+                Assert.Equal("4194304", ReadFile(mgr.Paths[""], "memory.max"));
             }
             else
             {
