@@ -2,11 +2,13 @@ using System.Runtime.InteropServices;
 using Berth.Daemon;
 using Berth.Daemon.Server;
 
+// Logging first: a bad flag or config file is reported through it.
+DaemonLog.Configure(debug: false);
 try
 {
     DaemonOptions options = DaemonOptions.Parse(args, out bool exitEarly);
     if (exitEarly) return 0;
-    DaemonLog.Configure(options.Debug);
+    if (options.Debug) DaemonLog.Configure(debug: true);
 
     DaemonHost host = await DaemonHost.StartAsync(options);
     var signalled = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
