@@ -88,13 +88,21 @@ public static class LayerUnpacker
                         {
                             var targetParts = SplitName(entry.LinkName);
                             if (targetParts.Length == 0) throw Hostile(entry.Name, "hard link to the layer root");
-                            int tfd = OpenDir(rootFd, targetParts[..^1], create: false, entry.LinkName);
                             try
                             {
-                                RemoveExisting(parent, name);
-                                Libc.Check(Libc.linkat(tfd, targetParts[^1], parent, name, 0), "link", entry.Name);
+                                int tfd = OpenDir(rootFd, targetParts[..^1], create: false, entry.LinkName);
+                                try
+                                {
+                                    RemoveExisting(parent, name);
+                                    Libc.Check(Libc.linkat(tfd, targetParts[^1], parent, name, 0), "link", entry.Name);
+                                }
+                                finally { Libc.close(tfd); }
                             }
-                            finally { Libc.close(tfd); }
+                            catch (ErrnoException e) when (e.Errno == Libc.ENOENT)
+                            {
+                                // Classified here, where the meaning is known: the layer is bad, not "not found".
+                                throw BerthException.Invalid($"layer entry \"{entry.Name}\": hard link target \"{entry.LinkName}\" is not in the layer");
+                            }
                             continue; // shares the target's inode: metadata comes from the target
                         }
                         case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
