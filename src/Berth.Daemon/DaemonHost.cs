@@ -68,8 +68,8 @@ public sealed class DaemonHost : IAsyncDisposable
             }
             foreach (string path in sockets) UnixSocketFiles.SetMode(path);
             _ = MemoryTrimmer.RunAsync(TimeSpan.FromSeconds(1), app.Lifetime.ApplicationStopping);
-            foreach (HostAddress a in hosts.Addresses) DaemonLog.Info($"API listen on {a.UnixPath ?? a.Tcp!.ToString()}");
-            if (runtimes.Warning is string w) DaemonLog.Warn(w);
+            foreach (HostAddress a in hosts.Addresses) DaemonLog.Logger.ApiListen(a.UnixPath ?? a.Tcp!.ToString());
+            if (runtimes.Warning is string w) DaemonLog.Logger.RuntimeConfigWarning(w);
             return new DaemonHost(app, pidFile, dataRootLock, sockets, state, hosts);
         }
         catch
@@ -83,7 +83,8 @@ public sealed class DaemonHost : IAsyncDisposable
 
     private static WebApplication Build(HostOptions hosts, DaemonState state, Action<IEndpointRouteBuilder>? mapExtra)
     {
-        // The empty builder: no appsettings, no logging providers, no HTTPS; Kestrel's core and routing only.
+        // The empty builder: no appsettings, no HTTPS; Kestrel's core and routing only. Logging: the daemon's own
+        // stderr provider (ASP.NET Core's categories from warning up).
         WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
             ContentRootPath = state.Options.ExecRoot,
@@ -109,6 +110,9 @@ public sealed class DaemonHost : IAsyncDisposable
                 else k.Listen(a.Tcp!, listen);
             }
         });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Trace); // the provider filters
+        builder.Logging.AddProvider(DaemonLog.Provider);
         builder.Services.AddRoutingCore();
         builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 

@@ -15,7 +15,7 @@ public static class EngineSetup
         if (File.Exists(BusyboxImage.DefaultBinary))
         {
             try { BusyboxImage.Create(store); }
-            catch (Exception e) when (e is IOException or Core.BerthException) { DaemonLog.Warn($"built-in busybox image: {e.Message}"); }
+            catch (Exception e) when (e is IOException or Core.BerthException) { DaemonLog.Logger.BusyboxImageFailed(e.Message); }
         }
         var images = new ImageBackend(store, new OverlaySnapshotter(store.Layers));
         state.Images = images;

@@ -2,11 +2,13 @@ using System.Runtime.InteropServices;
 using Berth.Daemon;
 using Berth.Daemon.Server;
 
+// Logging first: a bad flag or config file is reported through it.
+DaemonLog.Configure(debug: false);
 try
 {
     DaemonOptions options = DaemonOptions.Parse(args, out bool exitEarly);
     if (exitEarly) return 0;
-    DaemonLog.DebugEnabled = options.Debug;
+    if (options.Debug) DaemonLog.Configure(debug: true);
 
     DaemonHost host = await DaemonHost.StartAsync(options);
     var signalled = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -20,21 +22,21 @@ try
     using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
     using CancellationTokenRegistration stopping = host.Stopping.Register(() => signalled.TrySetResult(PosixSignal.SIGTERM));
 
-    DaemonLog.Info($"Daemon has completed initialization (berthd {BuildInfo.Version}, pid {Environment.ProcessId})");
+    DaemonLog.Logger.Started(BuildInfo.Version, Environment.ProcessId);
     PosixSignal signal = await signalled.Task;
-    DaemonLog.Info($"Processing signal '{signal}'");
+    DaemonLog.Logger.ProcessingSignal(signal.ToString());
     await host.StopAsync();
-    DaemonLog.Info("Daemon shutdown complete");
+    DaemonLog.Logger.ShutdownComplete();
     return 0;
 }
 catch (BerthException e)
 {
-    Console.Error.WriteLine($"failed to start daemon: {e.Message}");
+    DaemonLog.Logger.StartFailed(e.Message);
     return 1;
 }
 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 {
     // e.g. a data root berthd may not create, lock or chmod
-    Console.Error.WriteLine($"failed to start daemon: {e.Message}");
+    DaemonLog.Logger.StartFailed(e.Message);
     return 1;
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Berth.Core;
-using Berth.Images.Native;
 using Berth.Interop;
 using Microsoft.Win32.SafeHandles;
 
@@ -52,14 +51,14 @@ public sealed class DataRootLock : IDisposable
     {
         string path = System.IO.Path.Combine(dataRoot, FileName);
         int fd = Libc.open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0x180);
-        if (fd < 0) throw new ErrnoException(Sys.Errno, "open", path);
+        if (fd < 0) throw new ErrnoException(Libc.Errno, "open", path);
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            if (Sys.flock(fd, Sys.LOCK_EX | Sys.LOCK_NB) != 0)
+            if (Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) != 0)
             {
-                int errno = Sys.Errno;
-                if (errno != Sys.EWOULDBLOCK) throw new ErrnoException(errno, "flock", path);
+                int errno = Libc.Errno;
+                if (errno != Libc.EWOULDBLOCK) throw new ErrnoException(errno, "flock", path);
                 string owner = ReadOwner(handle) is { } pid ? $" (pid {pid})" : "";
                 throw BerthException.Conflict($"another berthd is using data root {dataRoot}{owner}: its lock {path} is held");
             }

@@ -2,11 +2,17 @@ using Berth.Core;
 
 namespace Berth.Interop;
 
-/// <summary>A failed system call: names the call and, where there is one, the path.</summary>
+/// <summary>
+/// A failed system call: the errno, the call and, where there is one, the path; nothing more. Interop does not
+/// know what a failure means to the caller (ENOENT of a layer file is not "no such container"), so its
+/// <see cref="BerthException.Kind"/> is always <see cref="ErrorKind.System"/>. A caller that knows the meaning
+/// catches it and throws a classified <see cref="BerthException"/> (as PendingCreate does for EEXIST); what no
+/// caller classified is mapped once, by errno, in the daemon's ErrorMapping.
+/// </summary>
 public sealed class ErrnoException : BerthException
 {
     public ErrnoException(int errno, string syscall, string? path = null)
-        : base(KindOf(errno), Format(errno, syscall, path))
+        : base(ErrorKind.System, Format(errno, syscall, path))
     {
         Errno = errno;
         Syscall = syscall;
@@ -19,13 +25,4 @@ public sealed class ErrnoException : BerthException
 
     private static string Format(int errno, string syscall, string? path) =>
         path is null ? $"{syscall}: {Libc.StrError(errno)}" : $"{syscall} {path}: {Libc.StrError(errno)}";
-
-    private static ErrorKind KindOf(int errno) => errno switch
-    {
-        Libc.ENOENT or Libc.ESRCH => ErrorKind.NotFound,
-        Libc.EINVAL => ErrorKind.InvalidParameter,
-        Libc.EEXIST or Libc.EBUSY => ErrorKind.Conflict,
-        Libc.EPERM or Libc.EACCES => ErrorKind.Forbidden,
-        _ => ErrorKind.System,
-    };
 }

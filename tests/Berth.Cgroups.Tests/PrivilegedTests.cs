@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Berth.Core;
+using Berth.Interop;
 
 namespace Berth.Cgroups.Tests;
 
@@ -12,13 +12,20 @@ namespace Berth.Cgroups.Tests;
 [Collection("privileged-cgroups")]
 public partial class PrivilegedTests
 {
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
+    private static void WaitUntil(Func<bool> condition, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), "timed out waiting for " + what);
+            Thread.Sleep(20);
+        }
+    }
 
     private static string UniqueName() => "/berth-test-" + Guid.NewGuid().ToString("N")[..12];
 
     [Fact]
-    public void RunsAsRoot() => Assert.Equal(0u, geteuid());
+    public void RunsAsRoot() => Assert.Equal(0u, Libc.geteuid());
 
     private static Process StartPython(string code)
     {
@@ -43,7 +50,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_Limits_Stats_Freeze_Kill_Destroy()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var root = CgroupRoot.Detect();
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", root);
         Process? child = null;
@@ -117,17 +124,30 @@ public partial class PrivilegedTests
             Assert.Contains("\"pids\":{\"current\":1,\"limit\":10}", json, StringComparison.Ordinal);
 
             // Freeze / thaw really stop the task.
+            // Each mode asserts its own files: v1 freezer.state, v2 cgroup.freeze and the "frozen" key of cgroup.events.
             mgr.Freeze();
-            if (!v2 && mgr.Paths.TryGetValue("freezer", out var fz))
+            if (v2)
             {
-                Assert.Equal("FROZEN", ReadFile(fz, "freezer.state"));
+                var dir = mgr.Paths[""];
+                Assert.Equal("1", ReadFile(dir, "cgroup.freeze"));
+                WaitUntil(() => ReadFile(dir, "cgroup.events").Split('\n').Contains("frozen 1"), "cgroup.events: frozen 1");
+            }
+            else
+            {
+                Assert.Equal("FROZEN", ReadFile(mgr.Paths["freezer"], "freezer.state"));
             }
 
             Assert.Contains(File.ReadAllText($"/proc/{child.Id}/stat").Split(' ')[2], new[] { "D", "S", "T" });
             mgr.Thaw();
-            if (!v2 && mgr.Paths.TryGetValue("freezer", out var fz2))
+            if (v2)
             {
-                Assert.Equal("THAWED", ReadFile(fz2, "freezer.state"));
+                var dir = mgr.Paths[""];
+                Assert.Equal("0", ReadFile(dir, "cgroup.freeze"));
+                WaitUntil(() => ReadFile(dir, "cgroup.events").Split('\n').Contains("frozen 0"), "cgroup.events: frozen 0");
+            }
+            else
+            {
+                Assert.Equal("THAWED", ReadFile(mgr.Paths["freezer"], "freezer.state"));
             }
 
             mgr.KillAll();
@@ -148,7 +168,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_OomKill_IsCounted()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", CgroupRoot.Detect());
         Process? child = null;
         try
@@ -179,7 +199,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_InvalidValue_IsInvalidParameterNamingTheFile()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", CgroupRoot.Detect());
         try
         {
@@ -200,7 +220,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_LoweringMemoryBelowUsage_ExplainsBusy()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", CgroupRoot.Detect());
         Process? child = null;
         try
@@ -217,8 +237,10 @@ public partial class PrivilegedTests
             var lower = new CgroupResources { Memory = new MemoryResources { Limit = 4L << 20 } };
             if (mgr.Mode == CgroupMode.Unified)
             {
-                // v2 OOM-kills instead of refusing; nothing to explain.
+                // v2 takes the lower limit (and reclaims or OOM-kills) instead of refusing it: nothing to explain,
+                // but the limit must be the one written.
                 mgr.Set(lower);
+                Assert.Equal("4194304", ReadFile(mgr.Paths[""], "memory.max"));
             }
             else
             {
@@ -241,7 +263,7 @@ public partial class PrivilegedTests
     [Fact]
     public void RealCgroup_Hugetlb_OnThisHost()
     {
-        Assert.Equal(0u, geteuid());
+        Assert.Equal(0u, Libc.geteuid());
         var root = CgroupRoot.Detect();
         var mgr = CgroupManagerFactory.Create(UniqueName(), "t", root);
         var unifiedRoot = root.Unified?.Mountpoint;

@@ -80,6 +80,42 @@ public class V1SetTests
     }
 
     [Fact]
+    public void Devices_StartFromDenyAll_EvenWithoutALeadingDenyRule()
+    {
+        var (t, mgr) = Setup();
+        using var _ = t;
+        mgr.Set(new CgroupResources
+        {
+            Devices = [new DeviceRule(true, 'c', 1, 3, "rwm"), new DeviceRule(true, 'c', 1, 5, "rwm"), new DeviceRule(false, 'c', 1, 5, "w")],
+        });
+        Assert.Equal(
+        [
+            ("devices/berth/c1/devices.deny", "a"),
+            ("devices/berth/c1/devices.allow", "c 1:3 rwm"),
+            ("devices/berth/c1/devices.allow", "c 1:5 rwm"),
+            ("devices/berth/c1/devices.deny", "c 1:5 w"),
+        ], t.RelWrites);
+    }
+
+    [Fact]
+    public void Devices_AllowAll_IsWrittenAfterTheDenyAll()
+    {
+        var (t, mgr) = Setup();
+        using var _ = t;
+        mgr.Set(new CgroupResources { Devices = [new DeviceRule(true)] }); // privileged: allow everything
+        Assert.Equal([("devices/berth/c1/devices.deny", "a"), ("devices/berth/c1/devices.allow", "a")], t.RelWrites);
+    }
+
+    [Fact]
+    public void Devices_NoRules_WriteNothing()
+    {
+        var (t, mgr) = Setup();
+        using var _ = t;
+        mgr.Set(new CgroupResources { Devices = [] });
+        Assert.DoesNotContain(t.RelWrites, w => w.File.StartsWith("devices/", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Memory_Raising_WritesMemswFirst()
     {
         var (t, mgr) = Setup();

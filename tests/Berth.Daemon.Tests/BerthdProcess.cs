@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
+using Berth.Interop;
 
 namespace Berth.Daemon.Tests;
 
@@ -80,7 +80,7 @@ public sealed class BerthdProcess : IDisposable
         throw new TimeoutException($"berthd did not listen on {path}: {Output}");
     }
 
-    public void Signal(int signal) => Assert.Equal(0, kill(_process.Id, signal));
+    public void Signal(int signal) => Assert.Equal(0, Libc.kill(_process.Id, signal));
 
     public bool WaitForExit(TimeSpan timeout)
     {
@@ -97,9 +97,6 @@ public sealed class BerthdProcess : IDisposable
         }
         _process.Dispose();
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
 
     public const int SIGTERM = 15;
     public const int SIGINT = 2;

@@ -20,10 +20,17 @@ public sealed class MemoryTrimmerTests
     public async Task StopsWhenTheDaemonStops()
     {
         using var stop = new CancellationTokenSource();
-        var loop = MemoryTrimmer.RunAsync(TimeSpan.FromMilliseconds(20), stop.Token);
-        await Task.Delay(100);
+        int ticks = 0;
+        var threeTicks = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loop = MemoryTrimmer.RunAsync(TimeSpan.FromMilliseconds(20), stop.Token, _ =>
+        {
+            if (Interlocked.Increment(ref ticks) == 3) threeTicks.TrySetResult();
+        });
+        // It keeps ticking (a condition, not a sleep): after three ticks it is still running.
+        await threeTicks.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(loop.IsCompleted);
         stop.Cancel();
         await loop.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(loop.IsCompletedSuccessfully);
     }
 }

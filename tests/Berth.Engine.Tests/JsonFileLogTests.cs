@@ -37,14 +37,19 @@ public sealed class JsonFileLogTests : IDisposable
     {
         Append("stdout", "first\n", 1);
         bool running = true;
-        var reading = All(JsonFileLog.ReadAsync(_file, new LogQuery { Follow = true }, () => running));
-        await Task.Delay(150);
+        // Each line is appended only after the reader has delivered the previous one (it is then following the
+        // end of the file): no sleeps, every step waits on what the reader produced.
+        await using var reader = JsonFileLog.ReadAsync(_file, new LogQuery { Follow = true }, () => Volatile.Read(ref running))
+            .GetAsyncEnumerator();
+        async Task<string?> Next() =>
+            await reader.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)) ? reader.Current.Log : null;
+        Assert.Equal("first\n", await Next());
         Append("stdout", "second\n", 2);
-        await Task.Delay(150);
+        Assert.Equal("second\n", await Next());
         Append("stderr", "third\n", 3);
-        running = false;
-        var entries = await reading.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(["first\n", "second\n", "third\n"], entries.Select(e => e.Log));
+        Assert.Equal("third\n", await Next());
+        Volatile.Write(ref running, false);
+        Assert.Null(await Next()); // the container stopped: the follow ends
     }
 
     [Fact]

@@ -155,6 +155,19 @@ public class LayerTests
         { "dir-via-symlink", new TarBuilder().Symlink("a", outside).Dir("a/sub/").Bytes() },
     };
 
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("no/such/dir/file")]
+    public void A_hard_link_to_a_missing_target_is_a_bad_layer_not_a_missing_object(string target)
+    {
+        using var tmp = new TempDir();
+        var layers = new LayerStore(tmp.Sub("overlay"));
+        var tar = new TarBuilder().File("present", "x").Hardlink("h", target).Bytes();
+        var ex = Assert.Throws<BerthException>(() => layers.Register(new MemoryStream(tar), null));
+        Assert.Equal(ErrorKind.InvalidParameter, ex.Kind);
+        Assert.Equal($"layer entry \"h\": hard link target \"{target}\" is not in the layer", ex.Message);
+    }
+
     [Fact]
     public void Hostile_tars_are_rejected_and_nothing_escapes()
     {

@@ -1,5 +1,5 @@
+using Berth.Interop;
 using System.Formats.Tar;
-using System.Runtime.InteropServices;
 
 namespace Berth.Images.Tests;
 
@@ -68,40 +68,13 @@ public sealed class TarBuilder
     public MemoryStream Stream() => new(Bytes());
 }
 
-public static unsafe partial class Posix
+/// <summary>The few system calls the tests need, from Berth.Interop (no P/Invoke of their own).</summary>
+public static class Posix
 {
-    [StructLayout(LayoutKind.Sequential)]
-    public struct StatX
-    {
-        public ulong Dev, Ino, Nlink;
-        public uint Mode, Uid, Gid, Pad0;
-        public ulong Rdev;
-        public long Size, Blksize, Blocks;
-        public long Atime, AtimeNs, Mtime, MtimeNs, Ctime, CtimeNs;
-        public long R0, R1, R2;
-    }
+    /// <summary>lstat(2), through statx (one layout on x86-64 and arm64).</summary>
+    public static Libc.FileStat Lstat(string path) => Libc.Lstat(path);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8, EntryPoint = "lstat")]
-    private static partial int lstat_(string path, StatX* st);
+    public static string? GetXattr(string path, string name) => Libc.GetXattr(path, name);
 
-    /// <summary>lstat(2) (x86_64/arm64 struct stat layouts differ; tests run on x86_64).</summary>
-    public static StatX Lstat(string path)
-    {
-        StatX st;
-        if (lstat_(path, &st) != 0) throw new IOException($"lstat {path}: errno {Marshal.GetLastPInvokeError()}");
-        return st;
-    }
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint lgetxattr(string path, string name, byte* value, nuint size);
-
-    public static string? GetXattr(string path, string name)
-    {
-        byte* buf = stackalloc byte[256];
-        nint n = lgetxattr(path, name, buf, 256);
-        return n < 0 ? null : System.Text.Encoding.UTF8.GetString(buf, (int)n);
-    }
-
-    [LibraryImport("libc")]
-    public static partial uint geteuid();
+    public static uint geteuid() => Libc.geteuid();
 }

@@ -225,14 +225,20 @@ public sealed class BerthRuntimeTests
                 },
             };
             events.Start();
+            // events prints a stats event once it has read the OOM baseline: the OOM is triggered after that line
+            // (a condition, not a sleep), so it cannot be missed or counted in the baseline.
+            var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var oomLine = Task.Run(() =>
             {
                 string? line;
                 while ((line = events.StandardOutput.ReadLine()) is not null)
+                {
+                    if (line.Contains("\"type\":\"stats\"", StringComparison.Ordinal)) subscribed.TrySetResult();
                     if (line.Contains("\"type\":\"oom\"", StringComparison.Ordinal)) return line;
+                }
                 return null;
             });
-            Thread.Sleep(500);
+            Assert.True(subscribed.Task.Wait(TimeSpan.FromSeconds(10)), "events printed no stats event");
             RunResult oom = berth.Exec(bundle.Id, "sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived");
             Assert.DoesNotContain("survived", oom.Stdout, StringComparison.Ordinal);
             JsonObject after = (JsonObject)JsonNode.Parse(berth.Invoke("events", "--stats", bundle.Id).EnsureSuccess().Stdout)!;

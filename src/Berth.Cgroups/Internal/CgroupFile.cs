@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Berth.Core;
+using Berth.Interop;
 
 namespace Berth.Cgroups.Internal;
 
@@ -18,9 +19,9 @@ internal static class CgroupFile
         int fd;
         do
         {
-            fd = NativeMethods.Open(path, NativeMethods.O_WRONLY | NativeMethods.O_TRUNC | NativeMethods.O_CLOEXEC);
+            fd = Libc.open(path, Libc.O_WRONLY | Libc.O_TRUNC | Libc.O_CLOEXEC, 0);
         }
-        while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == NativeMethods.EINTR);
+        while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Libc.EINTR);
 
         if (fd < 0)
         {
@@ -32,9 +33,9 @@ internal static class CgroupFile
             nint n;
             do
             {
-                n = NativeMethods.Write(fd, bytes, bytes.Length);
+                n = Libc.Write(fd, bytes);
             }
-            while (n < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == NativeMethods.EINTR);
+            while (n < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Libc.EINTR);
 
             if (n < 0)
             {
@@ -45,14 +46,14 @@ internal static class CgroupFile
         }
         finally
         {
-            NativeMethods.Close(fd);
+            Libc.close(fd);
         }
     }
 
     private static CgroupWriteException Fail(string controller, string path, string value)
     {
         var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-        return new CgroupWriteException(controller, path, value, errno, NativeMethods.StrError(errno));
+        return new CgroupWriteException(controller, path, value, errno, Libc.StrError(errno));
     }
 
     public static bool Exists(string dir, string file) => File.Exists(Path.Combine(dir, file));
@@ -221,18 +222,18 @@ internal static class CgroupFile
         var clearedFiles = false;
         for (var attempt = 0; ; attempt++)
         {
-            if (NativeMethods.Rmdir(dir) == 0)
+            if (Libc.rmdir(dir) == 0)
             {
                 return;
             }
 
             var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            if (errno == NativeMethods.ENOENT)
+            if (errno == Libc.ENOENT)
             {
                 return;
             }
 
-            if (errno == NativeMethods.ENOTEMPTY && !clearedFiles)
+            if (errno == Libc.ENOTEMPTY && !clearedFiles)
             {
                 // cgroupfs never says ENOTEMPTY (it says EBUSY); this is a fake tree on a regular
                 // filesystem (tests): drop the seeded control files, then retry.
@@ -254,14 +255,14 @@ internal static class CgroupFile
                 continue;
             }
 
-            if (errno == NativeMethods.EBUSY && attempt < 8)
+            if (errno == Libc.EBUSY && attempt < 8)
             {
                 Thread.Sleep(delay);
                 delay = Math.Min(delay * 2, 500);
                 continue;
             }
 
-            errors.Add($"rmdir {dir}: {NativeMethods.StrError(errno)}");
+            errors.Add($"rmdir {dir}: {Libc.StrError(errno)}");
             return;
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Berth.Interop;
 
 namespace Berth.Cgroups.Internal;
 
@@ -12,7 +13,7 @@ internal static class ProcessKiller
             if (pid > 0)
             {
                 // ESRCH (already gone) is fine.
-                NativeMethods.Kill(pid, NativeMethods.SIGKILL);
+                Libc.kill(pid, Libc.SIGKILL);
             }
         }
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using Berth.Cgroups.Internal;
 using Berth.Cgroups.V2;
 using Berth.Core;
+using Berth.Interop;
 
 namespace Berth.Cgroups.V1;
 
@@ -191,8 +192,17 @@ public sealed class V1CgroupManager : ICgroupManager
         }
 
         var dir = Need("devices", "device rules");
-        foreach (var rule in rules)
+        // As runc: start from deny-all ("a" to devices.deny clears the inherited allow-all list), then apply the
+        // rules in order, so a rule set without its own leading deny-all still allows only what it lists.
+        CgroupFile.Write("devices", dir, "devices.deny", "a");
+        for (var i = 0; i < rules.Count; i++)
         {
+            var rule = rules[i];
+            if (i == 0 && !rule.Allow && rule.Type == 'a')
+            {
+                continue; // the leading deny-all was just written
+            }
+
             CgroupFile.Write("devices", dir, rule.Allow ? "devices.allow" : "devices.deny", ResourceValidator.DeviceRuleString(rule));
         }
     }
@@ -281,12 +291,12 @@ public sealed class V1CgroupManager : ICgroupManager
         {
             CgroupFile.Write("memory", dir, "memory.limit_in_bytes", limit.ToString(Inv));
         }
-        catch (CgroupWriteException e) when (e.Errno == NativeMethods.EBUSY)
+        catch (CgroupWriteException e) when (e.Errno == Libc.EBUSY)
         {
             // The kernel could not reclaim below the new limit: say why, like runc.
             var usage = CgroupFile.TryReadUlong(dir, "memory.usage_in_bytes");
             var peak = CgroupFile.TryReadUlong(dir, "memory.max_usage_in_bytes");
-            throw new CgroupWriteException(e.Controller, e.Path, e.Value, e.Errno, NativeMethods.StrError(e.Errno),
+            throw new CgroupWriteException(e.Controller, e.Path, e.Value, e.Errno, Libc.StrError(e.Errno),
                 $"current usage {usage}, peak usage {peak}");
         }
     }
@@ -329,7 +339,7 @@ public sealed class V1CgroupManager : ICgroupManager
             {
                 CgroupFile.Write("cpu", dir, "cpu.cfs_period_us", period.ToString(Inv));
             }
-            catch (CgroupWriteException e) when (e.Errno == NativeMethods.EINVAL && quota != 0)
+            catch (CgroupWriteException e) when (e.Errno == Libc.EINVAL && quota != 0)
             {
                 periodPending = true;
             }

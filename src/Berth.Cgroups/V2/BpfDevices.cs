@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Berth.Cgroups.Internal;
 using Berth.Core;
+using Berth.Interop;
 
 namespace Berth.Cgroups.V2;
 
@@ -37,7 +38,7 @@ internal static unsafe class BpfDevices
     public static void Apply(string dir, IReadOnlyList<DeviceRule> rules)
     {
         var insns = DeviceFilter.Generate(rules);
-        var dirFd = BpfNative.Open(dir, BpfNative.O_RDONLY | BpfNative.O_DIRECTORY | BpfNative.O_CLOEXEC);
+        var dirFd = Libc.open(dir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         if (dirFd < 0)
         {
             throw Error($"open {dir}", Marshal.GetLastPInvokeError());
@@ -53,7 +54,7 @@ internal static unsafe class BpfDevices
             }
             finally
             {
-                BpfNative.Close(progFd);
+                Libc.close(progFd);
             }
 
             foreach (var id in old)
@@ -63,14 +64,14 @@ internal static unsafe class BpfDevices
         }
         finally
         {
-            BpfNative.Close(dirFd);
+            Libc.close(dirFd);
         }
     }
 
     /// <summary>IDs of the device programs attached directly to the cgroup (not inherited ones).</summary>
     public static uint[] Query(string dir)
     {
-        var dirFd = BpfNative.Open(dir, BpfNative.O_RDONLY | BpfNative.O_DIRECTORY | BpfNative.O_CLOEXEC);
+        var dirFd = Libc.open(dir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         if (dirFd < 0)
         {
             throw Error($"open {dir}", Marshal.GetLastPInvokeError());
@@ -82,7 +83,7 @@ internal static unsafe class BpfDevices
         }
         finally
         {
-            BpfNative.Close(dirFd);
+            Libc.close(dirFd);
         }
     }
 
@@ -99,14 +100,14 @@ internal static unsafe class BpfDevices
             return errno == ENOENT ? false : throw Error($"BPF_PROG_GET_FD_BY_ID {id}", errno);
         }
 
-        BpfNative.Close(fd);
+        Libc.close(fd);
         return true;
     }
 
-    private static long Sys(int cmd, byte* attr) => BpfNative.Syscall(BpfNative.SysBpf, cmd, attr, AttrSize);
+    private static long Sys(int cmd, byte* attr) => Libc.bpf(cmd, attr, AttrSize);
 
     private static BerthException Error(string what, int errno) =>
-        new(ErrorKind.System, $"cgroup v2: device filter: {what}: {NativeMethods.StrError(errno)}");
+        new(ErrorKind.System, $"cgroup v2: device filter: {what}: {Libc.StrError(errno)}");
 
     private static uint[] QueryAttached(int dirFd)
     {
@@ -248,7 +249,7 @@ internal static unsafe class BpfDevices
         }
         finally
         {
-            BpfNative.Close(progFd);
+            Libc.close(progFd);
         }
     }
 }

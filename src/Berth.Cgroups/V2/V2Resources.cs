@@ -1,6 +1,7 @@
 using System.Globalization;
 using Berth.Cgroups.Internal;
 using Berth.Core;
+using Berth.Interop;
 
 namespace Berth.Cgroups.V2;
 
@@ -169,7 +170,7 @@ internal static class V2Resources
             {
                 CgroupFile.Write("memory", dir, "memory.swap.max", swapStr);
             }
-            catch (CgroupWriteException e) when (e.Errno == NativeMethods.ENOENT && swapStr is "max" or "0")
+            catch (CgroupWriteException e) when (e.Errno == Libc.ENOENT && swapStr is "max" or "0")
             {
                 // Swap accounting is off: "unlimited" or "no swap" are what we have anyway.
             }

@@ -1,4 +1,5 @@
 using System.Text;
+using Berth.Interop;
 
 namespace Berth.Daemon.Server;
 
@@ -15,7 +16,9 @@ public sealed class ErrorMapping(RequestDelegate next)
         catch (Exception e) when (!ctx.Response.HasStarted && !ctx.RequestAborted.IsCancellationRequested)
         {
             int status = StatusFor(e);
-            if (status >= 500) DaemonLog.Error($"{ctx.Request.Method} {ctx.Request.Path}: {e}");
+            // Only the unexpected (5xx) is an error worth a stack; a user's mistake (4xx) is a debug line.
+            if (status >= 500) DaemonLog.Logger.RequestFailed(ctx.Request.Method, ctx.Request.Path.ToString(), e.Message, e);
+            else DaemonLog.Logger.RequestRejected(ctx.Request.Method, ctx.Request.Path.ToString(), e.Message);
             ctx.Response.Clear();
             RestoreIdentityHeaders(ctx);
             await WriteError(ctx, status, e.Message);
@@ -24,9 +27,24 @@ public sealed class ErrorMapping(RequestDelegate next)
 
     public static int StatusFor(Exception e) => e switch
     {
-        BerthException b => StatusFor(b.Kind),
+        BerthException b => StatusFor(KindOf(b)),
         BadHttpRequestException bad => bad.StatusCode,
         _ => StatusCodes.Status500InternalServerError,
+    };
+
+    /// <summary>
+    /// The kind of a Berth error. A failed system call that no caller classified (<see cref="ErrnoException"/>
+    /// carries only errno, call and path) is classified here, by errno: the one place that does so.
+    /// </summary>
+    public static ErrorKind KindOf(BerthException e) => e is ErrnoException errno ? KindOfErrno(errno.Errno) : e.Kind;
+
+    public static ErrorKind KindOfErrno(int errno) => errno switch
+    {
+        Libc.ENOENT or Libc.ESRCH => ErrorKind.NotFound,
+        Libc.EINVAL => ErrorKind.InvalidParameter,
+        Libc.EEXIST or Libc.EBUSY => ErrorKind.Conflict,
+        Libc.EPERM or Libc.EACCES => ErrorKind.Forbidden,
+        _ => ErrorKind.System,
     };
 
     public static int StatusFor(ErrorKind kind) => kind switch

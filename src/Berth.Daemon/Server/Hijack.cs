@@ -27,20 +27,21 @@ public static class Hijack
     {
         var items = connection.Items;
         var closed = new CancellationTokenSource();
-        using (connection.ConnectionClosed.Register(() =>
+        CancellationTokenRegistration forward = connection.ConnectionClosed.Register(() =>
         {
             if (!items.ContainsKey(HijackedKey)) closed.Cancel();
-        }))
+        });
+        connection.ConnectionClosed = closed.Token;
+        try
         {
-            connection.ConnectionClosed = closed.Token;
-            try
-            {
-                await next(connection);
-            }
-            finally
-            {
-                closed.Dispose();
-            }
+            await next(connection);
+        }
+        finally
+        {
+            // The registration first (Dispose waits for a running callback), then the source: a close that
+            // arrives in between must not Cancel a disposed source (Kestrel logged that as an error).
+            forward.Dispose();
+            closed.Dispose();
         }
     });
 

@@ -22,7 +22,8 @@ public static class MemoryTrimmer
     public static bool ShouldTrim(long now, long lastTick, long lastTrim) =>
         now - lastTick <= Quiet && now - lastTrim >= WorthTrimming;
 
-    public static async Task RunAsync(TimeSpan tick, CancellationToken stopping)
+    /// <param name="ticked">test hook: called after every tick, with whether it trimmed</param>
+    public static async Task RunAsync(TimeSpan tick, CancellationToken stopping, Action<bool>? ticked = null)
     {
         // Start-up (recovery, the built-in image) counts as a burst: the first quiet tick trims.
         long lastTrim = -WorthTrimming;
@@ -35,9 +36,12 @@ public static class MemoryTrimmer
                 long now = GC.GetTotalAllocatedBytes();
                 bool trim = ShouldTrim(now, lastTick, lastTrim);
                 lastTick = now;
-                if (!trim) continue;
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                lastTrim = lastTick = GC.GetTotalAllocatedBytes();
+                if (trim)
+                {
+                    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    lastTrim = lastTick = GC.GetTotalAllocatedBytes();
+                }
+                ticked?.Invoke(trim);
             }
         }
         catch (OperationCanceledException)

@@ -17,7 +17,8 @@ public sealed class VersionMiddleware(RequestDelegate next)
         h["Docker-Experimental"] = "false";
         h[HeaderNames.Server] = ServerHeader;
 
-        DaemonLog.Debug($"Calling {ctx.Request.Method} {ctx.Request.Path}{ctx.Request.QueryString}");
+        if (DaemonLog.Logger.IsEnabled(LogLevel.Debug))
+            DaemonLog.Logger.ApiCall(ctx.Request.Method, ctx.Request.Path.ToString() + ctx.Request.QueryString.ToString());
         ApiVersion version = ApiVersions.MaxVersion;
         string path = ctx.Request.Path.Value ?? "/";
         if (TrySplitVersion(path, out ApiVersion requested, out string rest))

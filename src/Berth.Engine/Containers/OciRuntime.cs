@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Berth.Core;
+using Berth.Engine.Logging;
 using Berth.Runtime.Lifecycle;
 
 namespace Berth.Engine.Containers;
@@ -93,7 +94,7 @@ public sealed class LinkedBerthRuntime(string root) : IOciRuntime
     private readonly RuntimeOptions _options = new()
     {
         Root = Path.GetFullPath(root),
-        Warn = m => Console.Error.WriteLine($"berth-runtime: warning: {m}"),
+        Warn = m => EngineLog.Logger.RuntimeWarning(m),
     };
 
     public PendingCreate? PrepareCreate(string id, string bundle, Berth.Runtime.Spec.Spec spec, string? consoleSocket)

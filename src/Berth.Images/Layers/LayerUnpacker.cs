@@ -3,7 +3,6 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using Berth.Core;
-using Berth.Images.Native;
 using Berth.Interop;
 using Microsoft.Win32.SafeHandles;
 
@@ -26,14 +25,14 @@ public static class LayerUnpacker
     private const string WhiteoutPrefix = ".wh.";
     private const string WhiteoutMetaPrefix = ".wh..wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
-    private const int DirFlags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
+    private static readonly int DirFlags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
 
     /// <summary>Unpacks <paramref name="tar"/> into the existing, empty directory <paramref name="dest"/>.</summary>
     public static UnpackResult Unpack(Stream tar, string dest)
     {
         using var hashing = new HashingStream(OpenDecompressed(tar));
         bool root = Libc.geteuid() == 0;
-        int rootFd = Sys.Check(Sys.openat(Sys.AT_FDCWD, dest, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", dest);
+        int rootFd = Libc.Check(Libc.openat(Libc.AT_FDCWD, dest, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", dest);
         long size = 0;
         var dirTimes = new List<(string[] Parts, DateTimeOffset Mtime)>();
         try
@@ -60,7 +59,7 @@ public static class LayerUnpacker
                             var target = name[WhiteoutPrefix.Length..];
                             ValidateComponent(target, entry.Name);
                             RemoveExisting(pfd, target);
-                            Sys.Check(Sys.mknodat(pfd, target, Sys.S_IFCHR, Sys.MakeDev(0, 0)), "mknod", entry.Name);
+                            Libc.Check(Libc.mknodat(pfd, target, Libc.S_IFCHR, Libc.MakeDev(0, 0)), "mknod", entry.Name);
                         }
                     }
                     finally { Libc.close(pfd); }
@@ -83,19 +82,27 @@ public static class LayerUnpacker
                             break;
                         case TarEntryType.SymbolicLink:
                             RemoveExisting(parent, name);
-                            Sys.Check(Sys.symlinkat(entry.LinkName, parent, name), "symlink", entry.Name);
+                            Libc.Check(Libc.symlinkat(entry.LinkName, parent, name), "symlink", entry.Name);
                             break;
                         case TarEntryType.HardLink:
                         {
                             var targetParts = SplitName(entry.LinkName);
                             if (targetParts.Length == 0) throw Hostile(entry.Name, "hard link to the layer root");
-                            int tfd = OpenDir(rootFd, targetParts[..^1], create: false, entry.LinkName);
                             try
                             {
-                                RemoveExisting(parent, name);
-                                Sys.Check(Sys.linkat(tfd, targetParts[^1], parent, name, 0), "link", entry.Name);
+                                int tfd = OpenDir(rootFd, targetParts[..^1], create: false, entry.LinkName);
+                                try
+                                {
+                                    RemoveExisting(parent, name);
+                                    Libc.Check(Libc.linkat(tfd, targetParts[^1], parent, name, 0), "link", entry.Name);
+                                }
+                                finally { Libc.close(tfd); }
                             }
-                            finally { Libc.close(tfd); }
+                            catch (ErrnoException e) when (e.Errno == Libc.ENOENT)
+                            {
+                                // Classified here, where the meaning is known: the layer is bad, not "not found".
+                                throw BerthException.Invalid($"layer entry \"{entry.Name}\": hard link target \"{entry.LinkName}\" is not in the layer");
+                            }
                             continue; // shares the target's inode: metadata comes from the target
                         }
                         case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
@@ -103,14 +110,14 @@ public static class LayerUnpacker
                             var pe = (PosixTarEntry)entry;
                             int type = entry.EntryType switch
                             {
-                                TarEntryType.CharacterDevice => Sys.S_IFCHR,
-                                TarEntryType.BlockDevice => Sys.S_IFBLK,
-                                _ => Sys.S_IFIFO,
+                                TarEntryType.CharacterDevice => Libc.S_IFCHR,
+                                TarEntryType.BlockDevice => Libc.S_IFBLK,
+                                _ => Libc.S_IFIFO,
                             };
-                            if (!root && type != Sys.S_IFIFO) continue; // unprivileged: device nodes cannot be made
+                            if (!root && type != Libc.S_IFIFO) continue; // unprivileged: device nodes cannot be made
                             RemoveExisting(parent, name);
-                            Sys.Check(Sys.mknodat(parent, name, type | mode,
-                                Sys.MakeDev((uint)pe.DeviceMajor, (uint)pe.DeviceMinor)), "mknod", entry.Name);
+                            Libc.Check(Libc.mknodat(parent, name, type | mode,
+                                Libc.MakeDev((uint)pe.DeviceMajor, (uint)pe.DeviceMinor)), "mknod", entry.Name);
                             break;
                         }
                         default:
@@ -118,9 +125,9 @@ public static class LayerUnpacker
                     }
 
                     if (root)
-                        Sys.Check(Sys.fchownat(parent, name, entry.Uid, entry.Gid, Sys.AT_SYMLINK_NOFOLLOW), "lchown", entry.Name);
+                        Libc.Check(Libc.fchownat(parent, name, entry.Uid, entry.Gid, Libc.AT_SYMLINK_NOFOLLOW), "lchown", entry.Name);
                     if (entry.EntryType != TarEntryType.SymbolicLink)
-                        Sys.Check(Sys.fchmodat(parent, name, mode, 0), "chmod", entry.Name); // after chown, which clears set-id bits
+                        Libc.Check(Libc.fchmodat(parent, name, mode, 0), "chmod", entry.Name); // after chown, which clears set-id bits
                     ApplyXattrs(parent, name, entry);
                     if (entry.EntryType != TarEntryType.Directory)
                         SetMtime(parent, name, entry.ModificationTime, entry.Name);
@@ -137,7 +144,7 @@ public static class LayerUnpacker
                 finally { Libc.close(pfd); }
             }
             hashing.CopyTo(Stream.Null); // trailing zero blocks are part of the DiffID
-            Sys.syncfs(rootFd);
+            Libc.syncfs(rootFd);
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException)
         {
@@ -203,25 +210,25 @@ public static class LayerUnpacker
     /// <summary>Walks <paramref name="parts"/> from <paramref name="rootFd"/> without following symlinks; returns an O_PATH fd.</summary>
     private static int OpenDir(int rootFd, ReadOnlySpan<string> parts, bool create, string entry)
     {
-        int fd = Sys.Check(Sys.openat(rootFd, ".", DirFlags, 0), "open", ".");
+        int fd = Libc.Check(Libc.openat(rootFd, ".", DirFlags, 0), "open", ".");
         foreach (var p in parts)
         {
-            int next = Sys.openat(fd, p, DirFlags, 0);
-            if (next < 0 && Sys.Errno == Sys.ENOENT && create)
+            int next = Libc.openat(fd, p, DirFlags, 0);
+            if (next < 0 && Libc.Errno == Libc.ENOENT && create)
             {
-                if (Sys.mkdirat(fd, p, 0x1ed) < 0 && Sys.Errno != Sys.EEXIST)
+                if (Libc.mkdirat(fd, p, 0x1ed) < 0 && Libc.Errno != Libc.EEXIST)
                 {
-                    int e = Sys.Errno;
+                    int e = Libc.Errno;
                     Libc.close(fd);
                     throw new ErrnoException(e, "mkdir", entry);
                 }
-                next = Sys.openat(fd, p, DirFlags, 0);
+                next = Libc.openat(fd, p, DirFlags, 0);
             }
             if (next < 0)
             {
-                int e = Sys.Errno;
+                int e = Libc.Errno;
                 Libc.close(fd);
-                if (e is Sys.ENOTDIR or Sys.ELOOP)
+                if (e is Libc.ENOTDIR or Libc.ELOOP)
                     throw Hostile(entry, $"parent \"{p}\" is a symlink or not a directory");
                 throw new ErrnoException(e, "open", entry);
             }
@@ -233,23 +240,23 @@ public static class LayerUnpacker
 
     private static void EnsureDirectory(int parent, string name, string entry)
     {
-        if (Sys.mkdirat(parent, name, 0x1ed) == 0) return;
-        if (Sys.Errno != Sys.EEXIST) throw new ErrnoException(Sys.Errno, "mkdir", entry);
-        int fd = Sys.openat(parent, name, DirFlags, 0);
+        if (Libc.mkdirat(parent, name, 0x1ed) == 0) return;
+        if (Libc.Errno != Libc.EEXIST) throw new ErrnoException(Libc.Errno, "mkdir", entry);
+        int fd = Libc.openat(parent, name, DirFlags, 0);
         if (fd >= 0) { Libc.close(fd); return; } // already a directory: keep its contents
         RemoveExisting(parent, name);
-        Sys.Check(Sys.mkdirat(parent, name, 0x1ed), "mkdir", entry);
+        Libc.Check(Libc.mkdirat(parent, name, 0x1ed), "mkdir", entry);
     }
 
     /// <summary>Removes whatever is at parent/name (a directory recursively, never following symlinks).</summary>
     private static void RemoveExisting(int parent, string name)
     {
-        if (Sys.unlinkat(parent, name, 0) == 0) return;
-        int e = Sys.Errno;
-        if (e == Sys.ENOENT) return;
-        if (e is Sys.EISDIR or Sys.EPERM)
+        if (Libc.unlinkat(parent, name, 0) == 0) return;
+        int e = Libc.Errno;
+        if (e == Libc.ENOENT) return;
+        if (e is Libc.EISDIR or Libc.EPERM)
         {
-            if (Sys.unlinkat(parent, name, Sys.AT_REMOVEDIR) == 0) return;
+            if (Libc.unlinkat(parent, name, Libc.AT_REMOVEDIR) == 0) return;
             // Non-empty directory: delete via the fd path; .NET's recursive delete does not follow symlinks.
             Directory.Delete($"/proc/self/fd/{parent}/{name}", recursive: true);
             return;
@@ -259,7 +266,7 @@ public static class LayerUnpacker
 
     private static long WriteFile(int parent, string name, TarEntry entry)
     {
-        int fd = Sys.Check(Sys.openat(parent, name,
+        int fd = Libc.Check(Libc.openat(parent, name,
             Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "open", entry.Name);
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         using var fs = new FileStream(handle, FileAccess.Write, 0);
@@ -279,22 +286,22 @@ public static class LayerUnpacker
 
     private static unsafe void SetMtime(int parent, string name, DateTimeOffset mtime, string entry)
     {
-        var ts = stackalloc Sys.Timespec[2];
+        var ts = stackalloc Libc.Timespec[2];
         long ticks = mtime.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
         ts[0].Sec = ts[1].Sec = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out long rem);
         if (rem < 0) { rem += TimeSpan.TicksPerSecond; ts[0].Sec = ts[1].Sec -= 1; }
         ts[0].Nsec = ts[1].Nsec = rem * 100;
-        Sys.Check(Sys.utimensat(parent, name, ts, Sys.AT_SYMLINK_NOFOLLOW), "utimensat", entry);
+        Libc.Check(Libc.utimensat(parent, name, ts, Libc.AT_SYMLINK_NOFOLLOW), "utimensat", entry);
     }
 
     private static unsafe void SetOpaque(int dirPathFd)
     {
         // fsetxattr needs a real fd, not O_PATH: reopen the directory itself.
-        int fd = Sys.Check(Sys.openat(dirPathFd, ".", Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", ".");
+        int fd = Libc.Check(Libc.openat(dirPathFd, ".", Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", ".");
         try
         {
             byte y = (byte)'y';
-            Sys.Check(Sys.fsetxattr(fd, "trusted.overlay.opaque", &y, 1, 0), "setxattr", "trusted.overlay.opaque");
+            Libc.Check(Libc.fsetxattr(fd, "trusted.overlay.opaque", &y, 1, 0), "setxattr", "trusted.overlay.opaque");
         }
         finally { Libc.close(fd); }
     }
@@ -309,13 +316,13 @@ public static class LayerUnpacker
             var xname = key["SCHILY.xattr.".Length..];
             if (xname.StartsWith("trusted.overlay.", StringComparison.Ordinal)) continue; // never let a layer forge overlay metadata
             int flags = (entry.EntryType == TarEntryType.Directory ? Libc.O_DIRECTORY : 0) | Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
-            int fd = Sys.Check(Sys.openat(parent, name, flags, 0), "open", entry.Name);
+            int fd = Libc.Check(Libc.openat(parent, name, flags, 0), "open", entry.Name);
             try
             {
                 // The tar layer stores xattr values as raw bytes in a (latin-1 round-tripped) string.
                 var bytes = Encoding.Latin1.GetBytes(value);
                 fixed (byte* p = bytes)
-                    Sys.Check(Sys.fsetxattr(fd, xname, p, (nuint)bytes.Length, 0), "setxattr", entry.Name + " " + xname);
+                    Libc.Check(Libc.fsetxattr(fd, xname, p, (nuint)bytes.Length, 0), "setxattr", entry.Name + " " + xname);
             }
             finally { Libc.close(fd); }
         }

@@ -1,6 +1,5 @@
 using System.Text;
 using Berth.Core;
-using Berth.Images.Native;
 using Berth.Interop;
 
 namespace Berth.Images;
@@ -19,13 +18,13 @@ public static class MountHelper
         {
             switch (o)
             {
-                case "ro": flags |= Sys.MS_RDONLY; break;
+                case "ro": flags |= Libc.MS_RDONLY; break;
                 case "rw": break;
-                case "bind": flags |= Sys.MS_BIND; break;
-                case "rbind": flags |= Sys.MS_BIND | Sys.MS_REC; break;
-                case "nosuid": flags |= Sys.MS_NOSUID; break;
-                case "nodev": flags |= Sys.MS_NODEV; break;
-                case "noexec": flags |= Sys.MS_NOEXEC; break;
+                case "bind": flags |= Libc.MS_BIND; break;
+                case "rbind": flags |= Libc.MS_BIND | Libc.MS_REC; break;
+                case "nosuid": flags |= Libc.MS_NOSUID; break;
+                case "nodev": flags |= Libc.MS_NODEV; break;
+                case "noexec": flags |= Libc.MS_NOEXEC; break;
                 default: data.Add(o); break;
             }
         }
@@ -33,13 +32,13 @@ public static class MountHelper
         if (dataString is not null && Encoding.UTF8.GetByteCount(dataString) > MaxMountData)
             throw BerthException.Invalid($"mount options for {mount.Target} exceed {MaxMountData} bytes (too many layers)");
         Directory.CreateDirectory(mount.Target);
-        bool bind = (flags & Sys.MS_BIND) != 0;
-        Sys.Check(Sys.mount(mount.Source, mount.Target, bind ? null : mount.Type, flags & ~Sys.MS_RDONLY, dataString),
+        bool bind = (flags & Libc.MS_BIND) != 0;
+        Libc.Check(Libc.mount(mount.Source, mount.Target, bind ? null : mount.Type, flags & ~Libc.MS_RDONLY, dataString),
             "mount", mount.Target);
-        if (bind && (flags & Sys.MS_RDONLY) != 0) // a bind mount only becomes read-only on remount
-            Sys.Check(Sys.mount("", mount.Target, null, Sys.MS_BIND | Sys.MS_RDONLY | 32 /* MS_REMOUNT */, null), "remount", mount.Target);
-        if (!bind && (flags & Sys.MS_RDONLY) != 0)
-            Sys.Check(Sys.mount("", mount.Target, null, Sys.MS_RDONLY | 32, dataString), "remount", mount.Target);
+        if (bind && (flags & Libc.MS_RDONLY) != 0) // a bind mount only becomes read-only on remount
+            Libc.Check(Libc.mount("", mount.Target, null, Libc.MS_BIND | Libc.MS_RDONLY | Libc.MS_REMOUNT, null), "remount", mount.Target);
+        if (!bind && (flags & Libc.MS_RDONLY) != 0)
+            Libc.Check(Libc.mount("", mount.Target, null, Libc.MS_RDONLY | Libc.MS_REMOUNT, dataString), "remount", mount.Target);
     }
 
     /// <summary>Unmounts everything stacked on <paramref name="target"/>; not mounted is success.</summary>
@@ -47,12 +46,12 @@ public static class MountHelper
     {
         for (int i = 0; i < 16 && IsMounted(target); i++)
         {
-            if (Sys.umount2(target, 0) == 0) continue;
-            int e = Sys.Errno;
-            if (e is Sys.EINVAL or Sys.ENOENT) return;
-            if (e == Sys.EBUSY)
+            if (Libc.umount2(target, 0) == 0) continue;
+            int e = Libc.Errno;
+            if (e is Libc.EINVAL or Libc.ENOENT) return;
+            if (e == Libc.EBUSY)
             {
-                Sys.Check(Sys.umount2(target, Sys.MNT_DETACH), "umount2", target);
+                Libc.Check(Libc.umount2(target, Libc.MNT_DETACH), "umount2", target);
                 continue;
             }
             throw new ErrnoException(e, "umount2", target);

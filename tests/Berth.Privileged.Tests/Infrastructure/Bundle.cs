@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Berth.Interop;
 
 namespace Berth.Privileged.Tests.Infrastructure;
 
@@ -350,7 +350,7 @@ public sealed class Bundle : IDisposable
             .ToList();
         foreach (string mp in leaked)
         {
-            _ = Umount2(mp, MntDetach);
+            _ = Libc.umount2(mp, Libc.MNT_DETACH);
         }
 
         if (MountInfo.Read().Any(m => m.MountPoint.StartsWith(Dir, StringComparison.Ordinal)))
@@ -366,11 +366,6 @@ public sealed class Bundle : IDisposable
                 $"mounts were left under bundle {Dir} (detached by the harness):\n  {string.Join("\n  ", leaked)}");
         }
     }
-
-    private const int MntDetach = 2;
-
-    [DllImport("libc", EntryPoint = "umount2", SetLastError = true)]
-    private static extern int Umount2(string target, int flags);
 
     private static JsonArray StrArray(IEnumerable<string> items) =>
         new(items.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());

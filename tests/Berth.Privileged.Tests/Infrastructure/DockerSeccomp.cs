@@ -12,9 +12,12 @@ namespace Berth.Privileged.Tests.Infrastructure;
 /// </summary>
 public static class DockerSeccomp
 {
-    /// <summary>Docker 20.10.24's default profile, from &lt;repo&gt;/../shared/reference.</summary>
+    /// <summary>
+    /// Docker 20.10.24's default profile: tests/testdata/seccomp-default-v20.10.24.json in the repository
+    /// (moby, Apache-2.0: see tests/testdata/NOTICE), copied next to the test assembly.
+    /// </summary>
     public static string DefaultProfilePath =>
-        Path.GetFullPath(Path.Combine(RuntimeBinary.RepoRoot, "..", "shared", "reference", "seccomp-default-v20.10.24.json"));
+        Path.Combine(AppContext.BaseDirectory, "testdata", "seccomp-default-v20.10.24.json");
 
     public static JsonObject LoadDefault(IEnumerable<string> capabilities)
     {

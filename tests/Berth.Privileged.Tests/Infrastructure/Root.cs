@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Berth.Interop;
 
 namespace Berth.Privileged.Tests.Infrastructure;
 
@@ -7,10 +7,7 @@ public static class Root
 {
     public const string SkipReason = "needs root";
 
-    [DllImport("libc", EntryPoint = "geteuid")]
-    private static extern uint GetEuid();
-
-    public static bool IsRoot { get; } = GetEuid() == 0;
+    public static bool IsRoot { get; } = Libc.geteuid() == 0;
 
     /// <summary>CI=true: privileged tests must never be skipped silently.</summary>
     public static bool IsCi { get; } =

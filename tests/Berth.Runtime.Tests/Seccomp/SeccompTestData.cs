@@ -5,12 +5,12 @@ namespace Berth.Runtime.Tests.Seccomp;
 
 internal static class SeccompTestData
 {
-    // Docker's profile is read from the shared reference copy (moby v20.10.24, Apache-2.0);
-    // BERTH_DOCKER_SECCOMP_PROFILE overrides the location.
+    // Docker's profile (moby v20.10.24, Apache-2.0) lives in the repository at tests/testdata (see NOTICE there)
+    // and is copied next to the test assembly; BERTH_DOCKER_SECCOMP_PROFILE overrides the location.
     public static string DockerProfilePath =>
         Environment.GetEnvironmentVariable("BERTH_DOCKER_SECCOMP_PROFILE") is { Length: > 0 } p
             ? p
-            : "/work/shared/reference/seccomp-default-v20.10.24.json";
+            : Path.Combine(AppContext.BaseDirectory, "testdata", "seccomp-default-v20.10.24.json");
 
     public static readonly string[] DockerDefaultCaps =
     [

@@ -1,3 +1,4 @@
+using Berth.Engine.Logging;
 using System.Globalization;
 using Berth.Core;
 using Berth.Interop;
@@ -19,7 +20,7 @@ public sealed partial class ContainerManager
         catch (Exception e)
         {
             // The exit is known even when the bookkeeping after it failed: waiters must never hang on it.
-            Console.Error.WriteLine($"berth: container {id}: after exit: {e.Message}");
+            EngineLog.Logger.AfterExitFailed(id, e.Message);
             if (_entries.TryGetValue(id, out var en)) CompleteExit(en, exit);
         }
     }
