@@ -224,3 +224,104 @@ public sealed class MonitorConformanceTests : IDisposable
         Assert.False(p.HasExited);
     }
 }
+
+/// <summary>
+/// The whole seam path with the real berth-monitor, once per runtime: the monitor runs the runtime's create on a
+/// busybox bundle (runc's default spec), the engine's <see cref="IOciRuntime"/> starts it, the monitor records the
+/// exit and the log, the runtime deletes it. Both runtimes must give the same answers. Needs root.
+/// </summary>
+public sealed class MonitorLaunchConformanceTests : IDisposable
+{
+    private static readonly string Repo = FindRepo();
+    private readonly string _dir = Directory.CreateTempSubdirectory("bce-launch-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string FindRepo()
+    {
+        var d = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(d, "Berth.slnx"))) d = Path.GetDirectoryName(d)!;
+        return d;
+    }
+
+    private static string Binary(params string[] candidates) =>
+        candidates.Select(c => Path.Combine(Repo, c)).FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException($"{string.Join(" or ", candidates)} is missing: run scripts/build.sh");
+
+    public static TheoryData<string> Runtimes => ["berth-runtime", "runc"];
+
+    [Theory]
+    [MemberData(nameof(Runtimes))]
+    public async Task LaunchStartExitDelete_TheSameThroughEitherRuntime(string name)
+    {
+        Assert.True(Interop.Libc.geteuid() == 0, "this test needs root");
+        string runtimePath = name == "runc" ? OciRuntimeConformanceTests.Runc : Binary("out/bin/berth-runtime");
+        string root = Path.Combine(_dir, "runtime");
+        IOciRuntime runtime = name == "runc" ? new ExternalOciRuntime(runtimePath, root) : new LinkedBerthRuntime(root);
+        IContainerMonitor monitor = new BerthMonitor(Binary("out/bin/berth-monitor", "src/monitor/build/berth-monitor"));
+
+        string bundle = Path.Combine(_dir, "bundle");
+        Directory.CreateDirectory(bundle);
+        Run("/bin/sh", Path.Combine(Repo, "scripts", "make-busybox-rootfs.sh"), Path.Combine(bundle, "rootfs"));
+        Run(OciRuntimeConformanceTests.Runc, "spec", "--bundle", bundle);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(bundle, "config.json")))!;
+        config["process"]!["terminal"] = false;
+        config["process"]!["args"] = new System.Text.Json.Nodes.JsonArray("sh", "-c", "echo hello; exit 3");
+        config["root"]!["readonly"] = false;
+        File.WriteAllText(Path.Combine(bundle, "config.json"), config.ToJsonString());
+
+        string id = "conf-" + name;
+        string log = Path.Combine(_dir, "log.json");
+        var result = await monitor.LaunchAsync(new MonitorLaunch(id, bundle, root, log, Tty: false, Stdin: false, runtimePath, Spawn: null),
+            CancellationToken.None);
+        Assert.Null(result.Error);
+        Assert.True(result.Pid > 0);
+        try
+        {
+            var exited = monitor.WaitExitAsync(bundle, CancellationToken.None);
+            Assert.False(exited.IsCompleted); // created, not started: the monitor holds the connection open
+            var started = await runtime.StartAsync(id, CancellationToken.None);
+            Assert.True(started.Succeeded, started.Error);
+            var exit = await exited.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.NotNull(exit);
+            Assert.Equal(3, exit.ExitCode);
+            Assert.Contains("\"log\":\"hello\\n\",\"stream\":\"stdout\"", File.ReadAllText(log));
+            await monitor.WaitGoneAsync(bundle).WaitAsync(TimeSpan.FromSeconds(10));
+            // Resizing a container whose monitor is gone is not an error.
+            await monitor.ResizeAsync(bundle, 10, 10);
+        }
+        finally
+        {
+            var deleted = await runtime.DeleteAsync(id, force: true, CancellationToken.None);
+            Assert.True(deleted.Succeeded, deleted.Error);
+        }
+        Assert.False(Directory.Exists(Path.Combine(root, id)));
+        // A second forced delete: the container is missing now, which is fine.
+        Assert.True((await runtime.DeleteAsync(id, force: true, CancellationToken.None)).Succeeded);
+    }
+
+    [Theory]
+    [InlineData("/bin/false", 1)]
+    [InlineData("/nonexistent/runtime", 127)]
+    public async Task Launch_RuntimeCreateFails_ReportsIt_AndTheMonitorGoes(string runtimePath, int exitCode)
+    {
+        IContainerMonitor monitor = new BerthMonitor(Binary("out/bin/berth-monitor", "src/monitor/build/berth-monitor"));
+        var result = await monitor.LaunchAsync(
+            new MonitorLaunch("conf-fail", _dir, Path.Combine(_dir, "runtime"), Path.Combine(_dir, "log.json"), false, false, runtimePath, null),
+            CancellationToken.None);
+        Assert.Equal($"{runtimePath} create failed", result.Error);
+        Assert.Equal(exitCode, result.ExitCode);
+        Assert.Equal(0, result.Pid);
+        await monitor.WaitGoneAsync(_dir).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null(await monitor.WaitExitAsync(_dir, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    private static void Run(string file, params string[] args)
+    {
+        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string err = p.StandardError.ReadToEnd();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: {err}");
+    }
+}
