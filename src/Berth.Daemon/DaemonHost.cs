@@ -36,7 +36,13 @@ public sealed class DaemonHost : IAsyncDisposable
         StartAsync(options, null, cancel);
 
     /// <summary><paramref name="mapExtra"/> adds routes (tests use it to reach the error mapping).</summary>
-    internal static async Task<DaemonHost> StartAsync(DaemonOptions options, Action<IEndpointRouteBuilder>? mapExtra, CancellationToken cancel = default)
+    internal static Task<DaemonHost> StartAsync(DaemonOptions options, Action<IEndpointRouteBuilder>? mapExtra, CancellationToken cancel = default) =>
+        StartAsync(options, mapExtra, null, cancel);
+
+    /// <summary><paramref name="backends"/> sets the engine's backends on the state (tests: fakes) instead of
+    /// <see cref="EngineSetup.Start"/>.</summary>
+    internal static async Task<DaemonHost> StartAsync(DaemonOptions options, Action<IEndpointRouteBuilder>? mapExtra,
+        Action<DaemonState>? backends, CancellationToken cancel = default)
     {
         var hosts = new HostOptions(options.Hosts);
         // The data root's lock comes before anything else is touched: a second daemon on the same root would
@@ -52,7 +58,8 @@ public sealed class DaemonHost : IAsyncDisposable
             pidFile = string.IsNullOrEmpty(options.PidFile) ? null : PidFile.Create(options.PidFile);
             var runtimes = new RuntimeCatalog(options.Runtime, options.Runtimes);
             var state = new DaemonState(options, runtimes, DaemonState.LoadOrCreateEngineId(options.DataRoot));
-            EngineSetup.Start(state, runtimes);
+            if (backends is null) EngineSetup.Start(state, runtimes);
+            else backends(state);
             foreach (string path in hosts.UnixSockets) UnixSocketFiles.Prepare(path);
 
             WebApplication app = Build(hosts, state, mapExtra);

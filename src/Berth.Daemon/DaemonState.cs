@@ -13,9 +13,11 @@ public sealed class DaemonState
         EngineId = engineId;
     }
 
-    /// <summary>Images and containers (set up by the host after the directories exist).</summary>
-    public Berth.Engine.Images.ImageBackend? Images { get; set; }
-    public Berth.Engine.Containers.ContainerManager? Containers { get; set; }
+    /// <summary>The engine as each router sees it (set up by the host after the directories exist; fakes in the
+    /// router tests). Null until then: the routes answer 503.</summary>
+    public Berth.Engine.Backends.IContainerBackend? Containers { get; set; }
+    public Berth.Engine.Backends.IImageBackend? Images { get; set; }
+    public Berth.Engine.Backends.ISystemBackend? System { get; set; }
 
     public DaemonOptions Options { get; }
     public RuntimeCatalog Runtimes { get; }

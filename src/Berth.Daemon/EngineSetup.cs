@@ -18,12 +18,15 @@ public static class EngineSetup
             catch (Exception e) when (e is IOException or Core.BerthException) { DaemonLog.Logger.BusyboxImageFailed(e.Message); }
         }
         var images = new ImageBackend(store, new OverlaySnapshotter(store.Layers));
-        state.Images = images;
-        state.Containers = new ContainerManager(new EngineOptions
+        var containers = new ContainerManager(new EngineOptions
         {
             DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,
             MonitorPath = FindMonitor(),
         }, images, images);
+        images.ContainerUsing = imageId => containers.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id;
+        state.Images = images;
+        state.Containers = containers;
+        state.System = new Engine.Backends.SystemBackend(containers, images);
     }
 
     /// <summary>berth-monitor beside berthd (out/bin), else on PATH.</summary>

@@ -127,4 +127,30 @@ public sealed class ContainerApiTests : IAsyncLifetime
         using var gone = await Http.DeleteAsync("/v1.41/containers/dup");
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
+
+    [Fact]
+    public async Task ImageRemove_SeesTheContainersUsingIt_AndInfoCountsBoth()
+    {
+        // The image backend asks the container backend who uses an image (wired in EngineSetup).
+        var (status, created) = await Post("/v1.41/containers/create?name=user", """{"Image":"busybox","Cmd":["true"]}""");
+        Assert.Equal(HttpStatusCode.Created, status);
+        string id = Regex.Match(created, "[0-9a-f]{64}").Value;
+        using (var conflict = await Http.DeleteAsync("/v1.41/images/busybox"))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+            Assert.Contains($"(must force) - container {id[..12]} is using its referenced image", await conflict.Content.ReadAsStringAsync());
+        }
+        var (_, info) = await Get("/v1.41/info");
+        using (var doc = System.Text.Json.JsonDocument.Parse(info))
+        {
+            Assert.Equal(1, doc.RootElement.GetProperty("Containers").GetInt32());
+            Assert.Equal(1, doc.RootElement.GetProperty("ContainersStopped").GetInt32());
+            Assert.Equal(1, doc.RootElement.GetProperty("Images").GetInt32());
+        }
+        using var del = await Http.DeleteAsync("/v1.41/containers/user");
+        Assert.Equal(HttpStatusCode.NoContent, del.StatusCode);
+        using var rmi = await Http.DeleteAsync("/v1.41/images/busybox");
+        Assert.Equal(HttpStatusCode.OK, rmi.StatusCode);
+        Assert.Contains("\"Untagged\":\"busybox:latest\"", await rmi.Content.ReadAsStringAsync());
+    }
 }

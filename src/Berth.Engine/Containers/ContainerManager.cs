@@ -15,6 +15,9 @@ public interface IRootfsProvider
 
     void Unmount(string containerId);
 
+    /// <summary>inspect's GraphDriver.Data (an overlay's lower, upper, work and merged directories); none by default.</summary>
+    IReadOnlyList<KeyValuePair<string, string>> GraphDriverData(string containerId) => [];
+
     /// <summary>Deletes the writable layer (idempotent).</summary>
     void Remove(string containerId);
 }
@@ -57,7 +60,7 @@ public sealed record CreateResult(ContainerRecord Container, IReadOnlyList<strin
 /// Layout: &lt;data-root&gt;/containers/&lt;id&gt;/ (record, json log, etc files);
 /// &lt;exec-root&gt;/containers/&lt;id&gt;/ (bundle config.json, monitor sockets, exit.json).
 /// </summary>
-public sealed partial class ContainerManager
+public sealed partial class ContainerManager : Backends.IContainerBackend
 {
     private readonly EngineOptions _options;
     private readonly IRootfsProvider _rootfs;

@@ -8,9 +8,19 @@ namespace Berth.Engine.Images;
 /// The image store seen by the container lifecycle: image references resolve to an id and the defaults a
 /// container inherits; a container's rootfs is an overlay snapshot over its image's layers.
 /// </summary>
-public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots) : IImageResolver, IRootfsProvider
+public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots) : Backends.IImageBackend, IRootfsProvider
 {
     public ImageStore Store { get; } = store;
+
+    /// <summary>The id of a container that uses an image (by image id), or null: set once the containers exist
+    /// (the image remove's conflict check).</summary>
+    public Func<string, string?> ContainerUsing { get; set; } = _ => null;
+
+    public IReadOnlyList<ImageSummary> List() => Store.List();
+    public ImageInspect Inspect(string nameOrId) => Store.Inspect(nameOrId);
+    public string Import(Stream tar, string? repoTag, ImageConfigChanges? changes) => Store.Import(tar, repoTag, changes);
+    public void Tag(string source, string repo, string? tag) => Store.Tag(source, repo, tag);
+    public IReadOnlyList<ImageDeleteItem> Remove(string nameOrId, bool force) => Store.Remove(nameOrId, force, ContainerUsing);
 
     // An image's config never changes (its id is the config's digest): read and parsed once.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ImageDefaults> _defaults = new();

@@ -1,45 +1,44 @@
 using System.Text.Json;
 using Berth.Core;
 using Berth.Daemon.Server;
+using Berth.Engine.Backends;
 using Berth.Images;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Berth.Daemon.Routers.Images;
 
-/// <summary>Image routes: list, inspect, import (docker import: POST /images/create?fromSrc=-), tag, remove.</summary>
+/// <summary>Image routes over <see cref="IImageBackend"/>: list, inspect, import (docker import: POST /images/create?fromSrc=-), tag, remove.</summary>
 public static class ImagesRouter
 {
     public static void Map(IEndpointRouteBuilder app, DaemonState state)
     {
-        ImageStore Store() => state.Images?.Store ?? throw new BerthException(ErrorKind.Unavailable, "the image store is not running");
-        app.MapGet("/images/json", ctx => HttpJson.Write(ctx, Store().List().ToList(), ImagesJsonContext.Default.ListImageSummary));
-        app.MapPost("/images/create", ctx => Create(ctx, Store()));
+        IImageBackend Backend() => state.Images ?? throw new BerthException(ErrorKind.Unavailable, "the image store is not running");
+        app.MapGet("/images/json", ctx => HttpJson.Write(ctx, Backend().List().ToList(), ImagesJsonContext.Default.ListImageSummary));
+        app.MapPost("/images/create", ctx => Create(ctx, Backend()));
         // Names contain '/' and ':' (localhost:5000/a/b:tag): one catch-all route, the action is the last segment.
-        app.MapMethods("/images/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete], ctx => Named(ctx, state, Store()));
+        app.MapMethods("/images/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete], ctx => Named(ctx, Backend()));
     }
 
-    private static async Task Named(HttpContext ctx, DaemonState state, ImageStore store)
+    private static async Task Named(HttpContext ctx, IImageBackend images)
     {
         var rest = (string)ctx.Request.RouteValues["rest"]!;
         var method = ctx.Request.Method;
         if (HttpMethods.IsGet(method) && rest.EndsWith("/json", StringComparison.Ordinal))
         {
-            await HttpJson.Write(ctx, store.Inspect(rest[..^5]), ImagesJsonContext.Default.ImageInspect);
+            await HttpJson.Write(ctx, images.Inspect(rest[..^5]), ImagesJsonContext.Default.ImageInspect);
             return;
         }
         if (HttpMethods.IsPost(method) && rest.EndsWith("/tag", StringComparison.Ordinal))
         {
             var repo = ctx.Request.Query["repo"].FirstOrDefault() ?? throw BerthException.Invalid("repository name must be given");
-            store.Tag(rest[..^4], repo, ctx.Request.Query["tag"].FirstOrDefault());
+            images.Tag(rest[..^4], repo, ctx.Request.Query["tag"].FirstOrDefault());
             ctx.Response.StatusCode = StatusCodes.Status201Created;
             return;
         }
         if (HttpMethods.IsDelete(method))
         {
             bool force = ctx.Request.Query["force"].FirstOrDefault() is "1" or "true";
-            var containers = state.Containers;
-            var deleted = store.Remove(rest, force, imageId =>
-                containers?.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id);
+            var deleted = images.Remove(rest, force);
             await HttpJson.Write(ctx, deleted.ToList(), ImagesJsonContext.Default.ListImageDeleteItem);
             return;
         }
@@ -47,7 +46,7 @@ public static class ImagesRouter
     }
 
     /// <summary>docker import (fromSrc=-): the body is a rootfs tar; progress-stream answer with the image id.</summary>
-    private static async Task Create(HttpContext ctx, ImageStore store)
+    private static async Task Create(HttpContext ctx, IImageBackend images)
     {
         var q = ctx.Request.Query;
         if (q["fromSrc"].FirstOrDefault() is not { } src)
@@ -65,7 +64,7 @@ public static class ImagesRouter
         // The unpacker reads synchronously: it runs on a pool thread, off the request's.
         if (ctx.Features.Get<IHttpBodyControlFeature>() is { } body) body.AllowSynchronousIO = true;
         Stream upload = ctx.Request.Body;
-        string id = await Task.Run(() => store.Import(upload, repoTag, changes), ctx.RequestAborted);
+        string id = await Task.Run(() => images.Import(upload, repoTag, changes), ctx.RequestAborted);
         ctx.Response.ContentType = "application/json";
         var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = global::System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))

@@ -8,14 +8,14 @@ public static class InfoHandler
     public static SystemInfo Build(DaemonState state)
     {
         var (osName, osVersion) = HostFacts.OsRelease();
-        var containers = state.Containers?.Store.List().ToList() ?? [];
+        var counts = state.System?.Counts() ?? default;
         var info = new SystemInfo
         {
             ID = state.EngineId,
-            Containers = containers.Count,
-            ContainersRunning = containers.Count(c => c.State.Running),
-            ContainersStopped = containers.Count(c => !c.State.Running),
-            Images = state.Images?.Store.List().Count ?? 0,
+            Containers = counts.Containers,
+            ContainersRunning = counts.Running,
+            ContainersStopped = counts.Stopped,
+            Images = counts.Images,
             Driver = "overlay2",
             DriverStatus = [["Backing Filesystem", "extfs"], ["Supports d_type", "true"], ["Native Overlay Diff", "true"], ["userxattr", "false"]],
             Plugins = new PluginsInfo { Volume = ["local"], Network = ["none"], Log = ["json-file"] },

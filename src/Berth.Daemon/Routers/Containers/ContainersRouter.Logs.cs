@@ -1,0 +1,34 @@
+using System.Text;
+using Berth.Core;
+using Berth.Engine.Backends;
+using Berth.Engine.Logs;
+
+namespace Berth.Daemon.Routers.Containers;
+
+/// <summary>GET /containers/{id}/logs: the json-file log, framed (stdcopy) unless the container has a tty.</summary>
+public static partial class ContainersRouter
+{
+    private static async Task Logs(HttpContext ctx, IContainerBackend engine, string id)
+    {
+        var c = engine.Get(id);
+        var q = ctx.Request.Query;
+        var query = new LogQuery
+        {
+            Stdout = Flag(ctx, "stdout"), Stderr = Flag(ctx, "stderr"), Follow = Flag(ctx, "follow"), Timestamps = Flag(ctx, "timestamps"),
+            Tail = int.TryParse(q["tail"], out var tail) ? tail : null,
+            Since = long.TryParse(q["since"].FirstOrDefault()?.Split('.')[0], out var since) && since > 0 ? DateTimeOffset.FromUnixTimeSeconds(since).UtcDateTime : null,
+            Until = long.TryParse(q["until"].FirstOrDefault()?.Split('.')[0], out var until) && until > 0 ? DateTimeOffset.FromUnixTimeSeconds(until).UtcDateTime : null,
+        };
+        if (!query.Stdout && !query.Stderr)
+            throw BerthException.Invalid("Bad parameters: you must choose at least one stream");
+        bool tty = c.Tty;
+        ctx.Response.StatusCode = 200;
+        await ctx.Response.StartAsync(ctx.RequestAborted);
+        await foreach (var e in engine.Logs(c.Id, query, ctx.RequestAborted))
+        {
+            var bytes = Encoding.UTF8.GetBytes(JsonFileLog.Text(e, query.Timestamps));
+            await ctx.Response.Body.WriteAsync(tty ? bytes : JsonFileLog.Frame(e.Stream, bytes), ctx.RequestAborted);
+            if (query.Follow) await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+        }
+    }
+}

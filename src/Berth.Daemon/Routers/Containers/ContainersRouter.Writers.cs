@@ -1,0 +1,143 @@
+using System.Text.Json;
+using Berth.Engine.Backends;
+using Berth.Engine.Containers;
+
+namespace Berth.Daemon.Routers.Containers;
+
+/// <summary>The list (ps) and inspect answers, in Docker's keys and order.</summary>
+public static partial class ContainersRouter
+{
+    private static async Task List(HttpContext ctx, IContainerBackend engine)
+    {
+        int limit = int.TryParse(ctx.Request.Query["limit"], out var n) ? n : -1;
+        var filter = new ContainerListFilter(Flag(ctx, "all"), limit, Berth.Api.FilterArgs.Parse(ctx.Request.Query["filters"].FirstOrDefault()),
+            lookupContainer: name => engine.Get(name).Id,
+            lookupImage: engine.ResolveImageId);
+        var list = filter.Apply(engine.List());
+        await WriteJson(ctx, w =>
+        {
+            w.WriteStartArray();
+            foreach (var c in list)
+            {
+                w.WriteStartObject();
+                w.WriteString("Id", c.Id);
+                w.WriteStartArray("Names");
+                w.WriteStringValue("/" + c.Name);
+                w.WriteEndArray();
+                w.WriteString("Image", c.ImageRef);
+                w.WriteString("ImageID", c.Image);
+                w.WriteString("Command", CommandText(c));
+                w.WriteNumber("Created", new DateTimeOffset(c.Created).ToUnixTimeSeconds());
+                w.WriteStartArray("Ports");
+                w.WriteEndArray();
+                w.WriteStartObject("Labels");
+                foreach (var (k, v) in c.Labels) w.WriteString(k, v);
+                w.WriteEndObject();
+                w.WriteString("State", c.State.Status);
+                w.WriteString("Status", StatusText(c));
+                w.WriteStartObject("HostConfig");
+                w.WriteString("NetworkMode", c.HostConfig.NetworkMode);
+                w.WriteEndObject();
+                w.WriteStartObject("NetworkSettings");
+                w.WriteStartObject("Networks");
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteStartArray("Mounts");
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    /// <summary>dockerd's list Command: the path, then the args, each quoted in '' when it has a space.</summary>
+    public static string CommandText(ContainerRecord c) =>
+        c.Args.Count == 0 ? c.Path : c.Path + " " + string.Join(' ', c.Args.Select(a => a.Contains(' ') ? $"'{a}'" : a));
+
+    /// <summary>ps's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2 minutes ago".</summary>
+    public static string StatusText(ContainerRecord c) => c.State.Status switch
+    {
+        "running" => "Up " + Human(DateTime.UtcNow - c.State.StartedAt),
+        "exited" => $"Exited ({c.State.ExitCode}) {Human(DateTime.UtcNow - c.State.FinishedAt)} ago",
+        "created" => "Created",
+        var s => char.ToUpperInvariant(s[0]) + s[1..],
+    };
+
+    /// <summary>Docker's units.HumanDuration.</summary>
+    public static string Human(TimeSpan d)
+    {
+        double s = d.TotalSeconds;
+        if (s < 1) return "Less than a second";
+        if (s < 2) return "1 second";
+        if (s < 60) return $"{(int)s} seconds";
+        double m = d.TotalMinutes;
+        if (m < 2) return "About a minute";
+        if (m < 60) return $"{(int)m} minutes";
+        double h = d.TotalHours;
+        if (h < 2) return "About an hour";
+        if (h < 48) return $"{(int)h} hours";
+        if (h < 24 * 7 * 2) return $"{(int)(h / 24)} days";
+        if (h < 24 * 30 * 2) return $"{(int)(h / 24 / 7)} weeks";
+        if (h < 24 * 365 * 2) return $"{(int)(h / 24 / 30)} months";
+        return $"{(int)(h / 24 / 365)} years";
+    }
+
+    private static async Task Inspect(HttpContext ctx, IContainerBackend engine, string id)
+    {
+        var c = engine.Get(id);
+        await WriteJson(ctx, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("Id", c.Id);
+            w.WriteString("Created", c.Created.ToString("O"));
+            w.WriteString("Path", c.Path);
+            w.WriteStartArray("Args");
+            foreach (var a in c.Args) w.WriteStringValue(a);
+            w.WriteEndArray();
+            w.WriteStartObject("State");
+            w.WriteString("Status", c.State.Status);
+            w.WriteBoolean("Running", c.State.Running);
+            w.WriteBoolean("Paused", false);
+            w.WriteBoolean("Restarting", false);
+            w.WriteBoolean("OOMKilled", c.State.OOMKilled);
+            w.WriteBoolean("Dead", c.State.Status == "dead");
+            w.WriteNumber("Pid", c.State.Running ? c.State.Pid : 0);
+            w.WriteNumber("ExitCode", c.State.ExitCode);
+            w.WriteString("Error", c.State.Error);
+            w.WriteString("StartedAt", c.State.StartedAt == default ? "0001-01-01T00:00:00Z" : c.State.StartedAt.ToString("O"));
+            w.WriteString("FinishedAt", c.State.FinishedAt == default ? "0001-01-01T00:00:00Z" : c.State.FinishedAt.ToString("O"));
+            w.WriteEndObject();
+            w.WriteString("Image", c.Image);
+            var dir = engine.RecordDirectory(c.Id);
+            w.WriteString("ResolvConfPath", Path.Combine(dir, "resolv.conf"));
+            w.WriteString("HostnamePath", Path.Combine(dir, "hostname"));
+            w.WriteString("HostsPath", Path.Combine(dir, "hosts"));
+            w.WriteString("LogPath", c.LogPath);
+            w.WriteString("Name", "/" + c.Name);
+            w.WriteNumber("RestartCount", c.RestartCount);
+            w.WriteString("Driver", "overlay2");
+            w.WriteString("Platform", "linux");
+            w.WriteString("MountLabel", "");
+            w.WriteString("ProcessLabel", "");
+            w.WriteString("AppArmorProfile", "");
+            w.WriteNull("ExecIDs");
+            w.WritePropertyName("HostConfig");
+            JsonSerializer.Serialize(w, c.HostConfig, Berth.Api.Containers.ContainersJsonContext.Default.HostConfig);
+            w.WriteStartObject("GraphDriver");
+            w.WriteStartObject("Data");
+            foreach (var (k, v) in engine.GraphDriverData(c.Id)) w.WriteString(k, v);
+            w.WriteEndObject();
+            w.WriteString("Name", "overlay2");
+            w.WriteEndObject();
+            w.WriteStartArray("Mounts");
+            w.WriteEndArray();
+            w.WritePropertyName("Config");
+            JsonSerializer.Serialize(w, c.Config, Berth.Api.Containers.ContainersJsonContext.Default.ContainerConfig);
+            w.WriteStartObject("NetworkSettings");
+            w.WriteStartObject("Networks");
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+}

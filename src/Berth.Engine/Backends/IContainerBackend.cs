@@ -1,0 +1,58 @@
+using System.Net.Sockets;
+using Berth.Engine.Containers;
+using Berth.Engine.Logs;
+
+namespace Berth.Engine.Backends;
+
+/// <summary>
+/// What the daemon's containers router needs from the engine (as moby's router/container Backend): the router
+/// parses and validates the request and writes the answer; the engine does the work. Implemented by
+/// <see cref="ContainerManager"/>; the router tests run over a fake.
+/// </summary>
+/// <remarks>The interfaces live here, beside the engine, and not in the daemon's router folders: C# interfaces are
+/// nominal, so the engine's classes can only implement what they can see, and the engine must not reference the
+/// daemon (calls go down only).</remarks>
+public interface IContainerBackend
+{
+    CreateResult Create(CreateInput input);
+    Task StartAsync(string idOrName, CancellationToken ct = default);
+
+    /// <summary>NotModified when the container is not running.</summary>
+    Task StopAsync(string idOrName, int? timeoutSeconds = null, CancellationToken ct = default);
+
+    /// <summary>InvalidParameter for an unknown signal, Conflict when the container is not running.</summary>
+    Task KillAsync(string idOrName, string signal = "KILL", CancellationToken ct = default);
+
+    Task RemoveAsync(string idOrName, bool force, CancellationToken ct = default);
+
+    /// <summary>Docker's wait conditions: "not-running", "next-exit", "removed"; the exit code.</summary>
+    Task<int> WaitAsync(string idOrName, string condition = "not-running", CancellationToken ct = default);
+
+    /// <summary>The container's record (NotFound: "No such container: X").</summary>
+    ContainerRecord Get(string idOrName);
+
+    /// <summary>Every container, newest first.</summary>
+    IReadOnlyList<ContainerRecord> List();
+
+    /// <summary>The image id a reference names, or null when there is no such image (list's ancestor filter).</summary>
+    string? ResolveImageId(string reference);
+
+    /// <summary>The directory of the container's record, hostname, hosts and resolv.conf files.</summary>
+    string RecordDirectory(string id);
+
+    /// <summary>inspect's GraphDriver.Data (empty when the rootfs is not an overlay).</summary>
+    IReadOnlyList<KeyValuePair<string, string>> GraphDriverData(string id);
+
+    /// <summary>The container's log as the query selects (follows while the container runs when asked to).</summary>
+    IAsyncEnumerable<LogEntry> Logs(string idOrName, LogQuery query, CancellationToken ct);
+
+    /// <summary>Sets the terminal size of a running container's tty.</summary>
+    Task ResizeAsync(string id, int height, int width);
+
+    /// <summary>
+    /// A connection to the container's monitor attach socket (8-byte stdcopy frames out, stdin in): at once when the
+    /// container runs, else just before its process starts (so nothing is missed); null when the container exits or
+    /// its start fails first.
+    /// </summary>
+    Task<Socket?> AttachAsync(string id);
+}

@@ -1,0 +1,22 @@
+using Berth.Engine.Containers;
+using Berth.Images;
+
+namespace Berth.Engine.Backends;
+
+/// <summary>What the daemon's images router needs from the engine (as moby's router/image Backend). Implemented
+/// by <see cref="Images.ImageBackend"/>.</summary>
+public interface IImageBackend : IImageResolver
+{
+    IReadOnlyList<ImageSummary> List();
+
+    /// <summary>NotFound: "No such image: X".</summary>
+    ImageInspect Inspect(string nameOrId);
+
+    /// <summary>docker import: a rootfs tar read (synchronously) as it arrives; the new image's id.</summary>
+    string Import(Stream tar, string? repoTag, ImageConfigChanges? changes);
+
+    void Tag(string source, string repo, string? tag);
+
+    /// <summary>Untags or deletes; an image a container uses is a Conflict unless forced.</summary>
+    IReadOnlyList<ImageDeleteItem> Remove(string nameOrId, bool force);
+}
