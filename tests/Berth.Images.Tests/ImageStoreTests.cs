@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Berth.Core;
+using Berth.Api.Images;
 
 namespace Berth.Images.Tests;
 
@@ -90,7 +91,7 @@ public class ImageStoreTests
         Assert.Equal("layers", inspect.RootFS.Type);
         Assert.Equal("linux", inspect.Os);
         Assert.EndsWith("Z", inspect.Created);
-        var json = JsonSerializer.Serialize(inspect, ImagesJsonContext.Default.ImageInspect);
+        var json = JsonSerializer.Serialize(inspect, Berth.Api.Images.ImagesApiJsonContext.Default.ImageInspect);
         Assert.Contains("\"RootFS\":{\"Type\":\"layers\",\"Layers\":[", json);
 
         // raw config JSON uses OCI's lowercase keys and Docker's inner Config keys

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Berth.Api.Images;
 using Berth.Core;
 using Berth.Daemon.Server;
 using Berth.Images;
@@ -12,7 +13,7 @@ public static class ImagesRouter
     public static void Map(IEndpointRouteBuilder app, DaemonState state)
     {
         ImageStore Store() => state.Images?.Store ?? throw new BerthException(ErrorKind.Unavailable, "the image store is not running");
-        app.MapGet("/images/json", ctx => HttpJson.Write(ctx, Store().List().ToList(), ImagesJsonContext.Default.ListImageSummary));
+        app.MapGet("/images/json", ctx => HttpJson.Write(ctx, Store().List().ToList(), ImagesApiJsonContext.Api.ListImageSummary));
         app.MapPost("/images/create", ctx => Create(ctx, Store()));
         // Names contain '/' and ':' (localhost:5000/a/b:tag): one catch-all route, the action is the last segment.
         app.MapMethods("/images/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete], ctx => Named(ctx, state, Store()));
@@ -24,7 +25,7 @@ public static class ImagesRouter
         var method = ctx.Request.Method;
         if (HttpMethods.IsGet(method) && rest.EndsWith("/json", StringComparison.Ordinal))
         {
-            await HttpJson.Write(ctx, store.Inspect(rest[..^5]), ImagesJsonContext.Default.ImageInspect);
+            await HttpJson.Write(ctx, store.Inspect(rest[..^5]), ImagesApiJsonContext.Api.ImageInspect);
             return;
         }
         if (HttpMethods.IsPost(method) && rest.EndsWith("/tag", StringComparison.Ordinal))
@@ -40,7 +41,7 @@ public static class ImagesRouter
             var containers = state.Containers;
             var deleted = store.Remove(rest, force, imageId =>
                 containers?.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id);
-            await HttpJson.Write(ctx, deleted.ToList(), ImagesJsonContext.Default.ListImageDeleteItem);
+            await HttpJson.Write(ctx, deleted.ToList(), ImagesApiJsonContext.Api.ListImageDeleteItem);
             return;
         }
         await Unimplemented.Handle(ctx); // e.g. /images/{name}/history: 501; anything else: 404
