@@ -75,10 +75,10 @@ public class ImageStoreTests
         var summary = Assert.Single(list);
         Assert.Equal(id, summary.Id);
         Assert.Equal(["myimg:latest"], summary.RepoTags);
-        Assert.Empty(summary.RepoDigests);
+        Assert.Null(summary.RepoDigests); // dockerd: null for an image without digests
         Assert.True(summary.Size > 0);
         Assert.Equal(summary.Size, summary.VirtualSize);
-        Assert.Equal("2", summary.Labels["a"]);
+        Assert.Equal("2", summary.Labels!["a"]);
         Assert.InRange(summary.Created, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
 
         var inspect = store.Inspect("myimg");

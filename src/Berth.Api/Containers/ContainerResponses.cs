@@ -7,12 +7,12 @@ public sealed class ContainerCreateResponse
     public List<string> Warnings { get; set; } = [];
 }
 
-/// <summary>POST /containers/{id}/wait → 200 (Docker's ContainerWaitOKBody; Error only when waiting failed).</summary>
+/// <summary>POST /containers/{id}/wait → 200 (Docker's ContainerWaitOKBody: {"Error":null,"StatusCode":0};
+/// Error is set only when waiting failed).</summary>
 public sealed class ContainerWaitResponse
 {
-    public long StatusCode { get; set; }
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ContainerWaitError? Error { get; set; }
+    public long StatusCode { get; set; }
 }
 
 public sealed class ContainerWaitError
