@@ -15,11 +15,11 @@ internal sealed record CommandSpec(string[] Paths, string Usage, string Descript
 /// <summary>A parsed command line: the command, the path it was called by ("berth container ls"), its arguments.</summary>
 internal sealed class Invocation(CommandSpec spec, string path, Args args, string? host)
 {
-    private ApiClient? _api;
+    private EngineClient? _api;
     public CommandSpec Spec { get; } = spec;
     public string Path { get; } = path;
     public Args Args { get; } = args;
-    public ApiClient Api => _api ??= new ApiClient(ApiClient.SocketFromEnvironment(host));
+    public EngineClient Api => _api ??= new EngineClient(Hosts.SocketFromEnvironment(host), "berth-cli/0.1.0");
     public string UseLine => Path + " " + Spec.Usage;
 
     /// <summary>docker's usage error (exit 1 for argument counts, 125 for flags): the message, where help is, the usage.</summary>

@@ -29,6 +29,12 @@ namespace Berth.Cli
                 Console.Error.WriteLine(e.Message);
                 return e.ExitCode;
             }
+            catch (EngineException e) // the daemon unreachable, or an answer that is not HTTP
+            {
+                Console.Out.Flush();
+                Console.Error.WriteLine(e.Message);
+                return 1;
+            }
         }
     }
 }

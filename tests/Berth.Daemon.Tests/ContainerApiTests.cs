@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Berth.Daemon.Tests;
@@ -13,19 +12,18 @@ public sealed class ContainerApiTests : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
     private DaemonHost? _host;
-    private HttpClient? _http;
+    private EngineClient? _api;
 
-    private HttpClient Http => _http!;
+    private EngineClient Api => _api!;
 
     public async Task InitializeAsync()
     {
         _host = await DaemonHost.StartAsync(_dir.Options());
-        _http = UnixHttp.Client(_dir.Socket);
+        _api = EngineCalls.Client(_dir.Socket);
     }
 
     public async Task DisposeAsync()
     {
-        _http?.Dispose();
         if (_host is not null) await _host.DisposeAsync();
         _dir.Dispose();
     }
@@ -42,18 +40,9 @@ public sealed class ContainerApiTests : IAsyncLifetime
         return json;
     }
 
-    private async Task<(HttpStatusCode Status, string Body)> Post(string path, string? json = null)
-    {
-        using var content = new StringContent(json ?? "", Encoding.UTF8, "application/json");
-        using var r = await Http.PostAsync(path, json is null ? null : content);
-        return (r.StatusCode, await r.Content.ReadAsStringAsync());
-    }
+    private Task<(HttpStatusCode Status, string Body)> Post(string path, string? json = null) => Api.CallAsync("POST", path, json);
 
-    private async Task<(HttpStatusCode Status, string Body)> Get(string path)
-    {
-        using var r = await Http.GetAsync(path);
-        return (r.StatusCode, await r.Content.ReadAsStringAsync());
-    }
+    private Task<(HttpStatusCode Status, string Body)> Get(string path) => Api.CallAsync("GET", path);
 
     private const string CreateBody = """
         {"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":true,"AttachStderr":true,
@@ -122,10 +111,41 @@ public sealed class ContainerApiTests : IAsyncLifetime
         Assert.Equal(
             $"{{\"message\":\"Conflict. The container name \\\"/dup\\\" is already in use by container \\\"{id}\\\". You have to remove (or rename) that container to be able to reuse that name.\"}}\n",
             body);
-        using var del = await Http.DeleteAsync("/v1.41/containers/dup");
-        Assert.Equal(HttpStatusCode.NoContent, del.StatusCode);
-        using var gone = await Http.DeleteAsync("/v1.41/containers/dup");
-        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        var (deleted, _) = await Api.CallAsync("DELETE", "/v1.41/containers/dup");
+        Assert.Equal(HttpStatusCode.NoContent, deleted);
+        var gone = Assert.Throws<EngineApiException>(() => Api.ContainerRemove("dup"));
+        Assert.Equal((int)HttpStatusCode.NotFound, gone.Status);
+        Assert.Equal("No such container: dup", gone.Message);
+    }
+
+    [Fact]
+    public void Client_NegotiatesTheVersion_AndTypedErrorsCarryStatusAndMessage()
+    {
+        Assert.Equal(("OK", "1.41"), Api.Ping());
+        Assert.Equal("1.41", Api.Version);
+        Assert.Equal("1.41", Api.SystemVersion().ApiVersion);
+        Assert.Equal("1.40", EngineClient.Negotiate("1.40")); // an older daemon: its version
+        Assert.Equal("1.41", EngineClient.Negotiate("1.45")); // a newer one: ours
+        var e = Assert.Throws<EngineApiException>(() => Api.ContainerInspect("nope"));
+        Assert.Equal((404, "No such container: nope"), (e.Status, e.Message));
+        var unreachable = new EngineClient(Path.Combine(_dir.Path, "no.sock"));
+        Assert.Throws<EngineUnreachableException>(() => unreachable.Ping());
+    }
+
+    [Fact]
+    public void Client_AttachHijacks_AndDemultiplexesStdoutAndStderr()
+    {
+        var created = Api.ContainerCreate("""{"Image":"busybox","Cmd":["sh","-c","echo out; echo err >&2; exit 3"],"AttachStdout":true,"AttachStderr":true}""", "attached");
+        Assert.Matches("^[0-9a-f]{64}$", created.Id);
+        Assert.Empty(created.Warnings);
+        using var attach = Api.ContainerAttach(created.Id);
+        attach.CloseWrite(); // no stdin
+        Api.ContainerStart(created.Id);
+        var (stdout, stderr) = Berth.Api.Streams.StdCopy.ReadAll(attach);
+        Assert.Equal("out\n", System.Text.Encoding.UTF8.GetString(stdout));
+        Assert.Equal("err\n", System.Text.Encoding.UTF8.GetString(stderr));
+        Assert.Equal(3, Api.ContainerWait(created.Id).StatusCode);
+        Api.ContainerRemove(created.Id);
     }
 
     [Fact]
@@ -135,11 +155,9 @@ public sealed class ContainerApiTests : IAsyncLifetime
         var (status, created) = await Post("/v1.41/containers/create?name=user", """{"Image":"busybox","Cmd":["true"]}""");
         Assert.Equal(HttpStatusCode.Created, status);
         string id = Regex.Match(created, "[0-9a-f]{64}").Value;
-        using (var conflict = await Http.DeleteAsync("/v1.41/images/busybox"))
-        {
-            Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
-            Assert.Contains($"(must force) - container {id[..12]} is using its referenced image", await conflict.Content.ReadAsStringAsync());
-        }
+        var (conflict, conflictBody) = await Api.CallAsync("DELETE", "/v1.41/images/busybox");
+        Assert.Equal(HttpStatusCode.Conflict, conflict);
+        Assert.Contains($"(must force) - container {id[..12]} is using its referenced image", conflictBody);
         var (_, info) = await Get("/v1.41/info");
         using (var doc = System.Text.Json.JsonDocument.Parse(info))
         {
@@ -147,10 +165,10 @@ public sealed class ContainerApiTests : IAsyncLifetime
             Assert.Equal(1, doc.RootElement.GetProperty("ContainersStopped").GetInt32());
             Assert.Equal(1, doc.RootElement.GetProperty("Images").GetInt32());
         }
-        using var del = await Http.DeleteAsync("/v1.41/containers/user");
-        Assert.Equal(HttpStatusCode.NoContent, del.StatusCode);
-        using var rmi = await Http.DeleteAsync("/v1.41/images/busybox");
-        Assert.Equal(HttpStatusCode.OK, rmi.StatusCode);
-        Assert.Contains("\"Untagged\":\"busybox:latest\"", await rmi.Content.ReadAsStringAsync());
+        var (del, _) = await Api.CallAsync("DELETE", "/v1.41/containers/user");
+        Assert.Equal(HttpStatusCode.NoContent, del);
+        var (rmi, rmiBody) = await Api.CallAsync("DELETE", "/v1.41/images/busybox");
+        Assert.Equal(HttpStatusCode.OK, rmi);
+        Assert.Contains("\"Untagged\":\"busybox:latest\"", rmiBody);
     }
 }

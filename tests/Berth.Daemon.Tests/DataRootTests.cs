@@ -43,8 +43,7 @@ public sealed class DataRootTests : IDisposable
         Assert.False(File.Exists(other.Socket));
         Assert.False(File.Exists(other.PidFile));
         Assert.False(Directory.Exists(other.ExecRoot));
-        using var http = UnixHttp.Client(_dir.Socket);
-        Assert.Equal("OK", await http.GetStringAsync("/_ping"));
+        Assert.Equal("OK", EngineCalls.Client(_dir.Socket).Ping().Body);
     }
 
     [Fact]

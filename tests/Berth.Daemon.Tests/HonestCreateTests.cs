@@ -103,12 +103,8 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
         Ok("run", "--rm", "--platform", "linux/amd64", "busybox", "true");
     }
 
-    private async Task<(HttpStatusCode Status, string Body)> Post(string path, string json)
-    {
-        using var client = UnixHttp.Client(fx.Dir.Socket);
-        using var r = await client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
-        return (r.StatusCode, await r.Content.ReadAsStringAsync());
-    }
+    private Task<(HttpStatusCode Status, string Body)> Post(string path, string json) =>
+        EngineCalls.Client(fx.Dir.Socket).CallAsync("POST", path, json);
 
     [Theory]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"HostConfig":{"Memory":"64m"}}""", "HostConfig.Memory")]
@@ -143,11 +139,10 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [Fact]
     public async Task InvalidUtf8Is400()
     {
-        using var client = UnixHttp.Client(fx.Dir.Socket);
         var bytes = Encoding.UTF8.GetBytes("""{"Image":"busybox","Cmd":["echo","X"]}""");
         bytes[Array.IndexOf(bytes, (byte)'X')] = 0xff;
-        using var r = await client.PostAsync("/v1.41/containers/create", new ByteArrayContent(bytes) { Headers = { { "Content-Type", "application/json" } } });
-        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        var (status, _) = await EngineCalls.Client(fx.Dir.Socket).CallAsync("POST", "/v1.41/containers/create", bytes, "application/json");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
     }
 
     [Fact]
@@ -203,10 +198,10 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [Fact]
     public async Task UnknownPathsStay404()
     {
-        using var client = UnixHttp.Client(fx.Dir.Socket);
-        using var r = await client.GetAsync("/v1.41/no/such/thing");
-        Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
-        using var r2 = await client.GetAsync("/v1.41/images/localhost:5000/ns/app:1/history");
-        Assert.Equal(HttpStatusCode.NotImplemented, r2.StatusCode);
+        var client = EngineCalls.Client(fx.Dir.Socket);
+        var (status, _) = await client.CallAsync("GET", "/v1.41/no/such/thing");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        (status, _) = await client.CallAsync("GET", "/v1.41/images/localhost:5000/ns/app:1/history");
+        Assert.Equal(HttpStatusCode.NotImplemented, status);
     }
 }

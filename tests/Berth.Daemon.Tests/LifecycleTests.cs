@@ -29,8 +29,7 @@ public sealed class LifecycleTests
             p.WaitForExit();
         Assert.True(File.Exists(dir.Socket));
         await using DaemonHost host = await DaemonHost.StartAsync(dir.Options());
-        using var http = UnixHttp.Client(dir.Socket);
-        Assert.Equal("OK", await http.GetStringAsync("/_ping"));
+        Assert.Equal("OK", EngineCalls.Client(dir.Socket).Ping().Body);
     }
 
     [Fact]
@@ -44,8 +43,7 @@ public sealed class LifecycleTests
         var e = await Assert.ThrowsAsync<BerthException>(() => DaemonHost.StartAsync(second));
         Assert.Equal(ErrorKind.Conflict, e.Kind);
         Assert.False(File.Exists(second.PidFile));
-        using var http = UnixHttp.Client(dir.Socket);
-        Assert.Equal("OK", await http.GetStringAsync("/_ping"));
+        Assert.Equal("OK", EngineCalls.Client(dir.Socket).Ping().Body);
     }
 
     [Fact]
@@ -55,10 +53,8 @@ public sealed class LifecycleTests
         using var b = new TempDir();
         await using DaemonHost ha = await DaemonHost.StartAsync(a.Options());
         await using DaemonHost hb = await DaemonHost.StartAsync(b.Options());
-        using var ca = UnixHttp.Client(a.Socket);
-        using var cb = UnixHttp.Client(b.Socket);
-        Assert.Contains(a.DataRoot, await ca.GetStringAsync("/v1.41/info"));
-        Assert.Contains(b.DataRoot, await cb.GetStringAsync("/v1.41/info"));
+        Assert.Equal(a.DataRoot, EngineCalls.Client(a.Socket).SystemInfo().RootElement.GetProperty("DockerRootDir").GetString());
+        Assert.Equal(b.DataRoot, EngineCalls.Client(b.Socket).SystemInfo().RootElement.GetProperty("DockerRootDir").GetString());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Berth.Api.Images;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;

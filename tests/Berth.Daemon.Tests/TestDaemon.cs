@@ -57,3 +57,23 @@ public static class UnixHttp
             Timeout = TimeSpan.FromSeconds(20),
         };
 }
+
+/// <summary>Raw API calls through Berth.Client (paths carry their own /v1.41 prefix): status and body as they came.</summary>
+public static class EngineCalls
+{
+    public static EngineClient Client(string socketPath) => new(socketPath, "berth-tests/0.1.0");
+
+    public static Task<(System.Net.HttpStatusCode Status, string Body)> CallAsync(this EngineClient client, string method, string path, string? json = null) =>
+        Task.Run(() =>
+        {
+            using var r = client.Send(method, path, json, versioned: false);
+            return ((System.Net.HttpStatusCode)r.Status, r.ReadAll());
+        });
+
+    public static Task<(System.Net.HttpStatusCode Status, string Body)> CallAsync(this EngineClient client, string method, string path, byte[] body, string contentType) =>
+        Task.Run(() =>
+        {
+            using var r = client.Send(method, path, body, contentType, versioned: false);
+            return ((System.Net.HttpStatusCode)r.Status, r.ReadAll());
+        });
+}

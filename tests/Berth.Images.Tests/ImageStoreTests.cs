@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Berth.Core;
+using Berth.Api.Images;
 
 namespace Berth.Images.Tests;
 
@@ -74,10 +75,10 @@ public class ImageStoreTests
         var summary = Assert.Single(list);
         Assert.Equal(id, summary.Id);
         Assert.Equal(["myimg:latest"], summary.RepoTags);
-        Assert.Empty(summary.RepoDigests);
+        Assert.Null(summary.RepoDigests); // dockerd: null for an image without digests
         Assert.True(summary.Size > 0);
         Assert.Equal(summary.Size, summary.VirtualSize);
-        Assert.Equal("2", summary.Labels["a"]);
+        Assert.Equal("2", summary.Labels!["a"]);
         Assert.InRange(summary.Created, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
 
         var inspect = store.Inspect("myimg");
@@ -90,7 +91,7 @@ public class ImageStoreTests
         Assert.Equal("layers", inspect.RootFS.Type);
         Assert.Equal("linux", inspect.Os);
         Assert.EndsWith("Z", inspect.Created);
-        var json = JsonSerializer.Serialize(inspect, ImagesJsonContext.Default.ImageInspect);
+        var json = JsonSerializer.Serialize(inspect, Berth.Api.Images.ImagesApiJsonContext.Default.ImageInspect);
         Assert.Contains("\"RootFS\":{\"Type\":\"layers\",\"Layers\":[", json);
 
         // raw config JSON uses OCI's lowercase keys and Docker's inner Config keys

@@ -14,7 +14,7 @@ internal sealed class AttachSession : IDisposable
 {
     public const string DefaultDetachKeys = "ctrl-p,ctrl-q";
 
-    private readonly ApiClient _api;
+    private readonly EngineClient _api;
     private readonly string _id;
     private readonly bool _tty, _stdin;
     private readonly byte[] _detachKeys;
@@ -22,7 +22,7 @@ internal sealed class AttachSession : IDisposable
     private Action? _restore;
     private volatile bool _detached;
 
-    public AttachSession(ApiClient api, string id, bool tty, bool stdin, string? detachKeys)
+    public AttachSession(EngineClient api, string id, bool tty, bool stdin, string? detachKeys)
     {
         _api = api;
         _id = id;
@@ -107,7 +107,7 @@ internal sealed class AttachSession : IDisposable
         {
             using (_api.Send("POST", path, null)) { }
         }
-        catch (Exception e) when (e is CliException or SocketException or IOException) { } // the container is gone
+        catch (Exception e) when (e is EngineException or SocketException or IOException) { } // the container is gone
     }
 
     /// <summary>Copies stdin to the connection and the connection to stdout/stderr until the output ends or the
@@ -191,28 +191,13 @@ internal sealed class AttachSession : IDisposable
                     if (!Fd.WriteAll(1, buf.AsSpan(0, n))) return;
                 return;
             }
-            var header = new byte[8];
-            while (ReadExactly(from, header, 8))
+            Berth.Api.Streams.StdCopy.Demultiplex(from, static (stream, payload) =>
             {
-                int len = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
-                if (len > buf.Length) buf = new byte[len];
-                if (!ReadExactly(from, buf, len)) return;
-                Fd.WriteAll(header[0] == 2 ? 2 : 1, buf.AsSpan(0, len));
-            }
+                Fd.WriteAll(stream == Berth.Api.Streams.StdCopy.Stderr ? 2 : 1, payload);
+                return true;
+            });
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
-    }
-
-    private static bool ReadExactly(Stream s, byte[] buf, int count)
-    {
-        int off = 0;
-        while (off < count)
-        {
-            int n = s.Read(buf, off, count - off);
-            if (n == 0) return false;
-            off += n;
-        }
-        return true;
     }
 
     public void Dispose()

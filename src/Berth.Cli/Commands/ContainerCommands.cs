@@ -256,7 +256,7 @@ internal static class ContainerCommands
         return ExitCode(wait);
     }
 
-    private static JsonDocument Inspected(ApiClient api, string name)
+    private static JsonDocument Inspected(EngineClient api, string name)
     {
         using var r = api.Send("GET", $"/containers/{Q(name)}/json", null);
         if (r.Status != 200) throw new CliException("Error response from daemon: " + r.ErrorMessage(), 1);

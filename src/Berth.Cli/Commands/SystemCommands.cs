@@ -5,7 +5,7 @@ namespace Berth.Cli.Commands;
 
 internal static class SystemCommands
 {
-    public static JsonDocument GetJson(ApiClient api, string path, string what)
+    public static JsonDocument GetJson(EngineClient api, string path, string what)
     {
         using var r = api.Send("GET", path, null);
         if (r.Status != 200) throw new CliException(what + r.ErrorMessage(), r.Status == 404 ? 1 : 1);
@@ -24,7 +24,7 @@ internal static class SystemCommands
                 w.WriteStartObject();
                 w.WriteStartObject("Client");
                 w.WriteString("Version", "0.1.0");
-                w.WriteString("ApiVersion", ApiClient.MaxVersion);
+                w.WriteString("ApiVersion", EngineClient.MaxVersion);
                 w.WriteString("Os", "linux");
                 w.WriteString("Arch", "amd64");
                 w.WriteEndObject();
@@ -39,7 +39,7 @@ internal static class SystemCommands
         Console.WriteLine($"""
             Client:
              Version:           0.1.0
-             API version:       {ApiClient.MaxVersion}
+             API version:       {EngineClient.MaxVersion}
              OS/Arch:           linux/amd64
             """);
         using var doc = GetJson(api, "/version", "Error response from daemon: ");

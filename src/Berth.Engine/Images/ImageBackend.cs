@@ -1,3 +1,4 @@
+using Berth.Api.Images;
 using Berth.Engine.Containers;
 using Berth.Engine.Specs;
 using Berth.Images;

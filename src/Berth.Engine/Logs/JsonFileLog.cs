@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -102,13 +101,7 @@ public static class JsonFileLog
     public static string Text(LogEntry e, bool timestamps) =>
         timestamps ? e.Time.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffffff00Z") + " " + e.Log : e.Log;
 
-    /// <summary>Docker's stdcopy frame: [stream][0 0 0][u32 big-endian size][payload]; 1 = stdout, 2 = stderr.</summary>
-    public static byte[] Frame(string stream, ReadOnlySpan<byte> payload)
-    {
-        var frame = new byte[8 + payload.Length];
-        frame[0] = stream == "stderr" ? (byte)2 : (byte)1;
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(4), (uint)payload.Length);
-        payload.CopyTo(frame.AsSpan(8));
-        return frame;
-    }
+    /// <summary>Docker's stdcopy frame (Berth.Api.Streams.StdCopy); "stderr" is stream 2, anything else 1.</summary>
+    public static byte[] Frame(string stream, ReadOnlySpan<byte> payload) =>
+        Berth.Api.Streams.StdCopy.Frame(Berth.Api.Streams.StdCopy.StreamOf(stream), payload);
 }

@@ -63,64 +63,6 @@ public sealed record ImageConfigChanges
     public string? Comment { get; init; }
 }
 
-/// <summary>One row of GET /images/json (Docker's ImageSummary).</summary>
-public sealed class ImageSummary
-{
-    public required string Id { get; init; }
-    public string ParentId { get; init; } = "";
-    public List<string> RepoTags { get; init; } = [];
-    public List<string> RepoDigests { get; init; } = [];
-    public long Created { get; init; }
-    public long Size { get; init; }
-    public long SharedSize { get; init; } = -1;
-    public long VirtualSize { get; init; }
-    public Dictionary<string, string> Labels { get; init; } = [];
-    public long Containers { get; init; } = -1;
-}
-
-/// <summary>GET /images/{name}/json (Docker's ImageInspect, the fields Berth has).</summary>
-public sealed class ImageInspect
-{
-    public required string Id { get; init; }
-    public List<string> RepoTags { get; init; } = [];
-    public List<string> RepoDigests { get; init; } = [];
-    public string Parent { get; init; } = "";
-    public string Comment { get; init; } = "";
-    public string Created { get; init; } = "";
-    public string Author { get; init; } = "";
-    public ContainerConfig? Config { get; init; }
-    public string Architecture { get; init; } = "";
-    public string? Variant { get; init; }
-    public string Os { get; init; } = "";
-    public long Size { get; init; }
-    public long VirtualSize { get; init; }
-    public GraphDriverData GraphDriver { get; init; } = new();
-    public RootFsInspect RootFS { get; init; } = new();
-    public InspectMetadata Metadata { get; init; } = new();
-}
-
-public sealed class GraphDriverData
-{
-    public string Name { get; init; } = "overlay2";
-    public Dictionary<string, string> Data { get; init; } = [];
-}
-
-public sealed class RootFsInspect
-{
-    public string Type { get; init; } = "layers";
-    public List<string> Layers { get; init; } = [];
-}
-
-public sealed class InspectMetadata
-{
-    public string? LastTagTime { get; init; }
-}
-
-/// <summary>One line of DELETE /images/{name}: exactly one of Untagged / Deleted is set.</summary>
-public sealed record ImageDeleteItem(
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Untagged,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Deleted);
-
 /// <summary>images/repositories.json: fully qualified repository name → tag → image id.</summary>
 public sealed class RepositoriesFile
 {
@@ -141,9 +83,5 @@ public sealed class ImageRecord
 [JsonSerializable(typeof(LayerInfo))]
 [JsonSerializable(typeof(RepositoriesFile))]
 [JsonSerializable(typeof(ImageRecord))]
-[JsonSerializable(typeof(ImageSummary))]
-[JsonSerializable(typeof(List<ImageSummary>))]
-[JsonSerializable(typeof(ImageInspect))]
-[JsonSerializable(typeof(List<ImageDeleteItem>))]
 [JsonSerializable(typeof(SnapshotRecord))]
 public sealed partial class ImagesJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Berth.Api.Images;
 using Berth.Core;
 using Berth.Interop;
 
@@ -172,7 +173,7 @@ public sealed class ImageStore
                     Created = config.Created is { } c ? new DateTimeOffset(c.ToUniversalTime()).ToUnixTimeSeconds() : 0,
                     Size = size,
                     VirtualSize = size,
-                    Labels = config.Config?.Labels ?? [],
+                    Labels = config.Config?.Labels is { Count: > 0 } labels ? labels : null, // dockerd: null when none
                 });
             }
             return list.OrderByDescending(i => i.Created).ThenBy(i => i.Id, StringComparer.Ordinal).ToList();
@@ -201,7 +202,7 @@ public sealed class ImageStore
                 Comment = config.Comment ?? "",
                 Created = config.Created is { } c ? c.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture) : "",
                 Author = config.Author ?? "",
-                Config = config.Config,
+                Config = ApiConfig(config.Config),
                 Architecture = config.Architecture,
                 Variant = config.Variant,
                 Os = config.Os,
@@ -209,10 +210,25 @@ public sealed class ImageStore
                 VirtualSize = size,
                 GraphDriver = graph,
                 RootFS = new RootFsInspect { Type = config.RootFs.Type, Layers = config.RootFs.DiffIds.ToList() },
-                Metadata = new InspectMetadata { LastTagTime = rec.LastTagTime },
+                Metadata = new InspectMetadata { LastTagTime = rec.LastTagTime ?? InspectMetadata.ZeroTime },
             };
         }
     }
+
+    /// <summary>The OCI config's execution parameters as the API's container Config (dockerd answers the full
+    /// container.Config for an image: every field, null/empty where the image sets nothing).</summary>
+    private static Berth.Api.Containers.ContainerConfig ApiConfig(ContainerConfig? c) => new()
+    {
+        User = c?.User ?? "",
+        ExposedPorts = c?.ExposedPorts?.ToDictionary(kv => kv.Key, _ => new Berth.Api.Containers.EmptyObject()),
+        Env = c?.Env,
+        Cmd = c?.Cmd,
+        Volumes = c?.Volumes?.ToDictionary(kv => kv.Key, _ => new Berth.Api.Containers.EmptyObject()),
+        WorkingDir = c?.WorkingDir ?? "",
+        Entrypoint = c?.Entrypoint,
+        Labels = c?.Labels,
+        StopSignal = c?.StopSignal,
+    };
 
     /// <summary>
     /// Resolves a reference ("busybox", "busybox:latest", "docker.io/library/busybox:latest"), a full ID

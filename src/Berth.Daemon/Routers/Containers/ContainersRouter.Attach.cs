@@ -46,36 +46,11 @@ public static partial class ContainersRouter
         await client.DisposeAsync();
     }
 
-    /// <summary>Monitor frames to the client: as they are for non-tty, payloads only (raw) for a tty.</summary>
+    /// <summary>Monitor frames to the client: as they are for non-tty, payloads only (raw) for a tty (the one
+    /// stdcopy implementation, <see cref="Berth.Api.Streams.StdCopy"/>); a client or monitor that went away ends it.</summary>
     private static async Task CopyOutput(Stream from, Stream to, bool raw, CancellationToken ct)
     {
-        var header = new byte[8];
-        var payload = new byte[32 * 1024];
-        try
-        {
-            while (true)
-            {
-                if (!await ReadExactly(from, header, ct)) return;
-                int len = (int)global::System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(4));
-                if (len > payload.Length) payload = new byte[len];
-                if (!await ReadExactly(from, payload.AsMemory(0, len), ct)) return;
-                if (!raw) await to.WriteAsync(header, ct);
-                await to.WriteAsync(payload.AsMemory(0, len), ct);
-                await to.FlushAsync(ct);
-            }
-        }
+        try { await Berth.Api.Streams.StdCopy.CopyFramesAsync(from, to, raw, ct); }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException) { }
-    }
-
-    private static async Task<bool> ReadExactly(Stream s, Memory<byte> buf, CancellationToken ct)
-    {
-        int off = 0;
-        while (off < buf.Length)
-        {
-            int n = await s.ReadAsync(buf[off..], ct);
-            if (n == 0) return false;
-            off += n;
-        }
-        return true;
     }
 }

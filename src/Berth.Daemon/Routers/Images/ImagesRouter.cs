@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Berth.Api.Images;
 using Berth.Core;
 using Berth.Daemon.Server;
 using Berth.Engine.Backends;
@@ -13,7 +14,7 @@ public static class ImagesRouter
     public static void Map(IEndpointRouteBuilder app, DaemonState state)
     {
         IImageBackend Backend() => state.Images ?? throw new BerthException(ErrorKind.Unavailable, "the image store is not running");
-        app.MapGet("/images/json", ctx => HttpJson.Write(ctx, Backend().List().ToList(), ImagesJsonContext.Default.ListImageSummary));
+        app.MapGet("/images/json", ctx => HttpJson.Write(ctx, Backend().List().ToList(), ImagesApiJsonContext.Api.ListImageSummary));
         app.MapPost("/images/create", ctx => Create(ctx, Backend()));
         // Names contain '/' and ':' (localhost:5000/a/b:tag): one catch-all route, the action is the last segment.
         app.MapMethods("/images/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete], ctx => Named(ctx, Backend()));
@@ -25,7 +26,7 @@ public static class ImagesRouter
         var method = ctx.Request.Method;
         if (HttpMethods.IsGet(method) && rest.EndsWith("/json", StringComparison.Ordinal))
         {
-            await HttpJson.Write(ctx, images.Inspect(rest[..^5]), ImagesJsonContext.Default.ImageInspect);
+            await HttpJson.Write(ctx, images.Inspect(rest[..^5]), ImagesApiJsonContext.Api.ImageInspect);
             return;
         }
         if (HttpMethods.IsPost(method) && rest.EndsWith("/tag", StringComparison.Ordinal))
@@ -39,7 +40,7 @@ public static class ImagesRouter
         {
             bool force = ctx.Request.Query["force"].FirstOrDefault() is "1" or "true";
             var deleted = images.Remove(rest, force);
-            await HttpJson.Write(ctx, deleted.ToList(), ImagesJsonContext.Default.ListImageDeleteItem);
+            await HttpJson.Write(ctx, deleted.ToList(), ImagesApiJsonContext.Api.ListImageDeleteItem);
             return;
         }
         await Unimplemented.Handle(ctx); // e.g. /images/{name}/history: 501; anything else: 404

@@ -16,6 +16,7 @@ public static class HostConfigDefaults
         if (h.LogConfig.Type == "") h.LogConfig.Type = "json-file";
         h.LogConfig.Config ??= [];
         if (h.RestartPolicy.Name == "") h.RestartPolicy.Name = "no";
+        h.OomKillDisable ??= false; // dockerd (adaptContainerSettings): false, not null
         // Berth's default network is "none" until bridge networking lands: the record says what applies.
         if (h.NetworkMode is "" or "default") h.NetworkMode = "none";
         h.PortBindings ??= [];
