@@ -148,4 +148,27 @@ public sealed class LifecycleTests : IDisposable
         Assert.Throws<BerthException>(() => ContainerStatus.Check("running", "created"));
         ContainerStatus.Check("running", "exited");
     }
+
+    [Fact]
+    public async Task ARecordOfTheEarlierFormIsMigratedAtStartUp()
+    {
+        // Before the typed config, a record kept the raw create body (and a spec input): read once, then saved anew.
+        var id = new string('a', 64);
+        var dir = Path.Combine(_root, "data", "containers", id);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "container.json"), $$$"""
+            {"Id":"{{{id}}}","Name":"old","Created":"2026-11-30T10:00:00Z","Image":"sha256:busybox","ImageRef":"busybox",
+             "Path":"echo","Args":["hi"],"SpecJson":"{}","CreateRequestJson":"{\"Image\":\"busybox\",\"Cmd\":[\"echo\",\"hi\"],\"Labels\":{\"a\":\"b\"},\"HostConfig\":{\"Memory\":67108864,\"AutoRemove\":true}}",
+             "Labels":{"a":"b"},"State":{"Status":"exited","ExitCode":0},"LogPath":"{{{dir}}}/{{{id}}}-json.log"}
+            """);
+        var restarted = NewEngine();
+        var c = restarted.Store.Get("old");
+        Assert.Equal(["echo", "hi"], c.Config.Cmd);
+        Assert.Equal((67108864L, true, "none"), (c.HostConfig.Memory, c.HostConfig.AutoRemove, c.HostConfig.NetworkMode));
+        Assert.Equal("b", c.Labels["a"]);
+        var saved = File.ReadAllText(Path.Combine(dir, "container.json"));
+        Assert.DoesNotContain("CreateRequestJson", saved);
+        Assert.Contains("\"Memory\":67108864", saved);
+        await restarted.RemoveAsync(c.Id, force: true);
+    }
 }

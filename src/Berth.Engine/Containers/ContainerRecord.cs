@@ -39,6 +39,12 @@ public sealed class ContainerRecord
     public int RestartCount { get; set; }
     public string LogPath { get; set; } = "";
 
+    /// <summary>The raw create body that records of Berth before the typed config kept (read once, at start-up,
+    /// to migrate the record: see <c>ContainerManager.Recover</c>); never written.</summary>
+    [JsonPropertyName("CreateRequestJson")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? LegacyCreateRequestJson { get; set; }
+
     [JsonIgnore] public IReadOnlyDictionary<string, string> Labels => Config.Labels ?? [];
     [JsonIgnore] public bool OpenStdin => Config.OpenStdin;
     [JsonIgnore] public bool Tty => Config.Tty;

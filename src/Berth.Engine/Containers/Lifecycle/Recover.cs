@@ -1,3 +1,7 @@
+using Berth.Api.Containers;
+using Berth.Core;
+using Berth.Engine.Containers.Create;
+
 namespace Berth.Engine.Containers;
 
 public sealed partial class ContainerManager
@@ -15,6 +19,7 @@ public sealed partial class ContainerManager
         {
             known.Add(c.Id);
             EntryOf(c.Id);
+            if (c.LegacyCreateRequestJson is not null) Migrate(c);
             if (c.State.Running)
             {
                 _ = WatchExitAsync(c.Id);
@@ -37,6 +42,35 @@ public sealed partial class ContainerManager
             TryCleanup(() => _rootfs.Remove(orphan));
             TryCleanup(() => Directory.Delete(Store.DirectoryOf(orphan), recursive: true));
         }
+    }
+
+    /// <summary>
+    /// A record written before the typed config (the raw create body): its config is read from that body, merged
+    /// with its image's defaults and dockerd's, and the record saved in the current form. A body that does not
+    /// read any more keeps the image reference alone (inspect then shows an empty config, and start says why).
+    /// </summary>
+    private void Migrate(ContainerRecord c)
+    {
+        try
+        {
+            var body = CreateBodyParser.Parse(System.Text.Encoding.UTF8.GetBytes(c.LegacyCreateRequestJson!));
+            c.Config = body.ToConfig();
+            c.HostConfig = body.HostConfig ?? new HostConfig();
+            c.HostConfig.LogConfig ??= new LogConfig();
+            c.HostConfig.RestartPolicy ??= new RestartPolicy();
+            c.HostConfig.ConsoleSize ??= [0, 0];
+            try { ConfigMerge.WithImage(c.Config, _images.Resolve(c.Image).Defaults); }
+            catch (BerthException) { }
+            HostConfigDefaults.Apply(c.HostConfig, _options.CgroupV2);
+        }
+        catch (BerthException)
+        {
+            c.Config = new ContainerConfig { Image = c.ImageRef };
+        }
+        if (string.IsNullOrEmpty(c.Config.Image)) c.Config.Image = c.ImageRef;
+        c.Config.Labels ??= [];
+        c.LegacyCreateRequestJson = null;
+        TryCleanup(() => Store.Save(c));
     }
 
     /// <summary>A container's run-time state without its writable layer (which a created container keeps).</summary>
