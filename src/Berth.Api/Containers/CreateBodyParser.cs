@@ -28,7 +28,25 @@ public static class CreateBodyParser
             throw BerthException.Invalid($"invalid JSON: {e.Message}");
         }
         if (body is null) throw BerthException.Invalid("config cannot be empty in order to create a container");
+        Normalize(body);
         return body;
+    }
+
+    /// <summary>JSON null for a Go value leaves its zero value ("", an empty object): the same here, so that
+    /// nothing downstream sees a null where Docker's type has none. A null inside Env/Cmd/Entrypoint is refused.</summary>
+    private static void Normalize(ContainerCreateBody b)
+    {
+        b.Hostname ??= ""; b.Domainname ??= ""; b.User ??= ""; b.Image ??= ""; b.WorkingDir ??= "";
+        if (b.Env?.Any(e => e is null) == true) throw BerthException.Invalid("Config.Env: null is not a string");
+        if (b.Cmd?.Any(e => e is null) == true) throw BerthException.Invalid("Config.Cmd: null is not a string");
+        if (b.Entrypoint?.Any(e => e is null) == true) throw BerthException.Invalid("Config.Entrypoint: null is not a string");
+        if (b.HostConfig is not { } h) return;
+        h.LogConfig ??= new LogConfig();
+        h.RestartPolicy ??= new RestartPolicy();
+        h.ConsoleSize ??= [0, 0];
+        h.ContainerIDFile ??= ""; h.NetworkMode ??= ""; h.VolumeDriver ??= ""; h.CgroupnsMode ??= ""; h.IpcMode ??= "";
+        h.Cgroup ??= ""; h.PidMode ??= ""; h.UTSMode ??= ""; h.UsernsMode ??= ""; h.Isolation ??= ""; h.CgroupParent ??= "";
+        h.CpusetCpus ??= ""; h.CpusetMems ??= ""; h.LogConfig.Type ??= ""; h.RestartPolicy.Name ??= "";
     }
 
     /// <summary>"json: cannot unmarshal into HostConfig.Memory: ..." from System.Text.Json's "$.HostConfig.Memory".</summary>

@@ -56,9 +56,6 @@ public sealed partial class ContainerManager
             var body = CreateBodyParser.Parse(System.Text.Encoding.UTF8.GetBytes(c.LegacyCreateRequestJson!));
             c.Config = body.ToConfig();
             c.HostConfig = body.HostConfig ?? new HostConfig();
-            c.HostConfig.LogConfig ??= new LogConfig();
-            c.HostConfig.RestartPolicy ??= new RestartPolicy();
-            c.HostConfig.ConsoleSize ??= [0, 0];
             try { ConfigMerge.WithImage(c.Config, _images.Resolve(c.Image).Defaults); }
             catch (BerthException) { }
             HostConfigDefaults.Apply(c.HostConfig, _options.CgroupV2);
@@ -74,18 +71,5 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>A container's run-time state without its writable layer (which a created container keeps).</summary>
-    private void TearDownRunState(string id)
-    {
-        var stateDir = StateDir(id);
-        TryCleanup(() =>
-        {
-            if (Directory.Exists(Path.Combine(RuntimeRoot, id)))
-                _runtime.DeleteAsync(id, force: true, CancellationToken.None).GetAwaiter().GetResult();
-        });
-        KillCgroup(id, stateDir);
-        KillMonitor(stateDir);
-        TryCleanup(() => { if (Directory.Exists(Path.Combine(RuntimeRoot, id))) Directory.Delete(Path.Combine(RuntimeRoot, id), recursive: true); });
-        TryCleanup(() => _rootfs.Unmount(id));
-        TryCleanup(() => { if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true); });
-    }
+    private void TearDownRunState(string id) => UndoRunStateAsync(id, CancellationToken.None).GetAwaiter().GetResult();
 }

@@ -66,20 +66,30 @@ public sealed partial class ContainerManager
         entry.Removed.TrySetResult();
     }
 
-    /// <summary>
-    /// Undoes whatever run-time state a container has: the runtime's container (its processes and cgroup, also
-    /// when the runtime has no state for it: a create a crash cut short), the monitor, the state directory, the
-    /// mount and the writable layer. Idempotent.
-    /// </summary>
+    /// <summary>Everything of a container but its record: its run-time state, the mount and the writable layer.</summary>
     private async Task TearDownAsync(string id, CancellationToken ct)
     {
-        var stateDir = StateDir(id);
-        if (Directory.Exists(Path.Combine(RuntimeRoot, id))) await _runtime.DeleteAsync(id, force: true, ct);
-        KillCgroup(id, stateDir);
-        KillMonitor(stateDir);
-        TryCleanup(() => { if (Directory.Exists(Path.Combine(RuntimeRoot, id))) Directory.Delete(Path.Combine(RuntimeRoot, id), recursive: true); });
-        TryCleanup(() => _rootfs.Unmount(id));
+        await UndoRunStateAsync(id, ct);
         _rootfs.Remove(id);
+    }
+
+    /// <summary>
+    /// Undoes whatever run-time state a container has: the runtime's container (its processes and cgroup), or,
+    /// when the runtime has no state for it (a create that a crash cut short), what its bundle names: the cgroup
+    /// and what is in it; then the monitor, the runtime and state directories, and the mount. Idempotent. After an
+    /// ordinary exit there is neither runtime state nor a live monitor, and nothing but directories is touched.
+    /// </summary>
+    private async Task UndoRunStateAsync(string id, CancellationToken ct)
+    {
+        var stateDir = StateDir(id);
+        var runtimeDir = Path.Combine(RuntimeRoot, id);
+        bool runtimeKnows = File.Exists(Path.Combine(runtimeDir, "state.json"));
+        bool cutShort = !runtimeKnows && (Directory.Exists(runtimeDir) || MonitorPid(stateDir) > 0);
+        if (Directory.Exists(runtimeDir)) await _runtime.DeleteAsync(id, force: true, ct);
+        if (cutShort) KillCgroup(id, stateDir);
+        KillMonitor(stateDir);
+        TryCleanup(() => { if (Directory.Exists(runtimeDir)) Directory.Delete(runtimeDir, recursive: true); });
+        TryCleanup(() => _rootfs.Unmount(id));
         TryCleanup(() => { if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true); });
     }
 
@@ -98,17 +108,22 @@ public sealed partial class ContainerManager
         });
     }
 
-    private static void KillMonitor(string stateDir)
+    /// <summary>The pid of the container's monitor while it runs, else 0.</summary>
+    private static int MonitorPid(string stateDir)
     {
         try
         {
-            if (int.TryParse(File.ReadAllText(Path.Combine(stateDir, "monitor.pid")).Trim(), out var pid) && pid > 0
-                && Runtime.Lifecycle.ProcInfo.IsAlive(pid))
-            {
-                Libc.kill(pid, Libc.SIGKILL);
-                ProcessExit.WaitAsync(pid, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
-            }
+            return int.TryParse(File.ReadAllText(Path.Combine(stateDir, "monitor.pid")).Trim(), out var pid) && pid > 0
+                   && Runtime.Lifecycle.ProcInfo.IsAlive(pid) ? pid : 0;
         }
-        catch (IOException) { }
+        catch (IOException) { return 0; }
+    }
+
+    private static void KillMonitor(string stateDir)
+    {
+        int pid = MonitorPid(stateDir);
+        if (pid == 0) return;
+        Libc.kill(pid, Libc.SIGKILL);
+        ProcessExit.WaitAsync(pid, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
     }
 }
