@@ -100,7 +100,9 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         Store = new ContainerStore(options.DataRoot);
         Directory.CreateDirectory(RuntimeRoot);
         _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
+        StartRestartManager(); // before recovery: exits found while watching again are weighed too
         Recover();
+        RestartAfterRecovery();
     }
 
     public ContainerStore Store { get; }
