@@ -25,8 +25,8 @@ public sealed class EventsTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
     public void SinceUntil_ReplaysAContainersLifeWithDockersAttributes()
     {
         long since = Now() - 1;
-        var id = Ok("run", "--name", "ev-life", "-l", "tier=front", "busybox", "sh", "-c", "exit 3").Trim();
-        Docker("rm", "ev-life");
+        Assert.Equal(3, Docker("run", "--name", "ev-life", "-l", "tier=front", "busybox", "sh", "-c", "exit 3").Code);
+        Ok("rm", "ev-life");
         var outp = Ok("events", "--since", since.ToString(), "--until", (Now() + 1).ToString(),
             "--filter", "container=ev-life", "--format", "{{json .}}");
         var events = outp.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
@@ -42,7 +42,6 @@ public sealed class EventsTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
         Assert.Equal("busybox", attrs.GetProperty("image").GetString());
         Assert.Equal("front", attrs.GetProperty("tier").GetString());
         Assert.True(die.GetProperty("timeNano").GetInt64() / 1_000_000_000 == die.GetProperty("time").GetInt64());
-        _ = id;
     }
 
     [Fact]

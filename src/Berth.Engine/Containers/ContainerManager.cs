@@ -80,6 +80,9 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         /// <summary>The next exit (a start that fails completes it too).</summary>
         public TaskCompletionSource<ExitInfo> Exit = NewExit();
         public readonly TaskCompletionSource Removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The exit code the container had when it was removed (wait's "removed" answers it).</summary>
+        public int RemovedExitCode;
         public readonly ConcurrentQueue<Func<Task>> BeforeStart = new();
 
         /// <summary>A removal is under way: starts are refused, the exit is not recorded durably, no auto-remove.</summary>

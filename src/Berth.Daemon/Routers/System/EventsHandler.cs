@@ -39,7 +39,7 @@ public static class EventsHandler
         var now = DateTime.UtcNow;
         if (until is { } end && end <= now) return;
 
-        using var timeout = until is { } stop ? new CancellationTokenSource(stop - now) : new CancellationTokenSource();
+        using var timeout = until is { } stop && stop - now < TimeSpan.FromDays(20) ? new CancellationTokenSource(stop - now) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, timeout.Token);
         try
         {

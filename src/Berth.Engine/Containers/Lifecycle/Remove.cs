@@ -60,7 +60,8 @@ public sealed partial class ContainerManager
         await entry.Gate.WaitAsync(ct);
         try
         {
-            if (!Store.TryGet(c.Id, out _)) return;
+            if (!Store.TryGet(c.Id, out var last) || last is null) return;
+            entry.RemovedExitCode = last.State.ExitCode;
             entry.Removing = true;
             await TearDownAsync(c.Id, ct);
             Store.Remove(c.Id);
