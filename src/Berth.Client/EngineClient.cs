@@ -166,6 +166,31 @@ public sealed class EngineClient(string socketPath, string userAgent = "berth-cl
         return r.Hijacked();
     }
 
+    public void ContainerPause(string idOrName) => Post($"/containers/{Uri.EscapeDataString(idOrName)}/pause");
+
+    public void ContainerUnpause(string idOrName) => Post($"/containers/{Uri.EscapeDataString(idOrName)}/unpause");
+
+    public void ContainerRename(string idOrName, string newName) =>
+        Post($"/containers/{Uri.EscapeDataString(idOrName)}/rename?name={Uri.EscapeDataString(newName)}");
+
+    /// <summary>GET /containers/{id}/top: {Titles, Processes}.</summary>
+    public JsonDocument ContainerTop(string idOrName, string? psArgs = null) =>
+        GetDocument($"/containers/{Uri.EscapeDataString(idOrName)}/top" + (psArgs is null ? "" : "?ps_args=" + Uri.EscapeDataString(psArgs)));
+
+    /// <summary>GET /containers/{id}/stats?stream=0: one reading (with precpu_stats a second earlier).</summary>
+    public JsonDocument ContainerStats(string idOrName, bool oneShot = false) =>
+        GetDocument($"/containers/{Uri.EscapeDataString(idOrName)}/stats?stream=0" + (oneShot ? "&one-shot=1" : ""));
+
+    /// <summary>GET /events: the open stream of JSON lines (since/until in unix seconds, filters as JSON).</summary>
+    public ApiResponse Events(string? since = null, string? until = null, string? filtersJson = null)
+    {
+        var q = new List<string>();
+        if (since is not null) q.Add("since=" + Uri.EscapeDataString(since));
+        if (until is not null) q.Add("until=" + Uri.EscapeDataString(until));
+        if (filtersJson is not null) q.Add("filters=" + Uri.EscapeDataString(filtersJson));
+        return Send("GET", "/events" + (q.Count > 0 ? "?" + string.Join('&', q) : ""), null).EnsureSuccess();
+    }
+
     public JsonDocument ImageList() => GetDocument("/images/json");
 
     public JsonDocument ImageInspect(string name) => GetDocument($"/images/{name}/json");

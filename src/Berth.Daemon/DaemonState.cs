@@ -19,6 +19,9 @@ public sealed class DaemonState
     public Berth.Engine.Backends.IImageBackend? Images { get; set; }
     public Berth.Engine.Backends.ISystemBackend? System { get; set; }
 
+    /// <summary>The engine's event stream (containers, images, volumes, networks publish; /events reads).</summary>
+    public Berth.Engine.Events.EngineEvents Events { get; } = new();
+
     public DaemonOptions Options { get; }
     public RuntimeCatalog Runtimes { get; }
     public string EngineId { get; }

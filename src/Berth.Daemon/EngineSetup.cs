@@ -17,12 +17,12 @@ public static class EngineSetup
             try { BusyboxImage.Create(store); }
             catch (Exception e) when (e is IOException or Core.BerthException) { DaemonLog.Logger.BusyboxImageFailed(e.Message); }
         }
-        var images = new ImageBackend(store, new OverlaySnapshotter(store.Layers));
+        var images = new ImageBackend(store, new OverlaySnapshotter(store.Layers)) { Events = state.Events };
         var containers = new ContainerManager(new EngineOptions
         {
             DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,
             MonitorPath = FindMonitor(),
-        }, images, images);
+        }, images, images, events: state.Events);
         images.ContainerUsing = imageId => containers.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id;
         state.Images = images;
         state.Containers = containers;

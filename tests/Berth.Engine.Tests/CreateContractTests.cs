@@ -52,7 +52,6 @@ public sealed class CreateContractTests
         { "HostConfig.Tmpfs", (_, h) => h.Tmpfs = new() { ["/t"] = "" } },
         { "HostConfig.VolumesFrom", (_, h) => h.VolumesFrom = ["other"] },
         { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
-        { "HostConfig.RestartPolicy", (_, h) => h.RestartPolicy = new RestartPolicy { Name = "always" } },
         { "HostConfig.Init", (_, h) => h.Init = true },
         { "HostConfig.NetworkMode", (_, h) => h.NetworkMode = "host" },
         { "HostConfig.PidMode", (_, h) => h.PidMode = "host" },

@@ -14,7 +14,7 @@ public sealed class LifecycleTests : IDisposable
     private readonly FakeMonitor _monitor = new();
     private readonly FakeRuntime _runtime;
     private readonly ContainerManager _engine;
-    private readonly ContainerEvents.Subscription _events;
+    private readonly Berth.Engine.Events.EngineEvents.Subscription _events;
 
     public LifecycleTests()
     {

@@ -55,4 +55,28 @@ public interface IContainerBackend
     /// its start fails first.
     /// </summary>
     Task<Socket?> AttachAsync(string id);
+
+    // Operations (docs/design/operations.md). Defaults for backends without them (the router tests' fakes).
+
+    /// <summary>A stats reading of a running container; null when it does not run.</summary>
+    Berth.Engine.Stats.StatsSample? Stats(string idOrName) => throw NotHere("container stats");
+
+    /// <summary>docker top: ps run on the host with <paramref name="psArgs"/>, only the container's processes
+    /// (Conflict "Container x is not running").</summary>
+    TopResult Top(string idOrName, string psArgs) => throw NotHere("container top");
+
+    /// <summary>docker rename (Conflict when the name is taken).</summary>
+    void Rename(string idOrName, string newName) => throw NotHere("container rename");
+
+    /// <summary>docker pause / unpause: the cgroup freezer.</summary>
+    Task PauseAsync(string idOrName) => throw NotHere("container pause");
+    Task UnpauseAsync(string idOrName) => throw NotHere("container unpause");
+
+    /// <summary>docker update: resources of the cgroup and the restart policy; the warnings.</summary>
+    IReadOnlyList<string> Update(string idOrName, Berth.Api.Containers.HostConfig update) => throw NotHere("container update");
+
+    private static Core.BerthException NotHere(string op) => new(Core.ErrorKind.NotImplemented, $"{op} is not implemented in Berth yet");
 }
+
+/// <summary>docker top's answer: ps's titles and each row of the container's processes.</summary>
+public sealed record TopResult(IReadOnlyList<string> Titles, IReadOnlyList<IReadOnlyList<string>> Processes);

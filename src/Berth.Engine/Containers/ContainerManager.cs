@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Berth.Core;
+using Berth.Engine.Events;
 using Berth.Engine.Specs;
 
 namespace Berth.Engine.Containers;
@@ -79,6 +80,9 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         /// <summary>The next exit (a start that fails completes it too).</summary>
         public TaskCompletionSource<ExitInfo> Exit = NewExit();
         public readonly TaskCompletionSource Removed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The exit code the container had when it was removed (wait's "removed" answers it).</summary>
+        public int RemovedExitCode;
         public readonly ConcurrentQueue<Func<Task>> BeforeStart = new();
 
         /// <summary>A removal is under way: starts are refused, the exit is not recorded durably, no auto-remove.</summary>
@@ -87,9 +91,11 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
 
     /// <param name="monitor">The monitor seam (default: the berth-monitor binary at <see cref="EngineOptions.MonitorPath"/>).</param>
     /// <param name="runtime">The OCI runtime seam (default: from <see cref="EngineOptions.RuntimePath"/>).</param>
+    /// <param name="events">The engine-wide event stream to publish on (default: a new one).</param>
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images, IContainerMonitor? monitor = null,
-        IOciRuntime? runtime = null)
+        IOciRuntime? runtime = null, EngineEvents? events = null)
     {
+        Events = events ?? new EngineEvents();
         _options = options;
         _rootfs = rootfs;
         _images = images;
@@ -97,13 +103,16 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         Store = new ContainerStore(options.DataRoot);
         Directory.CreateDirectory(RuntimeRoot);
         _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
+        StartRestartManager(); // before recovery: exits found while watching again are weighed too
         Recover();
+        RestartAfterRecovery();
     }
 
     public ContainerStore Store { get; }
 
-    /// <summary>Every container transition, for /events, restart policies and health checks.</summary>
-    public ContainerEvents Events { get; } = new();
+    /// <summary>The engine's event stream (every container transition is published here), for /events, restart
+    /// policies and health checks.</summary>
+    public EngineEvents Events { get; }
 
     private string RuntimeRoot => Path.Combine(_options.ExecRoot, "runtime");
     public string StateDir(string id) => Path.Combine(_options.ExecRoot, "containers", id);
@@ -161,8 +170,14 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         var attrs = new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = c.Name, ["image"] = c.ImageRef };
         foreach (var (k, v) in c.Labels) attrs.TryAdd(k, v);
         foreach (var (k, v) in attributes) attrs[k] = v;
-        Events.Publish(new ContainerEvent(action, c.Id, c.Name, c.ImageRef, DateTime.UtcNow, attrs));
+        Events.Publish(new EngineEvent(EngineEvent.Container, action, c.Id, attrs, EngineEvent.NowNano()));
     }
+
+    /// <summary>Publishes a container event with Docker's attributes (name, image, labels, plus
+    /// <paramref name="attributes"/>): for the parts of the engine outside the lifecycle (exec: exec_create,
+    /// exec_start, exec_die with execID).</summary>
+    public void PublishEvent(string idOrName, string action, params (string Key, string Value)[] attributes) =>
+        Publish(Store.Get(idOrName), action, attributes);
 
     private static void TryCleanup(Action a)
     {

@@ -14,7 +14,16 @@ public sealed class ContainerStateRecord
     public DateTime StartedAt { get; set; }
     public DateTime FinishedAt { get; set; }
 
+    /// <summary>Frozen by docker pause (Status stays "running", as dockerd's Running + Paused).</summary>
+    public bool Paused { get; set; }
+
+    /// <summary>Waiting for a restart policy's next start (Status "exited" meanwhile, shown as "restarting").</summary>
+    public bool Restarting { get; set; }
+
     [JsonIgnore] public bool Running => Status == "running";
+
+    /// <summary>Docker's State.Status: "paused" and "restarting" over the recorded status.</summary>
+    [JsonIgnore] public string DockerStatus => Running && Paused ? "paused" : Restarting ? "restarting" : Status;
 }
 
 /// <summary>
@@ -37,6 +46,10 @@ public sealed class ContainerRecord
 
     public ContainerStateRecord State { get; set; } = new();
     public int RestartCount { get; set; }
+
+    /// <summary>The user stopped it (stop, kill, a restart's stop): a restart policy leaves it alone until it is
+    /// started again (dockerd's HasBeenManuallyStopped).</summary>
+    public bool ManuallyStopped { get; set; }
     public string LogPath { get; set; } = "";
 
     /// <summary>The raw create body that records of Berth before the typed config kept (read once, at start-up,

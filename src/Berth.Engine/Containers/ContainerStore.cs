@@ -77,6 +77,24 @@ public sealed partial class ContainerStore
         }
     }
 
+    /// <summary>docker rename: the new name is checked and reserved as at create, the old one freed (the caller
+    /// saves the record).</summary>
+    public void Rename(ContainerRecord c, string newName)
+    {
+        lock (_lock)
+        {
+            if (!NamePattern().IsMatch(newName))
+                throw BerthException.Invalid($"Invalid container name ({newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+            var name = newName.TrimStart('/');
+            if (_idByName.TryGetValue(name, out var other) && other != c.Id)
+                throw BerthException.Conflict(
+                    $"Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name.");
+            _idByName.Remove(c.Name);
+            c.Name = name;
+            _idByName[name] = c.Id;
+        }
+    }
+
     /// <summary>Writes the record atomically; durably (fsync of the file and the directory) unless told otherwise.</summary>
     public void Save(ContainerRecord c, Sync sync = Sync.FileAndDirectory) =>
         AtomicFile.WriteAllBytes(Path.Combine(DirectoryOf(c.Id), "container.json"),

@@ -1,5 +1,6 @@
 using Berth.Api.Images;
 using Berth.Engine.Containers;
+using Berth.Engine.Events;
 using Berth.Engine.Specs;
 using Berth.Images;
 
@@ -17,11 +18,52 @@ public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots)
     /// (the image remove's conflict check).</summary>
     public Func<string, string?> ContainerUsing { get; set; } = _ => null;
 
+    /// <summary>Where image events (import, tag, untag, delete) are published (the engine's one stream once set up).</summary>
+    public EngineEvents Events { get; set; } = new();
+
     public IReadOnlyList<ImageSummary> List() => Store.List();
     public ImageInspect Inspect(string nameOrId) => Store.Inspect(nameOrId);
-    public string Import(Stream tar, string? repoTag, ImageConfigChanges? changes) => Store.Import(tar, repoTag, changes);
-    public void Tag(string source, string repo, string? tag) => Store.Tag(source, repo, tag);
-    public IReadOnlyList<ImageDeleteItem> Remove(string nameOrId, bool force) => Store.Remove(nameOrId, force, ContainerUsing);
+
+    public string Import(Stream tar, string? repoTag, ImageConfigChanges? changes)
+    {
+        var id = Store.Import(tar, repoTag, changes);
+        if (!string.IsNullOrEmpty(repoTag)) Publish(id, "tag", ImageReference.ParseNormalized(repoTag).FamiliarString);
+        Publish(id, "import", id);
+        return id;
+    }
+
+    public void Tag(string source, string repo, string? tag)
+    {
+        Store.Tag(source, repo, tag);
+        var target = string.IsNullOrEmpty(tag) ? repo : repo + ":" + tag;
+        Publish(Store.Resolve(target).ToString(), "tag", ImageReference.ParseNormalized(target).FamiliarString);
+    }
+
+    public IReadOnlyList<ImageDeleteItem> Remove(string nameOrId, bool force)
+    {
+        var id = Store.Resolve(nameOrId).ToString();
+        var items = Store.Remove(nameOrId, force, ContainerUsing);
+        // As dockerd: an untag event per reference removed, a delete event when the image itself went.
+        foreach (var item in items)
+        {
+            if (item.Untagged is not null) Publish(id, "untag", id);
+            else if (item.Deleted == id) Publish(id, "delete", id);
+        }
+        return items;
+    }
+
+    /// <summary>Docker's image event: the image's labels and its name (the reference, or the id).</summary>
+    private void Publish(string id, string action, string name)
+    {
+        var attrs = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (k, v) in Store.GetConfig(Berth.Images.Digest.Parse(id)).Config?.Labels ?? []) attrs[k] = v;
+        }
+        catch (Exception e) when (e is Core.BerthException or IOException) { }
+        attrs["name"] = name;
+        Events.Publish(new EngineEvent(EngineEvent.Image, action, id, attrs, EngineEvent.NowNano()));
+    }
 
     // An image's config never changes (its id is the config's digest): read and parsed once.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ImageDefaults> _defaults = new();

@@ -33,7 +33,7 @@ public static partial class ContainersRouter
                 w.WriteStartObject("Labels");
                 foreach (var (k, v) in c.Labels) w.WriteString(k, v);
                 w.WriteEndObject();
-                w.WriteString("State", c.State.Status);
+                w.WriteString("State", c.State.DockerStatus);
                 w.WriteString("Status", StatusText(c));
                 w.WriteStartObject("HostConfig");
                 w.WriteString("NetworkMode", c.HostConfig.NetworkMode);
@@ -55,9 +55,11 @@ public static partial class ContainersRouter
         c.Args.Count == 0 ? c.Path : c.Path + " " + string.Join(' ', c.Args.Select(a => a.Contains(' ') ? $"'{a}'" : a));
 
     /// <summary>ps's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2 minutes ago".</summary>
-    public static string StatusText(ContainerRecord c) => c.State.Status switch
+    public static string StatusText(ContainerRecord c) => c.State.DockerStatus switch
     {
         "running" => "Up " + Human(DateTime.UtcNow - c.State.StartedAt),
+        "paused" => "Up " + Human(DateTime.UtcNow - c.State.StartedAt) + " (Paused)",
+        "restarting" => $"Restarting ({c.State.ExitCode}) {Human(DateTime.UtcNow - c.State.FinishedAt)} ago",
         "exited" => $"Exited ({c.State.ExitCode}) {Human(DateTime.UtcNow - c.State.FinishedAt)} ago",
         "created" => "Created",
         var s => char.ToUpperInvariant(s[0]) + s[1..],
@@ -79,10 +81,10 @@ public static partial class ContainersRouter
             foreach (var a in c.Args) w.WriteStringValue(a);
             w.WriteEndArray();
             w.WriteStartObject("State");
-            w.WriteString("Status", c.State.Status);
-            w.WriteBoolean("Running", c.State.Running);
-            w.WriteBoolean("Paused", false);
-            w.WriteBoolean("Restarting", false);
+            w.WriteString("Status", c.State.DockerStatus);
+            w.WriteBoolean("Running", c.State.Running || c.State.Restarting); // as dockerd: a restarting container "runs"
+            w.WriteBoolean("Paused", c.State.Running && c.State.Paused);
+            w.WriteBoolean("Restarting", c.State.Restarting);
             w.WriteBoolean("OOMKilled", c.State.OOMKilled);
             w.WriteBoolean("Dead", c.State.Status == "dead");
             w.WriteNumber("Pid", c.State.Running ? c.State.Pid : 0);

@@ -47,6 +47,7 @@ public static partial class ContainersRouter
             await Engine().StartAsync(Id(ctx), ctx.RequestAborted);
             ctx.Response.StatusCode = StatusCodes.Status204NoContent;
         });
+        MapOperations(app, Engine);
         app.MapDelete("/containers/{id}", async ctx =>
         {
             await Engine().RemoveAsync(Id(ctx), Flag(ctx, "force"), ctx.RequestAborted);

@@ -2,7 +2,7 @@ using Berth.Daemon.Server;
 
 namespace Berth.Daemon.Routers.System;
 
-/// <summary>Routes of the system group: ping, version, info.</summary>
+/// <summary>Routes of the system group: ping, version, info, events.</summary>
 public static class SystemRouter
 {
     public static void Map(IEndpointRouteBuilder app, DaemonState state)
@@ -10,6 +10,7 @@ public static class SystemRouter
         app.MapMethods("/_ping", [HttpMethods.Get, HttpMethods.Head], Ping);
         app.MapGet("/version", ctx => HttpJson.Write(ctx, VersionHandler.Build(), ApiJsonContext.Api.SystemVersion));
         app.MapGet("/info", ctx => HttpJson.Write(ctx, InfoHandler.Build(state), ApiJsonContext.Api.SystemInfo));
+        app.MapGet("/events", ctx => EventsHandler.Handle(ctx, state.Events));
     }
 
     private static readonly byte[] Ok = "OK"u8.ToArray();

@@ -12,6 +12,7 @@ public sealed partial class ContainerManager
     public async Task<Socket?> AttachAsync(string id)
     {
         var c = Store.Get(id);
+        Publish(c, "attach");
         var connected = new TaskCompletionSource<Socket?>(TaskCreationOptions.RunContinuationsAsynchronously);
         async Task Connect()
         {

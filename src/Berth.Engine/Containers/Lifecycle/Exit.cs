@@ -66,13 +66,13 @@ public sealed partial class ContainerManager
         var entry = EntryOf(c.Id);
         var next = CurrentExit(c.Id);
         if (condition == "not-running" && !c.State.Running && !next.IsCompleted) return c.State.ExitCode;
-        if (condition == "removed" && !c.State.Running && !next.IsCompleted)
+        if (condition == "removed")
         {
+            // The exit code the container has when it goes (it may run, and exit, before it is removed).
             await entry.Removed.Task.WaitAsync(ct);
-            return c.State.ExitCode;
+            return entry.RemovedExitCode;
         }
         var exit = await next.WaitAsync(ct);
-        if (condition == "removed") await entry.Removed.Task.WaitAsync(ct);
         return exit.ExitCode;
     }
 }

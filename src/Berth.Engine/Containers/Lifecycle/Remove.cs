@@ -22,6 +22,13 @@ public sealed partial class ContainerManager
             if (!Store.TryGet(c.Id, out var now) || now is null) return; // removed meanwhile
             c = now;
             if (entry.Removing) throw BerthException.Conflict($"removal of container {c.Id} is already in progress");
+            if (c.State.Restarting)
+            {
+                if (!force)
+                    throw BerthException.Conflict(
+                        $"You cannot remove a restarting container {c.Id}. Stop the container before attempting removal or force remove");
+                CancelPendingRestart(c);
+            }
             if (c.State.Running)
             {
                 if (!force)
@@ -40,6 +47,7 @@ public sealed partial class ContainerManager
             {
                 var exited = CurrentExit(c.Id);
                 await _runtime.KillAsync(c.Id, "KILL", all: true, ct);
+                if (c.State.Paused) TryCleanup(() => CgroupOf(c)?.Thaw()); // a frozen process dies once thawed
                 Publish(c, "kill", ("signal", "9"));
                 await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
             }
@@ -52,7 +60,8 @@ public sealed partial class ContainerManager
         await entry.Gate.WaitAsync(ct);
         try
         {
-            if (!Store.TryGet(c.Id, out _)) return;
+            if (!Store.TryGet(c.Id, out var last) || last is null) return;
+            entry.RemovedExitCode = last.State.ExitCode;
             entry.Removing = true;
             await TearDownAsync(c.Id, ct);
             Store.Remove(c.Id);

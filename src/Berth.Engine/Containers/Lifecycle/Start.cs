@@ -21,7 +21,11 @@ public sealed partial class ContainerManager
     private const string FailureKindKey = "berth.failure-kind";
 
     /// <summary>Starts a created or exited container through a new monitor; returns when the process runs.</summary>
-    public async Task StartAsync(string idOrName, CancellationToken ct = default)
+    public Task StartAsync(string idOrName, CancellationToken ct = default) => StartCoreAsync(idOrName, byPolicy: false, ct);
+
+    /// <param name="byPolicy">A restart policy's start: RestartCount is kept (the user's start resets it) and a
+    /// restart that was cancelled meanwhile does not happen.</param>
+    private async Task StartCoreAsync(string idOrName, bool byPolicy, CancellationToken ct)
     {
         var c = Store.Get(idOrName);
         var entry = EntryOf(c.Id);
@@ -32,6 +36,8 @@ public sealed partial class ContainerManager
             if (entry.Removing) throw BerthException.Conflict($"container {c.Id} is marked for removal and cannot be started");
             c = Store.Get(c.Id);
             if (c.State.Running) throw new BerthException(ErrorKind.NotModified, "container already started");
+            if (byPolicy && !c.State.Restarting) throw new BerthException(ErrorKind.NotModified, "restart cancelled");
+            if (!byPolicy && _pendingRestarts.TryRemove(c.Id, out var pendingRestart)) pendingRestart.Cancel();
             var rootfs = _rootfs.Mount(c.Id);
             var stateDir = StateDir(c.Id);
             try
@@ -66,6 +72,8 @@ public sealed partial class ContainerManager
                 var started = await _runtime.StartAsync(c.Id, ct);
                 if (!started.Succeeded)
                     throw StartFailure($"OCI runtime start failed: {started.Error}: unknown", null);
+                c.ManuallyStopped = false;
+                if (!byPolicy) c.RestartCount = 0;
                 Transition(c, new ContainerStateRecord { Status = ContainerStatus.Running, Pid = result.Pid, StartedAt = DateTime.UtcNow }, "start");
                 _ = WatchExitAsync(c.Id);
             }
@@ -129,7 +137,13 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>Sets a terminal's size through the monitor (a no-op for a container without a terminal).</summary>
-    public Task ResizeAsync(string id, int height, int width) => _monitor.ResizeAsync(StateDir(id), height, width);
+    public async Task ResizeAsync(string id, int height, int width)
+    {
+        await _monitor.ResizeAsync(StateDir(id), height, width);
+        if (Store.TryGet(id, out var c) && c is not null)
+            Publish(c, "resize", ("height", height.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("width", width.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
 
     private async Task RemoveStaleRuntimeStateAsync(string id, CancellationToken ct)
     {

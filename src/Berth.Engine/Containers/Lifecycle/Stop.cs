@@ -15,10 +15,14 @@ public sealed partial class ContainerManager
         try
         {
             c = Store.Get(c.Id);
+            // A restart policy's pending start is cancelled, as dockerd's ExitOnNext; no signal to send.
+            if (CancelPendingRestart(c)) return;
             if (!c.State.Running) throw BerthException.Conflict($"Container {c.Id} is not running");
             exited = CurrentExit(c.Id);
             var killed = await _runtime.KillAsync(c.Id, signo.ToString(System.Globalization.CultureInfo.InvariantCulture), all: false, ct);
             if (!killed.Succeeded) throw new BerthException(ErrorKind.System, $"Cannot kill container: {c.Id}: {killed.Error}");
+            MarkManuallyStopped(c);
+            if (signo == 9 || signo == StopSignal(c)) ThawForExit(c);
             Publish(c, "kill", ("signal", signo.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         finally
@@ -41,12 +45,18 @@ public sealed partial class ContainerManager
         try
         {
             c = Store.Get(c.Id);
+            if (CancelPendingRestart(c))
+            {
+                Publish(c, "stop");
+                return;
+            }
             if (!c.State.Running) throw new BerthException(ErrorKind.NotModified, "container already stopped");
             exited = CurrentExit(c.Id);
-            var signal = string.IsNullOrEmpty(c.Config.StopSignal) ? "TERM" : c.Config.StopSignal;
             timeout = timeoutSeconds ?? c.Config.StopTimeout ?? 10;
-            int signo = Signals.Parse(signal);
+            int signo = StopSignal(c);
             await _runtime.KillAsync(c.Id, signo.ToString(System.Globalization.CultureInfo.InvariantCulture), all: false, ct);
+            MarkManuallyStopped(c);
+            ThawForExit(c);
             Publish(c, "kill", ("signal", signo.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         finally
@@ -64,5 +74,16 @@ public sealed partial class ContainerManager
         }
         await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
         Publish(c, "stop");
+    }
+
+    private static int StopSignal(ContainerRecord c) => Signals.Parse(string.IsNullOrEmpty(c.Config.StopSignal) ? "TERM" : c.Config.StopSignal);
+
+    /// <summary>dockerd's HasBeenManuallyStopped (set by every kill of the user's): a restart policy leaves the
+    /// container alone (unless-stopped also across daemon restarts) until it is started again. Under the gate.</summary>
+    private void MarkManuallyStopped(ContainerRecord c)
+    {
+        if (c.ManuallyStopped) return;
+        c.ManuallyStopped = true;
+        TryCleanup(() => Store.Save(c, Berth.Interop.Sync.FileOnly));
     }
 }
