@@ -289,4 +289,50 @@ public sealed class DockerExecTests(DaemonFixture fx) : IClassFixture<DaemonFixt
             Docker("rm", "-f", name);
         }
     }
+
+    private static string BerthPath()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Berth.slnx"))) dir = Path.GetDirectoryName(dir);
+        return Path.Combine(dir ?? "/", "out", "bin", "berth");
+    }
+
+    private (int Code, string Stdout, string Stderr) Berth(string[] args, string? stdin = null) =>
+        Run.Command(BerthPath(), ["-H", "unix://" + fx.Dir.Socket, .. args], null, stdin);
+
+    [Fact]
+    public void BerthExec_DockersFlow_FlagsExitCodesTerminal()
+    {
+        var id = Sleeper();
+        try
+        {
+            Assert.Equal((0, "hi\n", ""), Berth(["exec", id, "echo", "hi"]));
+            Assert.Equal((3, "out\n", "err\n"), Berth(["exec", id, "sh", "-c", "echo out; echo err >&2; exit 3"]));
+            Assert.Equal(127, Berth(["exec", id, "nope"]).Code);
+            Assert.Equal((0, "65534 /etc 1\n", ""), Berth(["exec", "-u", "nobody", "-w", "/etc", "-e", "A=1", id, "sh", "-c", "echo $(id -u) $(pwd) $A"]));
+            Assert.Equal((0, "in\n", ""), Berth(["exec", "-i", id, "cat"], "in\n"));
+            Assert.Equal((0, "", ""), Berth(["exec", "-d", id, "sleep", "321"]));
+            Assert.Contains("sleep 321", Ok("exec", id, "ps"));
+            var (code, _, stderr) = Berth(["exec", "no-such-container-y", "true"]);
+            Assert.Equal((1, true), (code, stderr.Contains("No such container: no-such-container-y")));
+            using var pty = PtyProcess.Start(BerthPath(), ["-H", "unix://" + fx.Dir.Socket, "exec", "-it", id, "sh"]);
+            pty.WaitFor("# ");
+            pty.Resize(29, 88);
+            bool resized = false;
+            for (int i = 0; i < 20 && !resized; i++)
+            {
+                int at = pty.Output.Length;
+                pty.Type("stty size\r");
+                resized = pty.TryWaitFor("29 88", at, TimeSpan.FromSeconds(1)) >= 0;
+            }
+            Assert.True(resized, "the window size did not reach the exec's tty:\n" + pty.Output);
+            pty.Type("\x10\x11");
+            Assert.Equal(1, pty.WaitForExit());
+            pty.WaitFor("read escape sequence");
+        }
+        finally
+        {
+            Docker("rm", "-f", id);
+        }
+    }
 }
