@@ -112,6 +112,7 @@ public sealed class DaemonHost : IAsyncDisposable
                 {
                     l.Protocols = HttpProtocols.Http1;
                     Hijack.AllowHalfClose(l);
+                    UpgradeBody.Use(l); // exec start: an upgrade request with a body
                 };
                 if (a.UnixPath is not null) k.ListenUnixSocket(a.UnixPath, listen);
                 else k.Listen(a.Tcp!, listen);
@@ -130,6 +131,7 @@ public sealed class DaemonHost : IAsyncDisposable
         app.UseRouting();
         SystemRouter.Map(app, state);
         Routers.Containers.ContainersRouter.Map(app, state);
+        Routers.Exec.ExecRouter.Map(app, state);
         Routers.Images.ImagesRouter.Map(app, state);
         Routers.Networks.NetworksRouter.Map(app);
         Routers.Volumes.VolumesRouter.Map(app);

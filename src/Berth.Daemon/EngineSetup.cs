@@ -26,6 +26,7 @@ public static class EngineSetup
         images.ContainerUsing = imageId => containers.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id;
         state.Images = images;
         state.Containers = containers;
+        state.Exec = containers;
         state.System = new Engine.Backends.SystemBackend(containers, images);
     }
 

@@ -19,7 +19,7 @@ static char *abspath(const char *p)
 static void usage(void)
 {
 	fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR (--runtime PATH | --spawn FILE) --runtime-root DIR "
-			"--state-dir DIR --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES]\n");
+			"--state-dir DIR --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES] [--cgroup-join FILE]...\n");
 	const char *e = "{\"error\":\"berth-monitor: invalid arguments\",\"exitCode\":125,\"errno\":0,\"syscall\":\"\",\"path\":\"\",\"kind\":\"other\"}\n";
 	write_all(1, e, strlen(e));
 	exit(1);
@@ -33,6 +33,11 @@ void parse_args(int argc, char **argv)
 		if (!strcmp(a, "--terminal")) { opt.terminal = 1; continue; }
 		if (!strcmp(a, "--stdin")) { opt.stdin_ = 1; continue; }
 		if (i + 1 >= argc) usage();
+		if (!strcmp(a, "--cgroup-join")) {
+			if (opt.ncgjoin >= MAX_CGROUP_JOIN) usage();
+			opt.cgjoin[opt.ncgjoin++] = argv[++i];
+			continue;
+		}
 		if (!strcmp(a, "--id")) dst = &opt.id;
 		else if (!strcmp(a, "--bundle")) dst = &opt.bundle;
 		else if (!strcmp(a, "--runtime")) dst = &opt.runtime;
@@ -48,11 +53,11 @@ void parse_args(int argc, char **argv)
 		} else usage();
 		*dst = argv[++i];
 	}
-	if (!opt.id || !opt.bundle || (!opt.runtime && !opt.spawnfile) || !opt.rroot || !opt.sdir || !opt.logpath) usage();
+	if (!opt.id || !opt.bundle || (!opt.runtime && !opt.spawnfile) || !opt.rroot || !opt.sdir || (!opt.logpath && !opt.spawnfile)) usage();
 	opt.bundle = abspath(opt.bundle);
 	opt.rroot = abspath(opt.rroot);
 	opt.sdir = abspath(opt.sdir);
-	opt.logpath = abspath(opt.logpath);
+	if (opt.logpath) opt.logpath = abspath(opt.logpath);
 	if (opt.runtime && strchr(opt.runtime, '/')) opt.runtime = abspath(opt.runtime);
 	if (opt.spawnfile && strcmp(opt.spawnfile, "-") != 0) opt.spawnfile = abspath(opt.spawnfile);
 }

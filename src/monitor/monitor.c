@@ -259,7 +259,7 @@ static void fail_cleanup(int devnull)
 	unlink(p_console);
 	unlink(p_initpid);
 	struct stat st;
-	if (log_fd >= 0 && fstat(log_fd, &st) == 0 && st.st_size == 0) unlink(opt.logpath); /* we made it */
+	if (opt.logpath && log_fd >= 0 && fstat(log_fd, &st) == 0 && st.st_size == 0) unlink(opt.logpath); /* we made it */
 	unlink(p_monpid);
 	if (chdir(opt.sdir) == 0) {
 		unlink("attach.sock");
@@ -289,7 +289,7 @@ static void monitor_main(void)
 	p_monpid = cat2(opt.sdir, "/monitor.pid");
 	p_console = cat2(opt.sdir, "/console.sock");
 	p_exit = cat2(opt.sdir, "/exit.json");
-	p_logrot = cat2(opt.logpath, ".1");
+	p_logrot = opt.logpath ? cat2(opt.logpath, ".1") : NULL;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN); signal(SIGTERM, SIG_IGN);
@@ -319,8 +319,10 @@ static void monitor_main(void)
 	if (t_attach.fd < 0) die_internal(devnull, "listen attach.sock");
 	t_ctl.fd = listen_unix(opt.sdir, "ctl.sock", 16);
 	if (t_ctl.fd < 0) die_internal(devnull, "listen ctl.sock");
-	log_open();
-	if (log_fd < 0) die_internal(devnull, "open log");
+	if (opt.logpath) { /* without one (an exec's monitor) nothing is logged, as Docker's exec */
+		log_open();
+		if (log_fd < 0) die_internal(devnull, "open log");
+	}
 
 	/* stdio for the runtime/container */
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 };

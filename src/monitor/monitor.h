@@ -81,8 +81,12 @@ struct detail {
 	char path[1024];
 };
 
+#define MAX_CGROUP_JOIN 16
+
 struct options {
 	const char *id, *bundle, *runtime, *rroot, *sdir, *logpath, *spawnfile;
+	const char *cgjoin[MAX_CGROUP_JOIN]; /* --cgroup-join: cgroup v1 "tasks" files the spawning child joins */
+	int ncgjoin;
 	int terminal, stdin_;
 	long long logmax;
 };

@@ -215,6 +215,19 @@ static void spawn_from_file(void)
 	}
 }
 
+/* --cgroup-join (an exec): this single-threaded child writes "0" into each cgroup v1 "tasks" file, so that
+ * the process it spawns (through the first stage) starts in the container's cgroups; moving oneself as one
+ * thread skips the kernel's threadgroup lock (a move by pid waits for an RCU grace period). The cgroup v2
+ * directory, if any, is the spawn file's: the final clone goes straight into it (CLONE_INTO_CGROUP). */
+static void join_cgroups(void)
+{
+	for (int k = 0; k < opt.ncgjoin; k++) {
+		int fd = open(opt.cgjoin[k], O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1) SPAWN_FAIL("join cgroup %s: %s", opt.cgjoin[k], strerror(errno));
+		close(fd);
+	}
+}
+
 /* the forked child that creates the container: `RUNTIME create ...`, or the spawn file */
 pid_t spawn_create(char *const argv[], int in, int out, int err)
 {
@@ -223,6 +236,7 @@ pid_t spawn_create(char *const argv[], int in, int out, int err)
 	if (p != 0) return p;
 	child_stdio(in, out, err);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
+	join_cgroups();
 	spawn_from_file();
 	_exit(1);
 }

@@ -175,21 +175,10 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [Fact]
     public void UnimplementedEndpointsAre501sThatTheCliShows()
     {
-        var id = Ok("run", "-d", "busybox", "sleep", "60").Trim();
-        try
-        {
-            var (code, _, stderr) = Docker("exec", id, "true");
-            Assert.NotEqual(0, code);
-            Assert.Contains("container exec is not implemented in Berth yet", stderr);
-            (code, _, stderr) = Docker("pull", "example.test/nope:1");
-            Assert.NotEqual(0, code);
-            Assert.Contains("not implemented in Berth yet", stderr);
-            Assert.DoesNotContain("docker login", stderr);
-        }
-        finally
-        {
-            Docker("rm", "-f", id);
-        }
+        var (code, _, stderr) = Docker("pull", "example.test/nope:1");
+        Assert.NotEqual(0, code);
+        Assert.Contains("not implemented in Berth yet", stderr);
+        Assert.DoesNotContain("docker login", stderr);
     }
 
     [Fact]

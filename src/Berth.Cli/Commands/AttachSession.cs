@@ -31,6 +31,11 @@ internal sealed class AttachSession : IDisposable
         _detachKeys = ParseDetachKeys(detachKeys ?? DefaultDetachKeys);
     }
 
+    /// <summary>Where SIGWINCH sizes go: the container's resize, or an exec's (<c>/exec/ID</c>).</summary>
+    public string ResizeBase { get; init; } = "";
+
+    private string ResizePath => ResizeBase.Length > 0 ? ResizeBase : $"/containers/{_id}";
+
     /// <summary>True when the session ended by the detach keys (the container keeps running).</summary>
     public bool Detached => _detached;
 
@@ -76,7 +81,7 @@ internal sealed class AttachSession : IDisposable
     {
         if (_tty && Terminal.IsTerminal(1))
         {
-            if (redraw && Terminal.Size(1) is ( > 0, > 0) size) Post($"/containers/{_id}/resize?h={size.Rows + 1}&w={size.Cols + 1}");
+            if (redraw && Terminal.Size(1) is ( > 0, > 0) size) Post($"{ResizePath}/resize?h={size.Rows + 1}&w={size.Cols + 1}");
             Resize();
             _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => ThreadPool.QueueUserWorkItem(_ => Resize())));
         }
@@ -98,7 +103,7 @@ internal sealed class AttachSession : IDisposable
     private void Resize()
     {
         var (rows, cols) = Terminal.Size(1);
-        if (rows > 0) Post($"/containers/{_id}/resize?h={rows}&w={cols}");
+        if (rows > 0) Post($"{ResizePath}/resize?h={rows}&w={cols}");
     }
 
     private void Post(string path)

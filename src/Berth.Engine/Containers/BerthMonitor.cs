@@ -23,10 +23,20 @@ public sealed class BerthMonitor(string monitorPath) : IContainerMonitor
         foreach (var a in new[]
         {
             "--id", l.Id, "--bundle", l.StateDir, l.Spawn is null ? "--runtime" : "--spawn", l.Spawn is null ? l.RuntimePath : "-",
-            "--runtime-root", l.RuntimeRoot, "--state-dir", l.StateDir, "--log-path", l.LogPath,
+            "--runtime-root", l.RuntimeRoot, "--state-dir", l.StateDir,
         })
         {
             psi.ArgumentList.Add(a);
+        }
+        if (l.LogPath is not null)
+        {
+            psi.ArgumentList.Add("--log-path");
+            psi.ArgumentList.Add(l.LogPath);
+        }
+        foreach (var f in l.CgroupJoin ?? [])
+        {
+            psi.ArgumentList.Add("--cgroup-join");
+            psi.ArgumentList.Add(f);
         }
         if (l.Tty) psi.ArgumentList.Add("--terminal");
         if (l.Stdin) psi.ArgumentList.Add("--stdin");

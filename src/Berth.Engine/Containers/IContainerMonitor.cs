@@ -24,9 +24,11 @@ public sealed class ExitInfo
     [JsonPropertyName("finishedAt")] public DateTime FinishedAt { get; set; }
 }
 
-/// <summary>What the monitor of one container is started with.</summary>
-public sealed record MonitorLaunch(string Id, string StateDir, string RuntimeRoot, string LogPath, bool Tty, bool Stdin,
-    string RuntimePath, byte[]? Spawn);
+/// <summary>What the monitor of one container (or of one exec process) is started with. An exec's monitor has no
+/// log (<paramref name="LogPath"/> null) and joins the container's cgroup v1 <paramref name="CgroupJoin"/> "tasks"
+/// files before it spawns.</summary>
+public sealed record MonitorLaunch(string Id, string StateDir, string RuntimeRoot, string? LogPath, bool Tty, bool Stdin,
+    string RuntimePath, byte[]? Spawn, IReadOnlyList<string>? CgroupJoin = null);
 
 /// <summary>
 /// The per-container monitor (berth-monitor: holds the container's stdio, writes its log, serves attach and

@@ -193,41 +193,7 @@ public sealed partial class Container
         var spec = State.Config;
         Hooks.Run(spec.Hooks?.StartContainer, HookState("created"), "startContainer", joinPid: State.Pid, config: spec);
 
-        int fd = Libc.open(FifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
-        if (fd < 0) throw new ErrnoException(Libc.Errno, "open exec fifo", FifoPath);
-        // The init's byte on exec.fifo, or the init's end (through a pidfd): waited for together, no polling.
-        int pidfd = ProcessExit.Open(State.Pid);
-        try
-        {
-            if (pidfd >= 0 && !ProcInfo.IsAlive(State.Pid, State.PidStartTime))
-            {
-                Libc.close(pidfd); // the pid was reused: the init is gone
-                pidfd = -1;
-            }
-            var deadline = Environment.TickCount64 + 60_000;
-            Span<byte> b = stackalloc byte[1];
-            while (true)
-            {
-                int n = Libc.Read(fd, b);
-                if (n == 1) break;
-                if (n < 0 && -n != Libc.EAGAIN && -n != Libc.EINTR)
-                    throw new ErrnoException(-n, "read exec fifo", FifoPath);
-                int left = (int)(deadline - Environment.TickCount64);
-                if (left <= 0)
-                    throw new BerthException(ErrorKind.Unavailable, "timed out waiting for the container process to open exec.fifo");
-                if (pidfd < 0 || ProcessExit.PollWithProcess(fd, pidfd, left) == 2)
-                {
-                    // It may have opened the fifo, written its byte, exec'd and exited since the read above.
-                    if (Libc.Read(fd, b) == 1) break;
-                    throw new BerthException(ErrorKind.System, "container process is already dead");
-                }
-            }
-        }
-        finally
-        {
-            Libc.close(fd);
-            if (pidfd >= 0) Libc.close(pidfd);
-        }
+        ExecFifo.Release(FifoPath, State.Pid, State.PidStartTime);
         File.Delete(FifoPath);
         RunPoststart();
     }

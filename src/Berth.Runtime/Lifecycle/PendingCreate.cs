@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using Berth.Core;
 using Berth.Interop;
@@ -21,8 +20,8 @@ public sealed class PendingCreate : IDisposable
     /// <summary>Where the plan expects the exec fifo and the console socket in a process that spawns elsewhere.</summary>
     public const int ElsewhereFifoFd = 3, ElsewhereConsoleFd = 4;
 
-    public const uint SpawnFileMagic = 0x4e505342; // "BSPN"
-    public const uint SpawnFileVersion = 1;
+    public const uint SpawnFileMagic = SpawnFile.Magic;
+    public const uint SpawnFileVersion = SpawnFile.Version;
 
     private readonly RuntimeOptions _options;
     private readonly Spec.Spec _spec;
@@ -227,27 +226,8 @@ public sealed class PendingCreate : IDisposable
     public byte[] EncodeSpawnFile()
     {
         if (!_elsewhere) throw new InvalidOperationException("this create is spawned here");
-        var ms = new MemoryStream();
-        var b = new byte[8];
-        void U32(uint v) { BinaryPrimitives.WriteUInt32LittleEndian(b, v); ms.Write(b, 0, 4); }
-        void Bytes(ReadOnlySpan<byte> v) { U32((uint)v.Length); ms.Write(v); }
-        void Str(string? v) => Bytes(v is null ? [] : System.Text.Encoding.UTF8.GetBytes(v));
-        U32(SpawnFileMagic);
-        U32(SpawnFileVersion);
-        BinaryPrimitives.WriteUInt64LittleEndian(b, Plan.CloneFlags);
-        ms.Write(b, 0, 8);
-        U32(_useFifo ? ElsewhereFifoFd : uint.MaxValue);
-        Str(_useFifo ? Container.FifoPath : null);
-        U32(_create.ConsoleSocket is not null ? ElsewhereConsoleFd : uint.MaxValue);
-        Str(CloneIntoCgroup);
-        U32((uint)Plan.Joins.Count);
-        foreach (var (type, path) in Plan.Joins)
-        {
-            U32((uint)type);
-            Str(path);
-        }
-        Bytes(Plan.Encode());
-        return ms.ToArray();
+        return SpawnFile.Encode(Plan, _useFifo ? ElsewhereFifoFd : -1, _useFifo ? Container.FifoPath : null,
+            _create.ConsoleSocket is not null ? ElsewhereConsoleFd : -1, CloneIntoCgroup);
     }
 
     public void Dispose()

@@ -168,12 +168,18 @@ public static class PlanBuilder
         return plan;
     }
 
-    /// <summary>The plan of a process joining a running container (exec). Joins are set by the caller.</summary>
-    public static ProcessPlan ForExec(Process process, PlanContext ctx)
+    /// <summary>
+    /// The plan of a process joining a running container (exec). Joins are set by the caller. By default the
+    /// parent moves the child into the cgroup at SYNC "init" (berth-runtime exec). <paramref name="elsewhere"/>:
+    /// spawned by another process (berth-monitor for berthd) that put itself into the cgroup first, so no SYNC;
+    /// the child reports READY after the command's lookup and waits on the fifo at
+    /// <see cref="PlanContext.ExecFifoFd"/> (when set) until it may exec, as a created init does.
+    /// </summary>
+    public static ProcessPlan ForExec(Process process, PlanContext ctx, bool elsewhere = false)
     {
         var plan = new ProcessPlan();
-        plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
-        AddProcess(plan, process, ctx, isInit: false);
+        if (!elsewhere) plan.Add(PlanOp.Sync, PlanArg.Str(SyncInit));
+        AddProcess(plan, process, ctx, isInit: elsewhere);
         return plan;
     }
 

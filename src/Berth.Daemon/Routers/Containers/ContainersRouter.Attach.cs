@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Berth.Daemon.Server;
 using Berth.Engine.Backends;
 
@@ -12,6 +11,10 @@ public static partial class ContainersRouter
         var c = engine.Get(id);
         bool tty = c.Tty;
         bool stdin = Flag(ctx, "stdin");
+        // dockerd's default ctrl-p,ctrl-q; checked before the upgrade (400), as dockerd does.
+        var keys = ctx.Request.Query["detachKeys"].FirstOrDefault() is { Length: > 0 } k ? k : Berth.Api.Streams.DetachKeys.Default;
+        if (!Berth.Api.Streams.DetachKeys.TryParse(keys, out var detachKeys, out _))
+            throw Berth.Core.BerthException.Invalid($"Invalid detach keys ({keys}) provided");
         // After the upgrade the client half-closes when it has no (more) stdin, and Kestrel then signals
         // RequestAborted: so from here on only a failed write ends the relay, never RequestAborted.
         var client = await Hijack.UpgradeAsync(ctx);
@@ -23,34 +26,11 @@ public static partial class ContainersRouter
             await client.DisposeAsync();
             return;
         }
+        // With a tty the detach keys end the attach and leave the container running (dockerd: only with a tty).
         using (monitor)
-        await using (var ms = new NetworkStream(monitor, ownsSocket: false))
-        {
-            // The client's input is always read (Kestrel needs its end consumed); without stdin it is dropped.
-            _ = Task.Run(async () =>
-            {
-                var buf = new byte[16 * 1024];
-                int n;
-                try
-                {
-                    while ((n = await client.ReadAsync(buf)) > 0)
-                        if (stdin) await ms.WriteAsync(buf.AsMemory(0, n));
-                    if (stdin) monitor.Shutdown(SocketShutdown.Send); // the client's half-close closes the container's stdin
-                }
-                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException) { }
-            });
-            await CopyOutput(ms, client, tty, CancellationToken.None);
-        }
+            await StdioRelay.RunAsync(client, monitor, raw: tty, stdin, tty ? detachKeys : null);
         try { await client.FlushAsync(); }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
         await client.DisposeAsync();
-    }
-
-    /// <summary>Monitor frames to the client: as they are for non-tty, payloads only (raw) for a tty (the one
-    /// stdcopy implementation, <see cref="Berth.Api.Streams.StdCopy"/>); a client or monitor that went away ends it.</summary>
-    private static async Task CopyOutput(Stream from, Stream to, bool raw, CancellationToken ct)
-    {
-        try { await Berth.Api.Streams.StdCopy.CopyFramesAsync(from, to, raw, ct); }
-        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException) { }
     }
 }

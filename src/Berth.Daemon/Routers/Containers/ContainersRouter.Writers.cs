@@ -106,7 +106,17 @@ public static partial class ContainersRouter
             w.WriteString("MountLabel", "");
             w.WriteString("ProcessLabel", "");
             w.WriteString("AppArmorProfile", "");
-            w.WriteNull("ExecIDs");
+            // dockerd: the container's exec instances (kept until it is removed), null when there are none.
+            if ((engine as IExecBackend)?.ExecIdsOf(c.Id) is { Count: > 0 } execIds)
+            {
+                w.WriteStartArray("ExecIDs");
+                foreach (var e in execIds) w.WriteStringValue(e);
+                w.WriteEndArray();
+            }
+            else
+            {
+                w.WriteNull("ExecIDs");
+            }
             w.WritePropertyName("HostConfig");
             JsonSerializer.Serialize(w, c.HostConfig, Berth.Api.Containers.ContainersJsonContext.Default.HostConfig);
             w.WriteStartObject("GraphDriver");

@@ -72,6 +72,7 @@ public sealed partial class ContainerManager
             entry.Gate.Release();
         }
         _entries.TryRemove(c.Id, out _);
+        ForgetExecs(c.Id); // dockerd keeps exec instances until their container goes
         entry.Removed.TrySetResult();
     }
 
