@@ -45,6 +45,35 @@ public sealed class EventsTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
     }
 
     [Fact]
+    public void Exec_EmitsExecCreateStartAndDie()
+    {
+        long since = Now() - 1;
+        Ok("run", "-d", "--name", "ev-exec", "busybox", "sleep", "60");
+        try
+        {
+            Assert.Equal(4, Docker("exec", "ev-exec", "sh", "-c", "exit 4").Code);
+            var outp = Ok("events", "--since", since.ToString(), "--until", UntilNow(),
+                "--filter", "container=ev-exec", "--format", "{{json .}}");
+            var events = outp.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            var actions = events.Select(e => e.GetProperty("Action").GetString()).ToList();
+            Assert.Contains("exec_create: sh -c exit 4", actions);
+            Assert.Contains("exec_start: sh -c exit 4", actions);
+            var die = events.Single(e => e.GetProperty("Action").GetString() == "exec_die");
+            var attrs = die.GetProperty("Actor").GetProperty("Attributes");
+            Assert.Equal("4", attrs.GetProperty("exitCode").GetString());
+            Assert.Equal(64, attrs.GetProperty("execID").GetString()!.Length);
+            // A filter on the action's prefix matches the suffixed exec actions, as dockerd's does.
+            var filtered = Ok("events", "--since", since.ToString(), "--until", UntilNow(),
+                "--filter", "container=ev-exec", "--filter", "event=exec_start", "--format", "{{.Action}}");
+            Assert.Equal("exec_start: sh -c exit 4", filtered.Trim());
+        }
+        finally
+        {
+            Docker("rm", "-f", "ev-exec");
+        }
+    }
+
+    [Fact]
     public void Filters_EventTypeImageAndDurations()
     {
         Ok("run", "--rm", "--name", "ev-filter", "busybox", "true");

@@ -41,6 +41,8 @@ public sealed partial class ContainerManager : Backends.IExecBackend
         var exec = new ExecInstance(id, c.Id, config, keys);
         _execOrder[exec] = Interlocked.Increment(ref _execSequence);
         _execs[id] = exec;
+        // dockerd names the command in the action ("exec_create: sh -c date") and the instance in execID.
+        Publish(c, "exec_create: " + string.Join(' ', config.Cmd), ("execID", id));
         return id;
     }
 
@@ -110,6 +112,7 @@ public sealed partial class ContainerManager : Backends.IExecBackend
             var startTime = Berth.Runtime.Lifecycle.ProcInfo.StartTime(result.Pid) ?? 0;
             await Task.Run(() => ExecFifo.Release(fifo, result.Pid, startTime), ct);
             lock (exec.Lock) exec.Running = true;
+            Publish(c, "exec_start: " + string.Join(' ', cfg.Cmd), ("execID", exec.Id));
             exec.Started.TrySetResult();
             _ = WatchExecAsync(exec);
             return new ExecSession(exec, attach, exec.Exited);
@@ -156,6 +159,8 @@ public sealed partial class ContainerManager : Backends.IExecBackend
             exec.ExitCode = code;
         }
         exec.Ended.TrySetResult(code);
+        if (Store.TryGet(exec.ContainerId, out var c) && c is not null)
+            Publish(c, "exec_die", ("execID", exec.Id), ("exitCode", code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         await _monitor.WaitGoneAsync(exec.StateDir);
         TryCleanup(() => Directory.Delete(exec.StateDir, recursive: true));
     }
