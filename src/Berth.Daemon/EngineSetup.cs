@@ -27,6 +27,10 @@ public static class EngineSetup
         state.Images = images;
         state.Containers = containers;
         state.System = new Engine.Backends.SystemBackend(containers, images);
+        // The volume store: its users are the containers whose records mount a volume (the container side sets
+        // volumes.ContainersUsing when it records mounts; Published feeds the event stream when it takes volumes).
+        var volumes = new Engine.Volumes.VolumeStore(options.DataRoot);
+        state.Volumes = volumes;
     }
 
     /// <summary>berth-monitor beside berthd (out/bin), else on PATH.</summary>
