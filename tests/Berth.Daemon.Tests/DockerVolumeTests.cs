@@ -42,7 +42,7 @@ public sealed class DockerVolumeTests : IDisposable
         Assert.Equal($"{anon}\nplain\nweb-data\n", Ok("volume", "ls", "-q"));
         Assert.Equal("web-data\n", Ok("volume", "ls", "-q", "--filter", "label=app=web"));
         Assert.Equal("web-data\n", Ok("volume", "ls", "-q", "--filter", "label=tier"));
-        Assert.Equal("plain\nweb-data\n", Ok("volume", "ls", "-q", "--filter", "name=a"));
+        Assert.Equal("plain\nweb-data\n", Ok("volume", "ls", "-q", "--filter", "name=ain", "--filter", "name=-da"));
         Assert.Equal($"{anon}\nplain\nweb-data\n", Ok("volume", "ls", "-q", "--filter", "dangling=true"));
         Assert.Equal("", Ok("volume", "ls", "-q", "--filter", "dangling=false"));
         Assert.Equal("", Ok("volume", "ls", "-q", "--filter", "driver=other"));

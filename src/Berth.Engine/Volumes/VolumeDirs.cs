@@ -4,7 +4,7 @@ namespace Berth.Engine.Volumes;
 
 /// <summary>
 /// The file-system steps of the store: &lt;data-root&gt;/volumes/&lt;name&gt;/{volume.json,_data}; a volume is
-/// made under a temporary name (".tmp-…") and renamed into place, removed by a rename to a trash name (".trash-…")
+/// made under a temporary name (".tmp-" and random hex) and renamed into place, removed by a rename to a trash name (".trash-" and random hex)
 /// and then deleted, so a crash at any point leaves either the whole volume or a leftover that start-up deletes.
 /// </summary>
 internal static class VolumeDirs
@@ -19,8 +19,10 @@ internal static class VolumeDirs
     /// <summary>Docker's volumes directory mode (0701: others may reach a volume's _data by path, not list names).</summary>
     public const UnixFileMode Mode0701 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute;
 
-    public static string Unique(string prefix, string name) =>
-        prefix + name + "-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+    /// <summary>A temporary or trash name: the prefix and random hex (not the volume's name, which may take all of
+    /// NAME_MAX; the name is in volume.json).</summary>
+    public static string Unique(string prefix) =>
+        prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
     public static bool IsLeftover(string entry) => entry.StartsWith(TempPrefix, StringComparison.Ordinal) || entry.StartsWith(TrashPrefix, StringComparison.Ordinal);
 
@@ -62,9 +64,19 @@ internal static class VolumeDirs
     {
         long total = 0;
         if (!Directory.Exists(dir)) return 0;
-        var opts = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true, ReturnSpecialDirectories = false };
-        foreach (var f in new DirectoryInfo(dir).EnumerateFiles("*", opts))
-            if (f.LinkTarget is null) total += f.Length;
+        // A walk of its own: the enumerator's recursion would follow links to directories.
+        var opts = new EnumerationOptions { AttributesToSkip = 0, IgnoreInaccessible = true };
+        var pending = new Stack<DirectoryInfo>();
+        pending.Push(new DirectoryInfo(dir));
+        while (pending.TryPop(out var d))
+        {
+            foreach (var e in d.EnumerateFileSystemInfos("*", opts))
+            {
+                if (e.LinkTarget is not null) continue;
+                if (e is DirectoryInfo sub) pending.Push(sub);
+                else if (e is FileInfo f) total += f.Length;
+            }
+        }
         return total;
     }
 

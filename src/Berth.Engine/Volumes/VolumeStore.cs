@@ -142,7 +142,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
                 Labels = labels is null ? null : new Dictionary<string, string>(labels, StringComparer.Ordinal),
                 Options = options is null ? null : new Dictionary<string, string>(options, StringComparer.Ordinal),
             };
-            var tmp = Path.Combine(_root, VolumeDirs.Unique(VolumeDirs.TempPrefix, name));
+            var tmp = Path.Combine(_root, VolumeDirs.Unique(VolumeDirs.TempPrefix));
             Directory.CreateDirectory(tmp, VolumeDirs.Mode0755);
             try
             {
@@ -341,7 +341,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
             drv = Drivers.Find(meta.Driver);
             if (drv is null && !force)
                 throw BerthException.NotFound($"remove {meta.Driver}: error looking up volume plugin {meta.Driver}: plugin \"{meta.Driver}\" not found");
-            trash = Path.Combine(_root, VolumeDirs.Unique(VolumeDirs.TrashPrefix, name));
+            trash = Path.Combine(_root, VolumeDirs.Unique(VolumeDirs.TrashPrefix));
             VolumeDirs.Rename(DirOf(name), trash);
             try
             {
