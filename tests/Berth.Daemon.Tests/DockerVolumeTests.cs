@@ -83,7 +83,7 @@ public sealed class DockerVolumeTests : IDisposable
 
         (code, _, stderr) = Docker("volume", "inspect", "nope");
         Assert.Equal(1, code);
-        Assert.Contains("no such volume", stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("Error response from daemon: get nope: no such volume\n", stderr);
 
         (code, _, stderr) = Docker("volume", "create", "a/b");
         Assert.Equal(1, code);

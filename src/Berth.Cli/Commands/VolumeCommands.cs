@@ -100,16 +100,19 @@ internal static class VolumeCommands
         return 0;
     }
 
-    /// <summary>docker's volume formatter fields: Name, Driver, Scope, Mountpoint, Labels, Links, Size.</summary>
+    /// <summary>docker's volume formatter fields: Name, Driver, Scope, Mountpoint, Labels, Links, Size (and the cluster
+    /// volume fields, N/A).</summary>
     private static Row VolumeRow(Volume v) =>
-        new Row("*formatter.volumeContext", v.Labels)
+        new Row("*formatter.volumeContext", v.Labels ?? [])
             .Set("Name", "VOLUME NAME", v.Name)
             .Set("Driver", "DRIVER", v.Driver)
             .Set("Scope", "SCOPE", v.Scope)
             .Set("Mountpoint", "MOUNTPOINT", v.Mountpoint)
             .Set("Labels", "LABELS", string.Join(",", (v.Labels ?? []).OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")))
             .Set("Links", "LINKS", v.UsageData is { } u ? u.RefCount.ToString(System.Globalization.CultureInfo.InvariantCulture) : "N/A")
-            .Set("Size", "SIZE", v.UsageData is { Size: >= 0 } s ? Format.Size(s.Size) : "N/A");
+            .Set("Size", "SIZE", v.UsageData is { Size: >= 0 } s ? Format.Size(s.Size) : "N/A")
+            // docker's CLI has these for cluster volumes: N/A for a local one.
+            .Set("Availability", "AVAILABILITY", "N/A").Set("Group", "GROUP", "N/A").Set("Status", "STATUS", "N/A");
 
     public static int Inspect(Invocation inv)
     {
@@ -122,7 +125,6 @@ internal static class VolumeCommands
         {
             using var r = inv.Api.Send("GET", $"/volumes/{Uri.EscapeDataString(name)}", null);
             var text = r.ReadAll();
-            if (r.Status == 404) { Console.Error.WriteLine($"Error: No such volume: {name}"); status = 1; continue; }
             if (r.Status != 200) { Console.Error.WriteLine(Daemon + ApiResponse.MessageOf(text)); status = 1; continue; }
             found.Add(JsonDocument.Parse(text));
         }
