@@ -169,13 +169,29 @@ internal static class CommandLine
             1, -1, i => ContainerCommands.Inspect(i, null)),
         new(["system info", "info"], "[OPTIONS]", "Display system-wide information",
             [new("format", 'f', "string", FormatHelpInspect)], 0, 0, SystemCommands.Info),
+        new(["volume create"], "[OPTIONS] [VOLUME]", "Create a volume",
+            [new("driver", 'd', "string", "Specify volume driver name", "local"), new("label", '\0', "list", "Set metadata for a volume"),
+             new("name", '\0', "string", "Specify volume name", Hidden: true), new("opt", 'o', "list", "Set driver specific options")],
+            0, 1, VolumeCommands.Create),
+        new(["volume inspect"], "[OPTIONS] VOLUME [VOLUME...]", "Display detailed information on one or more volumes",
+            [new("format", 'f', "string", FormatHelpInspect)], 1, -1, VolumeCommands.Inspect),
+        new(["volume ls", "volume list"], "[OPTIONS]", "List volumes",
+            [new("filter", 'f', "filter", "Provide filter values (e.g. 'dangling=true')"), FormatFlag,
+             new("quiet", 'q', null, "Only display volume names")],
+            0, 0, VolumeCommands.Ls),
+        new(["volume prune"], "[OPTIONS]", "Remove all unused local volumes",
+            [new("filter", '\0', "filter", "Provide filter values (e.g. 'label=<label>')"), new("force", 'f', null, "Do not prompt for confirmation")],
+            0, 0, VolumeCommands.Prune),
+        new(["volume rm", "volume remove"], "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes",
+            [new("force", 'f', null, "Force the removal of one or more volumes")],
+            1, -1, VolumeCommands.Rm),
         new(["version", "system version"], "[OPTIONS]", "Show the Berth version information",
             [new("format", 'f', "string", FormatHelpInspect)], 0, 0, SystemCommands.Version),
     ];
 
     /// <summary>The management commands: a group name and its description.</summary>
     public static readonly (string Name, string Description)[] Groups =
-        [("container", "Manage containers"), ("image", "Manage images"), ("system", "Manage Berth")];
+        [("container", "Manage containers"), ("image", "Manage images"), ("system", "Manage Berth"), ("volume", "Manage volumes")];
 
     /// <summary>
     /// Runs the command at argv[start..] (after the global options): resolves a path of one or two words,

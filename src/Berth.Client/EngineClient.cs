@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using Berth.Api;
 using Berth.Api.Containers;
+using Berth.Api.Volumes;
 
 namespace Berth.Client;
 
@@ -194,6 +195,35 @@ public sealed class EngineClient(string socketPath, string userAgent = "berth-cl
     public JsonDocument ImageList() => GetDocument("/images/json");
 
     public JsonDocument ImageInspect(string name) => GetDocument($"/images/{name}/json");
+
+    // ---- Volumes ----
+
+    /// <summary>POST /volumes/create (an existing volume of the same driver is answered as it is).</summary>
+    public Volume VolumeCreate(VolumeCreateBody body)
+    {
+        using var r = Send("POST", "/volumes/create", JsonSerializer.Serialize(body, VolumesApiJsonContext.Default.VolumeCreateBody)).EnsureSuccess();
+        return JsonSerializer.Deserialize(r.ReadAll(), VolumesApiJsonContext.Default.Volume) ?? throw new EngineException("POST /volumes/create: empty answer");
+    }
+
+    /// <summary>GET /volumes; <paramref name="filtersJson"/> is the filters query value ({"key":{"value":true}}).</summary>
+    public VolumeListResponse VolumeList(string? filtersJson = null) =>
+        JsonSerializer.Deserialize(GetString("/volumes" + (filtersJson is null ? "" : "?filters=" + Uri.EscapeDataString(filtersJson))), VolumesApiJsonContext.Default.VolumeListResponse)
+        ?? throw new EngineException("GET /volumes: empty answer");
+
+    public Volume VolumeInspect(string name) =>
+        JsonSerializer.Deserialize(GetString($"/volumes/{Uri.EscapeDataString(name)}"), VolumesApiJsonContext.Default.Volume)
+        ?? throw new EngineException("GET /volumes/{name}: empty answer");
+
+    public void VolumeRemove(string name, bool force = false)
+    {
+        using var _ = Send("DELETE", $"/volumes/{Uri.EscapeDataString(name)}" + (force ? "?force=1" : ""), null).EnsureSuccess();
+    }
+
+    public VolumesPruneReport VolumePrune(string? filtersJson = null)
+    {
+        using var r = Send("POST", "/volumes/prune" + (filtersJson is null ? "" : "?filters=" + Uri.EscapeDataString(filtersJson)), null).EnsureSuccess();
+        return JsonSerializer.Deserialize(r.ReadAll(), VolumesApiJsonContext.Default.VolumesPruneReport) ?? throw new EngineException("POST /volumes/prune: empty answer");
+    }
 
     private void Post(string path)
     {

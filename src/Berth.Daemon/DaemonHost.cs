@@ -134,7 +134,7 @@ public sealed class DaemonHost : IAsyncDisposable
         Routers.Exec.ExecRouter.Map(app, state);
         Routers.Images.ImagesRouter.Map(app, state);
         Routers.Networks.NetworksRouter.Map(app);
-        Routers.Volumes.VolumesRouter.Map(app);
+        Routers.Volumes.VolumesRouter.Map(app, state);
         mapExtra?.Invoke(app);
         // Lowest priority, any method: so a known path with another method is also "page not found", as in dockerd.
         app.MapFallback("{**path}", Unimplemented.Handle);

@@ -19,6 +19,7 @@ public sealed class DaemonState
     public Berth.Engine.Backends.IImageBackend? Images { get; set; }
     public Berth.Engine.Backends.ISystemBackend? System { get; set; }
     public Berth.Engine.Backends.IExecBackend? Exec { get; set; }
+    public Berth.Engine.Backends.IVolumeBackend? Volumes { get; set; }
 
     /// <summary>The engine's event stream (containers, images, volumes, networks publish; /events reads).</summary>
     public Berth.Engine.Events.EngineEvents Events { get; } = new();

@@ -28,6 +28,13 @@ public static class EngineSetup
         state.Containers = containers;
         state.Exec = containers;
         state.System = new Engine.Backends.SystemBackend(containers, images);
+        // The volume store: its users are the containers whose records mount a volume (the container side sets
+        // volumes.ContainersUsing when it records mounts; Published feeds the event stream when it takes volumes).
+        var volumes = new Engine.Volumes.VolumeStore(options.DataRoot)
+        {
+            Published = (action, name, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Volume, action, name, attrs),
+        };
+        state.Volumes = volumes;
     }
 
     /// <summary>berth-monitor beside berthd (out/bin), else on PATH.</summary>

@@ -324,4 +324,35 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
+
+    [Fact]
+    public void Volumes_CreateLsInspectRmPrune_MatchDocker()
+    {
+        Assert.Equal("cli-vol\n", Ok("volume", "create", "--label", "berth-cli-test=1", "-d", "local", "cli-vol"));
+        Assert.Equal("cli-vol2\n", Ok("volume", "create", "--label", "berth-cli-test=1", "--name", "cli-vol2"));
+        string[] ls = ["volume", "ls", "--filter", "label=berth-cli-test"];
+        Assert.Equal("DRIVER    VOLUME NAME\nlocal     cli-vol\nlocal     cli-vol2\n", Ok(ls));
+        Assert.Equal(Docker(ls), Ok(ls));
+        Assert.Equal(Docker([.. ls, "-q"]), Ok([.. ls, "-q"]));
+        Assert.Equal(Docker([.. ls, "--format", "json"]), Ok([.. ls, "--format", "json"]));
+        Assert.Equal(Docker([.. ls, "--format", "table {{.Name}}\t{{.Labels}}\t{{.Mountpoint}}"]), Ok([.. ls, "--format", "table {{.Name}}\t{{.Labels}}\t{{.Mountpoint}}"]));
+        Assert.Equal(Docker("volume", "inspect", "cli-vol"), Ok("volume", "inspect", "cli-vol"));
+        Assert.Equal("local 1\n", Ok("volume", "inspect", "-f", "{{.Driver}} {{index .Labels \"berth-cli-test\"}}", "cli-vol"));
+
+        var (code, _, stderr) = Berth("volume", "inspect", "cli-nope");
+        Assert.Equal((1, "Error response from daemon: get cli-nope: no such volume\n"), (code, stderr));
+        (code, _, stderr) = Berth("volume", "rm", "cli-nope");
+        Assert.Equal((1, "Error response from daemon: get cli-nope: no such volume\n"), (code, stderr));
+        (code, _, stderr) = Berth("volume", "create", "-o", "type=tmpfs", "cli-opt");
+        Assert.Equal((1, "Error response from daemon: create cli-opt: volume options (type) of the local driver are not implemented in Berth yet\n"), (code, stderr));
+
+        Assert.Equal("cli-vol2\n", Ok("volume", "rm", "cli-vol2"));
+        // prune asks first; "n" keeps everything
+        var (pc, pout, _) = Berth(["volume", "prune", "--filter", "label=berth-cli-test"], "n\n");
+        Assert.Equal(0, pc);
+        Assert.StartsWith("WARNING! This will remove all local volumes not used by at least one container.", pout);
+        Assert.Equal("cli-vol\n", Ok([.. ls, "-q"]));
+        Assert.Equal("Deleted Volumes:\ncli-vol\n\nTotal reclaimed space: 0B\n", Ok("volume", "prune", "-f", "--filter", "label=berth-cli-test"));
+        Assert.Equal("", Ok([.. ls, "-q"]));
+    }
 }

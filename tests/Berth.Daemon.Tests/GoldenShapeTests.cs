@@ -165,4 +165,18 @@ public sealed class GoldenShapeTests : IAsyncLifetime
         AssertShape("images-list-item.json", JsonDocument.Parse(Get("/images/json")).RootElement[0].GetRawText());
         AssertShape("image-inspect.json", Get("/images/busybox/json"));
     }
+
+    [Fact]
+    public async Task Volumes()
+    {
+        var (status, create) = await Api.CallAsync("POST", "/v1.41/volumes/create", """{"Driver":"local","Labels":{"refx":"1"},"Name":"shape-v"}""");
+        Assert.Equal(System.Net.HttpStatusCode.Created, status);
+        AssertShape("volume-create.json", create);
+        AssertShape("volume-create.json", Get("/volumes/shape-v"));
+        AssertShape("volumes-list.json", Get("/volumes"));
+        var (pruned, report) = await Api.CallAsync("POST", "/v1.41/volumes/prune?filters=" + Uri.EscapeDataString("""{"label":{"refx=1":true}}"""), "");
+        Assert.Equal(System.Net.HttpStatusCode.OK, pruned);
+        AssertShape("volume-prune.json", report);
+        Assert.Equal("""{"VolumesDeleted":["shape-v"],"SpaceReclaimed":0}""", report.Trim());
+    }
 }

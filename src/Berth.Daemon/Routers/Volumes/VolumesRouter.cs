@@ -1,13 +1,59 @@
+using System.Text.Json;
+using Berth.Api;
+using Berth.Api.Volumes;
 using Berth.Core;
+using Berth.Daemon.Server;
+using Berth.Engine.Backends;
 
 namespace Berth.Daemon.Routers.Volumes;
 
-/// <summary>
-/// Volumes are not implemented yet: there are none, so one asked for by name is not found (the docker CLI's
-/// untyped inspect asks here); every other volume endpoint is a 501.
-/// </summary>
+/// <summary>Volume routes over <see cref="IVolumeBackend"/> (moby's router/volume, API v1.41): create, list,
+/// inspect, remove, prune.</summary>
 public static class VolumesRouter
 {
-    public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGet("/volumes/{name}", ctx => throw BerthException.NotFound($"get {(string)ctx.Request.RouteValues["name"]!}: no such volume"));
+    public static void Map(IEndpointRouteBuilder app, DaemonState state)
+    {
+        IVolumeBackend Backend() => state.Volumes ?? throw new BerthException(ErrorKind.Unavailable, "the volume store is not running");
+        app.MapPost("/volumes/create", ctx => Create(ctx, Backend()));
+        app.MapGet("/volumes", ctx =>
+        {
+            var list = Backend().List(FilterArgs.Parse(ctx.Request.Query["filters"].FirstOrDefault()));
+            return HttpJson.Write(ctx, new VolumeListResponse { Volumes = [.. list] }, VolumesApiJsonContext.Api.VolumeListResponse);
+        });
+        app.MapPost("/volumes/prune", ctx =>
+        {
+            var report = Backend().Prune(FilterArgs.Parse(ctx.Request.Query["filters"].FirstOrDefault()));
+            return HttpJson.Write(ctx, report, VolumesApiJsonContext.Api.VolumesPruneReport);
+        });
+        app.MapGet("/volumes/{name}", ctx => HttpJson.Write(ctx, Backend().Inspect(Name(ctx)), VolumesApiJsonContext.Api.Volume));
+        app.MapDelete("/volumes/{name}", ctx =>
+        {
+            bool force = ctx.Request.Query["force"].FirstOrDefault() is "1" or "true" or "True";
+            Backend().Remove(Name(ctx), force);
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
+        });
+    }
+
+    private static string Name(HttpContext ctx) => (string)ctx.Request.RouteValues["name"]!;
+
+    private static async Task Create(HttpContext ctx, IVolumeBackend volumes)
+    {
+        var ms = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(ms, ctx.RequestAborted);
+        if (ms.Length == 0) throw BerthException.Invalid("got EOF while reading request body");
+        VolumeCreateBody body;
+        try
+        {
+            body = JsonSerializer.Deserialize(ms.GetBuffer().AsSpan(0, (int)ms.Length), VolumesApiJsonContext.Api.VolumeCreateBody)
+                   ?? throw BerthException.Invalid("got EOF while reading request body");
+        }
+        catch (JsonException e)
+        {
+            throw BerthException.Invalid(e.Message);
+        }
+        var volume = volumes.Create(body.Name, body.Driver, body.DriverOpts, body.Labels);
+        ctx.Response.StatusCode = StatusCodes.Status201Created;
+        await HttpJson.Write(ctx, volume, VolumesApiJsonContext.Api.Volume);
+    }
 }
