@@ -27,7 +27,7 @@ public static partial class VolumeArchive
         var dirTimes = new List<(string[] Parts, DateTimeOffset Mtime)>();
         try
         {
-            await using var reader = new TarReader(Berth.Images.LayerUnpacker.OpenDecompressed(input), leaveOpen: true);
+            await using var reader = new TarReader(await OpenDecompressedAsync(input, ct), leaveOpen: true);
             while (await ReadNext(reader, ct) is { } entry)
             {
                 if (entry.EntryType is TarEntryType.GlobalExtendedAttributes) continue;
@@ -98,6 +98,48 @@ public static partial class VolumeArchive
             throw BerthException.Invalid($"volume import: invalid tar: {ex.Message}");
         }
         finally { Libc.close(rootFd); }
+    }
+
+    /// <summary>Gzip (magic 1f 8b) or a plain tar, detected with asynchronous reads only (an HTTP request body
+    /// refuses synchronous ones).</summary>
+    private static async Task<Stream> OpenDecompressedAsync(Stream input, CancellationToken ct)
+    {
+        var head = new byte[2];
+        int n = await input.ReadAtLeastAsync(head, 2, throwOnEndOfStream: false, ct);
+        Stream joined = new PrefixedStream(head.AsMemory(0, n), input);
+        return n == 2 && head[0] == 0x1f && head[1] == 0x8b ? new System.IO.Compression.GZipStream(joined, System.IO.Compression.CompressionMode.Decompress) : joined;
+    }
+
+    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
+    {
+        private ReadOnlyMemory<byte> _prefix = prefix;
+
+        private int TakePrefix(Span<byte> buffer)
+        {
+            int n = Math.Min(buffer.Length, _prefix.Length);
+            _prefix.Span[..n].CopyTo(buffer);
+            _prefix = _prefix[n..];
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer) => _prefix.Length > 0 ? TakePrefix(buffer) : inner.Read(buffer);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+            ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
+            _prefix.Length > 0 ? ValueTask.FromResult(TakePrefix(buffer.Span)) : inner.ReadAsync(buffer, ct);
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static async Task<TarEntry?> ReadNext(TarReader reader, CancellationToken ct)

@@ -107,6 +107,45 @@ public sealed class VolumeArchiveTests : IDisposable
         Assert.Equal("other", File.ReadAllText(Path.Combine(dst, "dir/other")));
     }
 
+    [Fact]
+    public async Task Export_and_import_use_asynchronous_IO_only_and_import_takes_gzip()
+    {
+        // An HTTP body (Kestrel) refuses synchronous reads and writes: both directions must work on such a stream.
+        var src = NewDir("asrc");
+        File.WriteAllBytes(Path.Combine(src, "big"), Enumerable.Range(0, 300_000).Select(i => (byte)i).ToArray());
+        using var tar = new MemoryStream();
+        await VolumeArchive.ExportAsync(src, new AsyncOnlyStream(tar));
+        var dst = NewDir("adst");
+        await VolumeArchive.ImportAsync(new AsyncOnlyStream(new MemoryStream(tar.ToArray())), dst);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(src, "big")), File.ReadAllBytes(Path.Combine(dst, "big")));
+
+        using var gz = new MemoryStream();
+        using (var z = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionMode.Compress, leaveOpen: true))
+            z.Write(tar.ToArray());
+        var dst2 = NewDir("adst2");
+        await VolumeArchive.ImportAsync(new AsyncOnlyStream(new MemoryStream(gz.ToArray())), dst2);
+        Assert.Equal(300_000, new FileInfo(Path.Combine(dst2, "big")).Length);
+    }
+
+    private sealed class AsyncOnlyStream(Stream inner) : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count) => throw new InvalidOperationException("synchronous read");
+        public override void Write(byte[] buffer, int offset, int count) => throw new InvalidOperationException("synchronous write");
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => inner.ReadAsync(buffer, ct);
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => inner.ReadAsync(buffer, offset, count, ct);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) => inner.WriteAsync(buffer, ct);
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) => inner.WriteAsync(buffer, offset, count, ct);
+        public override Task FlushAsync(CancellationToken ct) => Task.CompletedTask;
+        public override void Flush() { }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
     private static List<TarEntry> ReadEntries(byte[] tar)
     {
         var list = new List<TarEntry>();
