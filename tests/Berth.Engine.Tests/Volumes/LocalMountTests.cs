@@ -64,6 +64,14 @@ public sealed class LocalMountTests : IDisposable
     }
 
     [Fact]
+    public void Nfs_addr_host_names_are_resolved_as_dockerd_does()
+    {
+        Assert.Equal("vers=4,addr=127.0.0.1,rw", LocalMountOptions.ResolveAddr("vers=4,addr=localhost,rw"));
+        Assert.Equal("addr=10.1.2.3", LocalMountOptions.ResolveAddr("addr=10.1.2.3"));
+        Assert.Equal("nolock", LocalMountOptions.ResolveAddr("nolock"));
+    }
+
+    [Fact]
     public void A_tmpfs_volume_is_mounted_for_the_first_user_and_unmounted_after_the_last()
     {
         var data = Data("tmp");

@@ -109,6 +109,17 @@ public sealed class PluginDriverTests : IDisposable
     }
 
     [Theory]
+    [InlineData("none", "local")]
+    [InlineData("GLOBAL", "global")]
+    [InlineData("cluster", "local")]
+    public void Scope_is_local_when_the_plugin_has_no_capabilities_or_an_unknown_scope(string answer, string scope)
+    {
+        Start("caps", true, "--scope", answer);
+        using var d = PluginDriver.Activate("caps", Discovery, Fast);
+        Assert.Equal(scope, d.Scope());
+    }
+
+    [Theory]
     [InlineData("nope")]
     [InlineData("../plugins/x")]
     [InlineData("vieux/sshfs:latest")]

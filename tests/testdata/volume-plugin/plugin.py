@@ -2,7 +2,7 @@
 """A small Docker volume plugin (legacy plugin protocol) for Berth's driver tests.
 
 Volumes are directories ROOT/volumes/NAME; mounts are counted per ID in memory.
-    plugin.py --unix SOCKET --root DIR [--scope global] [--implements VolumeDriver] [--delay SECONDS]
+    plugin.py --unix SOCKET --root DIR [--scope global|local|none] [--implements VolumeDriver] [--delay SECONDS]
     plugin.py --tcp SPECFILE --root DIR ...   (listens on 127.0.0.1:0 and writes tcp://127.0.0.1:PORT to SPECFILE)
 Test hooks: Create with option fail=MSG answers 500 {"Err": MSG}; failok=MSG answers 200 {"Err": MSG};
 option slow=SECONDS sleeps before answering Mount. Requests without the plugin Accept header get 400.
@@ -65,6 +65,8 @@ class Handler(BaseHTTPRequestHandler):
                 opts[name] = o
                 return self.reply(200, {"Err": ""})
             if method == "VolumeDriver.Capabilities":
+                if args.scope == "none":  # a plugin without the optional call
+                    return self.reply(404, {"Err": "404 page not found"})
                 return self.reply(200, {"Capabilities": {"Scope": args.scope}})
             if method == "VolumeDriver.List":
                 vols = [{"Name": v, "Mountpoint": vol_path(v) if mounts.get(v) else ""} for v in sorted(os.listdir(VOLS))]

@@ -81,6 +81,7 @@ public sealed record LocalMountOptions(string Type, string Device, string O)
     {
         if (Device.Length == 0) throw new BerthException(ErrorKind.System, "missing device in volume options");
         var (flags, data, loop) = Split();
+        if (Type is "nfs" or "cifs") data = ResolveAddr(data);
         bool bind = (flags & Libc.MS_BIND) != 0;
         string source = Device;
         int loopFd = -1;
@@ -116,6 +117,30 @@ public sealed record LocalMountOptions(string Type, string Device, string O)
         {
             if (loopFd >= 0) Libc.close(loopFd); // the mount holds the device now; after a failure this detaches it
         }
+    }
+
+    /// <summary>nfs and cifs take `addr=` as an IP address: a host name is resolved first (dockerd does the same).</summary>
+    public static string ResolveAddr(string data)
+    {
+        var words = data.Split(',');
+        for (int i = 0; i < words.Length; i++)
+        {
+            if (!words[i].StartsWith("addr=", StringComparison.Ordinal)) continue;
+            var host = words[i]["addr=".Length..];
+            if (System.Net.IPAddress.TryParse(host, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) break;
+            try
+            {
+                var addr = System.Net.Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                    ?? System.Net.Dns.GetHostAddresses(host).First();
+                words[i] = "addr=" + addr;
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                throw new BerthException(ErrorKind.System, $"error resolving passed in network volume address: lookup {host}: {e.Message}");
+            }
+            break;
+        }
+        return string.Join(',', words);
     }
 
     private static bool IsRegularFile(string path)
