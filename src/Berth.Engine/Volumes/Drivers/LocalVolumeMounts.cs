@@ -19,22 +19,38 @@ namespace Berth.Engine.Volumes.Drivers;
 /// </summary>
 public sealed class LocalVolumeMounts
 {
-    private readonly Dictionary<string, HashSet<string>> _users = new(StringComparer.Ordinal);
+    /// <summary>One volume's users, with its own lock: a slow mount (NFS) of one volume does not hold up the others.</summary>
+    private sealed class Entry
+    {
+        public readonly Lock Gate = new();
+        public readonly HashSet<string> Users = new(StringComparer.Ordinal);
+    }
+
+    private readonly Dictionary<string, Entry> _volumes = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+
+    private Entry For(string name)
+    {
+        lock (_lock)
+        {
+            if (!_volumes.TryGetValue(name, out var e)) _volumes[name] = e = new Entry();
+            return e;
+        }
+    }
 
     /// <summary>Adds <paramref name="id"/> as a user; mounts <paramref name="options"/> on <paramref name="dataPath"/>
     /// when it is the first. Returns the path to bind into the container.</summary>
     public string Mount(string name, string dataPath, LocalMountOptions options, string id)
     {
-        lock (_lock)
+        var e = For(name);
+        lock (e.Gate)
         {
-            if (!_users.TryGetValue(name, out var users)) _users[name] = users = new HashSet<string>(StringComparer.Ordinal);
-            if (users.Count == 0 && !MountHelper.IsMounted(dataPath))
+            if (e.Users.Count == 0 && !MountHelper.IsMounted(dataPath))
             {
                 Directory.CreateDirectory(dataPath);
                 options.MountOn(dataPath);
             }
-            users.Add(id);
+            e.Users.Add(id);
             return dataPath;
         }
     }
@@ -42,11 +58,10 @@ public sealed class LocalVolumeMounts
     /// <summary>Removes <paramref name="id"/>; unmounts when no user is left. Unknown ids are ignored.</summary>
     public void Unmount(string name, string dataPath, string id)
     {
-        lock (_lock)
+        var e = For(name);
+        lock (e.Gate)
         {
-            if (!_users.TryGetValue(name, out var users) || !users.Remove(id)) return;
-            if (users.Count > 0) return;
-            _users.Remove(name);
+            if (!e.Users.Remove(id) || e.Users.Count > 0) return;
             UnmountPath(dataPath);
         }
     }
@@ -54,42 +69,48 @@ public sealed class LocalVolumeMounts
     /// <summary>The ids using the volume now.</summary>
     public IReadOnlyCollection<string> Users(string name)
     {
-        lock (_lock) return _users.TryGetValue(name, out var u) ? [.. u] : [];
+        var e = For(name);
+        lock (e.Gate) return [.. e.Users];
     }
 
     /// <summary>Before the local driver removes the volume: refused while it is mounted for someone (dockerd's
     /// "volume has active mounts"), else unmounted if something left it mounted.</summary>
     public void PrepareRemove(string name, string dataPath)
     {
-        lock (_lock)
+        var e = For(name);
+        lock (e.Gate)
         {
-            if (_users.TryGetValue(name, out var u) && u.Count > 0)
-                throw BerthException.Conflict("volume has active mounts");
-            _users.Remove(name);
+            if (e.Users.Count > 0) throw BerthException.Conflict("volume has active mounts");
             UnmountPath(dataPath);
         }
+        lock (_lock) _volumes.Remove(name);
     }
 
     /// <summary>Start-up: rebuilds the users of one volume from the running containers that mount it (see the class
     /// summary), mounting or unmounting so that the kernel agrees.</summary>
     public void Recover(string name, string dataPath, LocalMountOptions options, IEnumerable<string> runningUsers)
     {
-        lock (_lock)
+        var e = For(name);
+        lock (e.Gate)
         {
-            var users = new HashSet<string>(runningUsers, StringComparer.Ordinal);
+            e.Users.Clear();
+            e.Users.UnionWith(runningUsers);
             bool mounted = MountHelper.IsMounted(dataPath);
-            if (users.Count == 0)
+            if (e.Users.Count == 0)
             {
-                _users.Remove(name);
                 if (mounted) UnmountPath(dataPath);
                 return;
             }
             if (!mounted)
             {
                 Directory.CreateDirectory(dataPath);
-                options.MountOn(dataPath);
+                try { options.MountOn(dataPath); }
+                catch
+                {
+                    e.Users.Clear();
+                    throw;
+                }
             }
-            _users[name] = users;
         }
     }
 
