@@ -41,6 +41,22 @@ public sealed class AbiConstantsTests
         ["MS_RDONLY"] = (long)Libc.MS_RDONLY, ["MS_NOSUID"] = (long)Libc.MS_NOSUID, ["MS_NODEV"] = (long)Libc.MS_NODEV,
         ["MS_NOEXEC"] = (long)Libc.MS_NOEXEC, ["MS_REMOUNT"] = (long)Libc.MS_REMOUNT, ["MS_BIND"] = (long)Libc.MS_BIND,
         ["MS_REC"] = (long)Libc.MS_REC, ["MNT_DETACH"] = Libc.MNT_DETACH,
+        ["MS_SYNCHRONOUS"] = (long)Libc.MS_SYNCHRONOUS, ["MS_MANDLOCK"] = (long)Libc.MS_MANDLOCK,
+        ["MS_DIRSYNC"] = (long)Libc.MS_DIRSYNC, ["MS_NOATIME"] = (long)Libc.MS_NOATIME,
+        ["MS_NODIRATIME"] = (long)Libc.MS_NODIRATIME, ["MS_UNBINDABLE"] = (long)Libc.MS_UNBINDABLE,
+        ["MS_PRIVATE"] = (long)Libc.MS_PRIVATE, ["MS_SLAVE"] = (long)Libc.MS_SLAVE, ["MS_SHARED"] = (long)Libc.MS_SHARED,
+        ["MS_RELATIME"] = (long)Libc.MS_RELATIME, ["MS_STRICTATIME"] = (long)Libc.MS_STRICTATIME,
+        ["ENOTSUP"] = Libc.ENOTSUP,
+        // loop devices (uapi linux/loop.h)
+        ["K_LOOP_SET_FD"] = Libc.LOOP_SET_FD, ["K_LOOP_CLR_FD"] = Libc.LOOP_CLR_FD,
+        ["K_LOOP_GET_STATUS64"] = Libc.LOOP_GET_STATUS64, ["K_LOOP_CONFIGURE"] = Libc.LOOP_CONFIGURE,
+        ["K_LOOP_CTL_GET_FREE"] = Libc.LOOP_CTL_GET_FREE, ["K_LO_FLAGS_READ_ONLY"] = Libc.LO_FLAGS_READ_ONLY,
+        ["K_LO_FLAGS_AUTOCLEAR"] = Libc.LO_FLAGS_AUTOCLEAR, ["K_LO_NAME_SIZE"] = Libc.LO_NAME_SIZE,
+        ["K_sizeof(struct loop_info64)"] = Marshal.SizeOf<Libc.LoopInfo64>(),
+        ["K_offsetof(struct loop_info64, lo_flags)"] = Marshal.OffsetOf<Libc.LoopInfo64>(nameof(Libc.LoopInfo64.Flags)),
+        ["K_offsetof(struct loop_info64, lo_file_name)"] = Marshal.OffsetOf<Libc.LoopInfo64>(nameof(Libc.LoopInfo64.FileName)),
+        ["K_sizeof(struct loop_config)"] = Marshal.SizeOf<Libc.LoopConfig>(),
+        ["K_offsetof(struct loop_config, info)"] = Marshal.OffsetOf<Libc.LoopConfig>(nameof(Libc.LoopConfig.Info)),
         // namespaces, signals, wait, prctl, poll, sockets
         ["CLONE_NEWNS"] = Libc.CLONE_NEWNS, ["CLONE_NEWCGROUP"] = Libc.CLONE_NEWCGROUP,
         ["CLONE_NEWUTS"] = Libc.CLONE_NEWUTS, ["CLONE_NEWIPC"] = Libc.CLONE_NEWIPC,
@@ -106,6 +122,8 @@ public sealed class AbiConstantsTests
             P(AT_FDCWD); P(AT_SYMLINK_NOFOLLOW); P(AT_REMOVEDIR); P(AT_SYMLINK_FOLLOW); P(AT_EMPTY_PATH);
             P(S_IFIFO); P(S_IFCHR); P(S_IFDIR); P(S_IFBLK); P(S_IFREG);
             P(MS_RDONLY); P(MS_NOSUID); P(MS_NODEV); P(MS_NOEXEC); P(MS_REMOUNT); P(MS_BIND); P(MS_REC); P(MNT_DETACH);
+            P(MS_SYNCHRONOUS); P(MS_MANDLOCK); P(MS_DIRSYNC); P(MS_NOATIME); P(MS_NODIRATIME); P(MS_UNBINDABLE);
+            P(MS_PRIVATE); P(MS_SLAVE); P(MS_SHARED); P(MS_RELATIME); P(MS_STRICTATIME); P(ENOTSUP);
             P(CLONE_NEWNS); P(CLONE_NEWCGROUP); P(CLONE_NEWUTS); P(CLONE_NEWIPC); P(CLONE_NEWUSER); P(CLONE_NEWPID);
             P(CLONE_NEWNET); P(CLONE_NEWTIME);
             P(SIGHUP); P(SIGINT); P(SIGQUIT); P(SIGKILL); P(SIGUSR1); P(SIGTERM); P(SIGCHLD); P(SIGCONT); P(SIGSTOP);
@@ -129,11 +147,22 @@ public sealed class AbiConstantsTests
     // The kernel's view: uapi <asm/fcntl.h> (through <linux/fcntl.h>), where O_LARGEFILE is not 0.
     private const string KernelProgram = """
         #include <linux/fcntl.h>
+        #include <linux/loop.h>
+        #include <stddef.h>
         #include <stdio.h>
         #define PN(name, x) printf("%s %lld\n", name, (long long)(x))
         int main(void) {
             PN("K_O_DIRECTORY", O_DIRECTORY); PN("K_O_NOFOLLOW", O_NOFOLLOW); PN("K_O_DIRECT", O_DIRECT);
             PN("K_O_LARGEFILE", O_LARGEFILE); PN("K_O_TMPFILE", O_TMPFILE);
+            PN("K_LOOP_SET_FD", LOOP_SET_FD); PN("K_LOOP_CLR_FD", LOOP_CLR_FD);
+            PN("K_LOOP_GET_STATUS64", LOOP_GET_STATUS64); PN("K_LOOP_CONFIGURE", LOOP_CONFIGURE);
+            PN("K_LOOP_CTL_GET_FREE", LOOP_CTL_GET_FREE); PN("K_LO_FLAGS_READ_ONLY", LO_FLAGS_READ_ONLY);
+            PN("K_LO_FLAGS_AUTOCLEAR", LO_FLAGS_AUTOCLEAR); PN("K_LO_NAME_SIZE", LO_NAME_SIZE);
+            PN("K_sizeof(struct loop_info64)", sizeof(struct loop_info64));
+            PN("K_offsetof(struct loop_info64, lo_flags)", offsetof(struct loop_info64, lo_flags));
+            PN("K_offsetof(struct loop_info64, lo_file_name)", offsetof(struct loop_info64, lo_file_name));
+            PN("K_sizeof(struct loop_config)", sizeof(struct loop_config));
+            PN("K_offsetof(struct loop_config, info)", offsetof(struct loop_config, info));
             return 0;
         }
         """;

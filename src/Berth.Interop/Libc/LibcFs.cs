@@ -12,6 +12,10 @@ public static unsafe partial class Libc
     public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REMOUNT = 32, MS_BIND = 4096,
         MS_REC = 16384;
     public const int MNT_DETACH = 2;
+    // The rest of mount(8)'s option words (linux/mount.h), for the local volume driver's `-o o=...`.
+    public const ulong MS_SYNCHRONOUS = 16, MS_MANDLOCK = 64, MS_DIRSYNC = 128, MS_NOATIME = 1024,
+        MS_NODIRATIME = 2048, MS_UNBINDABLE = 1 << 17, MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19, MS_SHARED = 1 << 20,
+        MS_RELATIME = 1 << 21, MS_STRICTATIME = 1 << 24;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
