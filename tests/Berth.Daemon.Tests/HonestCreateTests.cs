@@ -21,9 +21,7 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     private int ContainerCount() => Ok("ps", "-aq").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
 
     [Theory]
-    [InlineData("-v", "/tmp:/data", "HostConfig.Binds")]
-    [InlineData("--mount", "type=tmpfs,target=/t", "HostConfig.Mounts")]
-    [InlineData("--tmpfs", "/t", "HostConfig.Tmpfs")]
+    [InlineData("--storage-opt", "size=1G", "HostConfig.StorageOpt")]
     [InlineData("-p", "127.0.0.1:18099:80", "HostConfig.PortBindings")]
     [InlineData("--restart", "always", "HostConfig.RestartPolicy")]
     [InlineData("--init", "", "HostConfig.Init")]

@@ -67,6 +67,7 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
     private readonly IImageResolver _images;
     private readonly IContainerMonitor _monitor;
     private readonly IOciRuntime _runtime;
+    private readonly Volumes.IVolumes _volumes;
     private readonly ConcurrentDictionary<string, Entry> _entries = new();
 
     /// <summary>The in-memory half of a container: its gate and the promises waiters hold.</summary>
@@ -87,14 +88,18 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
 
     /// <param name="monitor">The monitor seam (default: the berth-monitor binary at <see cref="EngineOptions.MonitorPath"/>).</param>
     /// <param name="runtime">The OCI runtime seam (default: from <see cref="EngineOptions.RuntimePath"/>).</param>
+    /// <param name="volumes">The volume store (default: plain directories under &lt;data-root&gt;/volumes, an interim
+    /// store until the real one is wired in).</param>
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images, IContainerMonitor? monitor = null,
-        IOciRuntime? runtime = null)
+        IOciRuntime? runtime = null, Volumes.IVolumes? volumes = null)
     {
         _options = options;
         _rootfs = rootfs;
         _images = images;
         _monitor = monitor ?? new BerthMonitor(options.MonitorPath);
         Store = new ContainerStore(options.DataRoot);
+        _volumes = volumes ?? new Volumes.DirectoryVolumesForTests(Path.Combine(options.DataRoot, "volumes"),
+            name => ContainersUsingVolume(name).Any());
         Directory.CreateDirectory(RuntimeRoot);
         _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
         Recover();
