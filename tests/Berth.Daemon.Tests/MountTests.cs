@@ -291,6 +291,47 @@ public sealed class MountTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
     }
 
     [Fact]
+    public void Propagation_NeedsASharedSource_AndCarriesHostMountsIn()
+    {
+        var dir = HostDir("prop");
+        var sub = Directory.CreateDirectory(Path.Combine(dir, "sub")).FullName;
+        var (mp, optional) = Engine.Volumes.MountPropagation.MountOf(dir);
+        if (!optional.Any(o => o.StartsWith("shared:", StringComparison.Ordinal)))
+        {
+            Assert.Contains($"path {dir} is mounted on {mp} but it is not a shared mount",
+                Refused("run", "--rm", "-v", dir + ":/s:rshared", "busybox", "true"));
+            if (!optional.Any(o => o.StartsWith("master:", StringComparison.Ordinal)))
+                Assert.Contains($"path {dir} is mounted on {mp} but it is not a shared or slave mount",
+                    Refused("run", "--rm", "-v", dir + ":/s:rslave", "busybox", "true"));
+        }
+        Assert.Equal(0, Run.Command("mount", ["--bind", dir, dir]).Code);
+        string? shared = null, priv = null;
+        try
+        {
+            Assert.Equal(0, Run.Command("mount", ["--make-shared", dir]).Code);
+            shared = Ok("run", "-d", "-v", dir + ":/s:rshared", "busybox", "sleep", "60").Trim();
+            priv = Ok("run", "-d", "-v", dir + ":/s", "busybox", "sleep", "60").Trim();
+            Assert.Equal(0, Run.Command("mount", ["-t", "tmpfs", "berth-prop", sub]).Code);
+            // A mount made on the host after the start reaches the rshared bind, not the (default) rprivate one.
+            Assert.Contains("/s/sub", MountsOf(shared));
+            Assert.DoesNotContain("/s/sub", MountsOf(priv));
+        }
+        finally
+        {
+            if (shared is not null) Docker("rm", "-f", shared);
+            if (priv is not null) Docker("rm", "-f", priv);
+            Run.Command("umount", [sub]);
+            Run.Command("umount", [dir]);
+        }
+    }
+
+    private string MountsOf(string id)
+    {
+        var pid = Inspect(id).GetProperty("State").GetProperty("Pid").GetInt32();
+        return File.ReadAllText($"/proc/{pid}/mountinfo");
+    }
+
+    [Fact]
     public void MountTargets_ThatAreSymlinksOutOfTheRoot_StayInTheRoot()
     {
         var image = Image("escape", root =>
