@@ -92,6 +92,21 @@ public sealed class ContainerVolumesTests : IDisposable
     }
 
     [Fact]
+    public void ANamedVolumeWithContent_IsNotCopiedInto()
+    {
+        var data = _volumes.GetOrCreate("full", null, null, null, false).Mountpoint;
+        File.WriteAllText(Path.Combine(data, "mine"), "x");
+        _volumes.Calls.Clear();
+        _engine.Create(new CreateInput
+        {
+            Config = new ContainerConfig { Image = "busybox", Cmd = ["true"] },
+            HostConfig = new HostConfig { Binds = ["full:/data"] },
+        });
+        Assert.Equal(["create full labels="], _volumes.Calls);
+        Assert.False(File.Exists(Path.Combine(data, "seed")));
+    }
+
+    [Fact]
     public void AFailedCreate_RemovesTheAnonymousVolumesItMade()
     {
         File.WriteAllText(Path.Combine(_root, "template", "file"), "x");

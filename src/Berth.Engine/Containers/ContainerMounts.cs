@@ -78,7 +78,17 @@ public sealed partial class ContainerManager
     /// </summary>
     private void CreateVolumes(string id, List<MountPoint> points, List<string> made)
     {
-        var needRootfs = points.Any(m => m.Type == "volume" && (m.CopyData || (m.Anonymous && m.Name.Length == 0)));
+        // A named volume that has content already is never copied into: no need to mount the rootfs for it.
+        var filled = new HashSet<MountPoint>();
+        foreach (var m in points.Where(m => m.Type == "volume" && m.CopyData && m.Name.Length > 0 && m.Source.Length == 0))
+        {
+            try
+            {
+                if (Directory.EnumerateFileSystemEntries(_volumes.Get(m.Name).Mountpoint).Any()) filled.Add(m);
+            }
+            catch (Exception e) when (e is BerthException or IOException or UnauthorizedAccessException) { }
+        }
+        var needRootfs = points.Any(m => m.Type == "volume" && ((m.CopyData && !filled.Contains(m)) || (m.Anonymous && m.Name.Length == 0)));
         string? rootfs = needRootfs ? _rootfs.Mount(id) : null;
         try
         {
@@ -101,7 +111,7 @@ public sealed partial class ContainerManager
                 m.Name = v.Name;
                 m.Driver = v.Driver;
                 m.Source = v.Mountpoint;
-                if (m.CopyData && rootfs is not null)
+                if (m.CopyData && rootfs is not null && !filled.Contains(m))
                 {
                     var from = InRootPath.Resolve(rootfs, m.Destination);
                     if (!Directory.Exists(from)) continue;
