@@ -18,22 +18,21 @@ public static class EngineSetup
             catch (Exception e) when (e is IOException or Core.BerthException) { DaemonLog.Logger.BusyboxImageFailed(e.Message); }
         }
         var images = new ImageBackend(store, new OverlaySnapshotter(store.Layers)) { Events = state.Events };
+        // The volume store: its users are the containers whose records mount a volume; Published feeds the events.
+        var volumes = new Engine.Volumes.VolumeStore(options.DataRoot)
+        {
+            Published = (action, name, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Volume, action, name, attrs),
+        };
         var containers = new ContainerManager(new EngineOptions
         {
             DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,
             MonitorPath = FindMonitor(),
-        }, images, images, events: state.Events);
+        }, images, images, events: state.Events, volumes: volumes);
         images.ContainerUsing = imageId => containers.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id;
         state.Images = images;
         state.Containers = containers;
         state.Exec = containers;
         state.System = new Engine.Backends.SystemBackend(containers, images);
-        // The volume store: its users are the containers whose records mount a volume (the container side sets
-        // volumes.ContainersUsing when it records mounts; Published feeds the event stream when it takes volumes).
-        var volumes = new Engine.Volumes.VolumeStore(options.DataRoot)
-        {
-            Published = (action, name, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Volume, action, name, attrs),
-        };
         state.Volumes = volumes;
     }
 

@@ -21,9 +21,7 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     private int ContainerCount() => Ok("ps", "-aq").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
 
     [Theory]
-    [InlineData("-v", "/tmp:/data", "HostConfig.Binds")]
-    [InlineData("--mount", "type=tmpfs,target=/t", "HostConfig.Mounts")]
-    [InlineData("--tmpfs", "/t", "HostConfig.Tmpfs")]
+    [InlineData("--storage-opt", "size=1G", "HostConfig.StorageOpt")]
     [InlineData("-p", "127.0.0.1:18099:80", "HostConfig.PortBindings")]
     [InlineData("--init", "", "HostConfig.Init")]
     [InlineData("--device", "/dev/null:/dev/xnull", "HostConfig.Devices")]
@@ -120,7 +118,7 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [InlineData("""{"Image":"busybox","Cmd":["true"],"WorkingDir":"/a\u0000b"}""", "Config.WorkingDir")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"Hostname":"a\u0000b"}""", "Config.Hostname")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"MacAddress":"02:42:ac:11:00:02"}""", "Config.MacAddress")]
-    [InlineData("""{"Image":"busybox","Cmd":["true"],"Volumes":{"/data":{}}}""", "Config.Volumes")]
+    [InlineData("""{"Image":"busybox","Cmd":["true"],"Volumes":{"data":{}}}""", "mount path must be absolute")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"HostConfig":{"Runtime":"runc"}}""", "HostConfig.Runtime")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"HostConfig":{"ExtraHosts":["bad"]}}""", "extra host")]
     [InlineData("""[]""", "invalid JSON")]

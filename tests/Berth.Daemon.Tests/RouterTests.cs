@@ -428,7 +428,7 @@ internal sealed class FakeContainers : IContainerBackend
         return Task.CompletedTask;
     }
 
-    public Task RemoveAsync(string idOrName, bool force, CancellationToken ct = default)
+    public Task RemoveAsync(string idOrName, bool force, bool removeVolumes = false, CancellationToken ct = default)
     {
         Calls.Enqueue($"remove {Get(idOrName).Id} {force}");
         return Task.CompletedTask;

@@ -48,9 +48,7 @@ public sealed class CreateContractTests
 
     public static TheoryData<string, Action<ContainerConfig, HostConfig>> Refused => new()
     {
-        { "HostConfig.Binds", (_, h) => h.Binds = ["/a:/b"] },
-        { "HostConfig.Tmpfs", (_, h) => h.Tmpfs = new() { ["/t"] = "" } },
-        { "HostConfig.VolumesFrom", (_, h) => h.VolumesFrom = ["other"] },
+        { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
         { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
         { "HostConfig.Init", (_, h) => h.Init = true },
         { "HostConfig.NetworkMode", (_, h) => h.NetworkMode = "host" },
@@ -59,7 +57,6 @@ public sealed class CreateContractTests
         { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },
         { "HostConfig.MemorySwappiness", (_, h) => h.MemorySwappiness = 10 },
         { "HostConfig.CgroupParent", (_, h) => h.CgroupParent = "/x" },
-        { "Config.Volumes", (c, _) => c.Volumes = new() { ["/data"] = new EmptyObject() } },
         { "Config.MacAddress", (c, _) => c.MacAddress = "02:42:ac:11:00:02" },
         { "Config.OnBuild", (c, _) => c.OnBuild = ["RUN true"] },
     };
@@ -158,8 +155,9 @@ public sealed class CreateContractTests
         ConfigMerge.WithImage(none, image);
         Assert.Equal((0, "x"), (none.Entrypoint!.Count, none.Cmd![0]));
 
-        // An image that declares volumes cannot run without them.
-        Assert.Contains("anonymous volumes", Assert.Throws<BerthException>(() =>
-            ConfigMerge.WithImage(new ContainerConfig(), new ImageDefaults { Volumes = ["/data"] })).Message);
+        // The image's VOLUMEs join the request's.
+        var withVolumes = new ContainerConfig { Volumes = new() { ["/mine"] = new EmptyObject() } };
+        ConfigMerge.WithImage(withVolumes, new ImageDefaults { Volumes = ["/data"] });
+        Assert.Equal(["/data", "/mine"], withVolumes.Volumes!.Keys.Order(StringComparer.Ordinal));
     }
 }

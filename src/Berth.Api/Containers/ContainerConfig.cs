@@ -174,7 +174,7 @@ public sealed class HostConfig
     public ulong IOMaximumBandwidth { get; set; }
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public List<JsonElement>? Mounts { get; set; }
+    public List<MountSpec>? Mounts { get; set; }
     public List<string>? MaskedPaths { get; set; }
     public List<string>? ReadonlyPaths { get; set; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -23,7 +23,8 @@ public interface IContainerBackend
     /// <summary>InvalidParameter for an unknown signal, Conflict when the container is not running.</summary>
     Task KillAsync(string idOrName, string signal = "KILL", CancellationToken ct = default);
 
-    Task RemoveAsync(string idOrName, bool force, CancellationToken ct = default);
+    /// <summary>With <paramref name="removeVolumes"/> (`rm -v`) the container's anonymous volumes go too.</summary>
+    Task RemoveAsync(string idOrName, bool force, bool removeVolumes = false, CancellationToken ct = default);
 
     /// <summary>Docker's wait conditions: "not-running", "next-exit", "removed"; the exit code.</summary>
     Task<int> WaitAsync(string idOrName, string condition = "not-running", CancellationToken ct = default);

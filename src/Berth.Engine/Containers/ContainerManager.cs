@@ -68,6 +68,7 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
     private readonly IImageResolver _images;
     private readonly IContainerMonitor _monitor;
     private readonly IOciRuntime _runtime;
+    private readonly Volumes.IVolumes _volumes;
     private readonly ConcurrentDictionary<string, Entry> _entries = new();
 
     /// <summary>The in-memory half of a container: its gate and the promises waiters hold.</summary>
@@ -92,8 +93,9 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
     /// <param name="monitor">The monitor seam (default: the berth-monitor binary at <see cref="EngineOptions.MonitorPath"/>).</param>
     /// <param name="runtime">The OCI runtime seam (default: from <see cref="EngineOptions.RuntimePath"/>).</param>
     /// <param name="events">The engine-wide event stream to publish on (default: a new one).</param>
+    /// <param name="volumes">The volume store (default: the volume store under &lt;data-root&gt;/volumes).</param>
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images, IContainerMonitor? monitor = null,
-        IOciRuntime? runtime = null, EngineEvents? events = null)
+        IOciRuntime? runtime = null, EngineEvents? events = null, Volumes.IVolumes? volumes = null)
     {
         Events = events ?? new EngineEvents();
         _options = options;
@@ -101,6 +103,9 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         _images = images;
         _monitor = monitor ?? new BerthMonitor(options.MonitorPath);
         Store = new ContainerStore(options.DataRoot);
+        _volumes = volumes ?? new Volumes.VolumeStore(options.DataRoot);
+        // A volume's users are the containers whose records mount it (the store keeps no second count).
+        if (_volumes is Volumes.VolumeStore store) store.ContainersUsing = name => [.. ContainersUsingVolume(name)];
         Directory.CreateDirectory(RuntimeRoot);
         _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
         StartRestartManager(); // before recovery: exits found while watching again are weighed too

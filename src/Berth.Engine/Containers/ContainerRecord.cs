@@ -44,6 +44,10 @@ public sealed class ContainerRecord
     public ContainerConfig Config { get; set; } = new();
     public HostConfig HostConfig { get; set; } = new();
 
+    /// <summary>The container's binds, volumes and `--mount type=tmpfs` mounts, resolved at create (Docker's
+    /// MountPoints); HostConfig.Tmpfs mounts are not among them, as in Docker.</summary>
+    public List<Volumes.MountPoint> MountPoints { get; set; } = [];
+
     public ContainerStateRecord State { get; set; } = new();
     public int RestartCount { get; set; }
 

@@ -55,7 +55,14 @@ public sealed class ContainerSpecInput
 
     /// <summary>"none", or a path to join (e.g. "/proc/PID/ns/net"); null = a new network namespace.</summary>
     public string? NetworkNamespacePath { get; init; }
+
+    /// <summary>The container's binds, volumes (as binds of their host paths) and tmpfs mounts, in any order.</summary>
+    public IReadOnlyList<ContainerMountSpec>? Mounts { get; init; }
 }
+
+/// <summary>One user mount of a container as the spec gets it: a bind of a host path (a bind or a volume) or a tmpfs.</summary>
+public sealed record ContainerMountSpec(string Type, string Source, string Destination, bool RW = true, string Propagation = "",
+    bool NonRecursive = false, string TmpfsData = "");
 
 /// <summary>The image's defaults that a container inherits (from the image config).</summary>
 public sealed class ImageDefaults
@@ -154,7 +161,6 @@ public static class DockerSpec
                 OomScoreAdj = c.OomScoreAdj,
                 Rlimits = c.Rlimits is { Count: > 0 } ? [.. c.Rlimits] : null,
             },
-            Mounts = Mounts(c),
             Linux = new Linux
             {
                 Namespaces = Namespaces(c, cgroupV2),
@@ -165,6 +171,7 @@ public static class DockerSpec
                 Sysctl = c.Sysctls?.ToDictionary(kv => kv.Key, kv => kv.Value),
             },
         };
+        spec.Mounts = Mounts(c, spec);
         if (!c.SeccompUnconfined && !c.Privileged)
             spec.Linux.Seccomp = DefaultSeccomp(caps);
         return spec;
@@ -242,10 +249,10 @@ public static class DockerSpec
         return env;
     }
 
-    private static List<Mount> Mounts(ContainerSpecInput c)
+    private static List<Mount> Mounts(ContainerSpecInput c, Spec spec)
     {
         var shm = c.ShmSize > 0 ? c.ShmSize : 64L * 1024 * 1024;
-        var mounts = new List<Mount>
+        var defaults = new List<Mount>
         {
             new() { Destination = "/proc", Type = "proc", Source = "proc", Options = ["nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] },
@@ -255,18 +262,47 @@ public static class DockerSpec
             new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = ["nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={shm}"] },
         };
+        // The user's mounts (and the etc files, which Docker counts among them) replace a default mount at the same
+        // destination; a user /dev drops the default ones under it (moby's setMounts).
+        var user = new List<Mount>();
+        foreach (var m in c.Mounts ?? []) user.Add(UserMount(m, spec));
         if (c.EtcFilesDir is { } dir)
         {
             foreach (var name in new[] { "resolv.conf", "hostname", "hosts" })
             {
-                mounts.Add(new Mount
+                if (user.Any(u => u.Destination == "/etc/" + name)) continue;
+                user.Add(new Mount
                 {
                     Destination = "/etc/" + name, Type = "bind", Source = Path.Combine(dir, name),
                     Options = c.ReadonlyRootfs ? ["rbind", "rprivate", "ro"] : ["rbind", "rprivate"],
                 });
             }
         }
+        var taken = user.Select(u => u.Destination).ToHashSet(StringComparer.Ordinal);
+        bool userDev = taken.Contains("/dev");
+        var mounts = defaults.Where(d => !taken.Contains(d.Destination) && !(userDev && d.Destination.StartsWith("/dev/", StringComparison.Ordinal))).ToList();
+        // Parents before children: by the number of components of the destination (moby's sortMounts).
+        mounts.AddRange(user.OrderBy(u => u.Destination.Split('/').Length));
         return mounts;
+    }
+
+    /// <summary>A user mount in Docker's OCI form: tmpfs with Docker's default options merged with the user's; a bind
+    /// "rbind" (or "bind"), "ro", and its propagation, which also sets the root's (shared, or rslave).</summary>
+    private static Mount UserMount(ContainerMountSpec m, Spec spec)
+    {
+        if (m.Type == "tmpfs")
+            return new Mount { Destination = m.Destination, Type = "tmpfs", Source = "tmpfs", Options = Volumes.MountSpecParser.TmpfsOptions(m.TmpfsData) };
+        var options = new List<string> { m.NonRecursive ? "bind" : "rbind" };
+        if (!m.RW) options.Add("ro");
+        if (m.Propagation.Length > 0)
+        {
+            options.Add(m.Propagation);
+            var root = spec.Linux?.RootfsPropagation;
+            if (m.Propagation is "shared" or "rshared") spec.Linux!.RootfsPropagation = "shared";
+            else if (m.Propagation is "slave" or "rslave" && root is not ("shared" or "rshared" or "slave" or "rslave"))
+                spec.Linux!.RootfsPropagation = "rslave";
+        }
+        return new Mount { Destination = m.Destination, Type = "bind", Source = m.Source, Options = options };
     }
 
     private static List<LinuxNamespace> Namespaces(ContainerSpecInput c, bool cgroupV2)

@@ -42,12 +42,32 @@ public static partial class ContainersRouter
                 w.WriteStartObject("Networks");
                 w.WriteEndObject();
                 w.WriteEndObject();
-                w.WriteStartArray("Mounts");
-                w.WriteEndArray();
+                WriteMounts(w, c);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
         });
+    }
+
+    /// <summary>Docker's types.MountPoint for each of the container's mount points (HostConfig.Tmpfs mounts are not
+    /// among them, as with dockerd); Type, Name and Driver are omitted when empty.</summary>
+    private static void WriteMounts(Utf8JsonWriter w, ContainerRecord c)
+    {
+        w.WriteStartArray("Mounts");
+        foreach (var m in c.MountPoints.OrderBy(m => m.Destination, StringComparer.Ordinal))
+        {
+            w.WriteStartObject();
+            if (m.Type.Length > 0) w.WriteString("Type", m.Type);
+            if (m.Name.Length > 0) w.WriteString("Name", m.Name);
+            w.WriteString("Source", m.Source);
+            w.WriteString("Destination", m.Destination);
+            if (m.Driver.Length > 0) w.WriteString("Driver", m.Driver);
+            w.WriteString("Mode", m.Mode);
+            w.WriteBoolean("RW", m.RW);
+            w.WriteString("Propagation", m.Propagation);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     /// <summary>dockerd's list Command: the path, then the args, each quoted in '' when it has a space.</summary>
@@ -125,8 +145,7 @@ public static partial class ContainersRouter
             w.WriteEndObject();
             w.WriteString("Name", "overlay2");
             w.WriteEndObject();
-            w.WriteStartArray("Mounts");
-            w.WriteEndArray();
+            WriteMounts(w, c);
             w.WritePropertyName("Config");
             JsonSerializer.Serialize(w, c.Config, Berth.Api.Containers.ContainersJsonContext.Default.ContainerConfig);
             w.WriteStartObject("NetworkSettings");

@@ -50,7 +50,7 @@ public static partial class ContainersRouter
         MapOperations(app, Engine);
         app.MapDelete("/containers/{id}", async ctx =>
         {
-            await Engine().RemoveAsync(Id(ctx), Flag(ctx, "force"), ctx.RequestAborted);
+            await Engine().RemoveAsync(Id(ctx), Flag(ctx, "force"), Flag(ctx, "v"), ctx.RequestAborted);
             ctx.Response.StatusCode = StatusCodes.Status204NoContent;
         });
     }

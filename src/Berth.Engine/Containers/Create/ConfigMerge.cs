@@ -41,13 +41,17 @@ public static class ConfigMerge
         if (string.IsNullOrEmpty(c.StopSignal) && !string.IsNullOrEmpty(image.StopSignal)) c.StopSignal = image.StopSignal;
         // An empty entrypoint given explicitly ("--entrypoint ''") means none.
         if (c.Entrypoint is [""]) c.Entrypoint = [];
+        // The image's VOLUMEs join the request's (each becomes an anonymous volume unless something is mounted there).
         if (image.Volumes is { Count: > 0 })
-            throw BerthException.Invalid($"the image declares volumes ({string.Join(", ", image.Volumes)}): anonymous volumes are not implemented in Berth yet");
+        {
+            c.Volumes ??= [];
+            foreach (var v in image.Volumes) c.Volumes.TryAdd(v, new EmptyObject());
+        }
         c.Labels ??= [];
     }
 
     /// <summary>What the spec builder needs, from the record (paths filled in by the caller).</summary>
-    public static ContainerSpecInput ToSpecInput(ContainerRecord r, string rootfs, string? etcDir)
+    public static ContainerSpecInput ToSpecInput(ContainerRecord r, string rootfs, string? etcDir, IReadOnlyList<ContainerMountSpec>? mounts = null)
     {
         var c = r.Config;
         var h = r.HostConfig;
@@ -64,7 +68,7 @@ public static class ConfigMerge
             Memory = h.Memory, MemorySwap = h.MemorySwap, MemoryReservation = h.MemoryReservation, NanoCpus = h.NanoCpus,
             CpuShares = h.CpuShares, CpuQuota = h.CpuQuota, CpuPeriod = h.CpuPeriod,
             CpusetCpus = h.CpusetCpus, CpusetMems = h.CpusetMems, PidsLimit = h.PidsLimit, BlkioWeight = h.BlkioWeight,
-            OomScoreAdj = h.OomScoreAdj, ShmSize = h.ShmSize, Sysctls = h.Sysctls,
+            OomScoreAdj = h.OomScoreAdj, ShmSize = h.ShmSize, Sysctls = h.Sysctls, Mounts = mounts,
             Rlimits = h.Ulimits?.Select(u => new PosixRlimit
             {
                 Type = "RLIMIT_" + u.Name.ToUpperInvariant(),

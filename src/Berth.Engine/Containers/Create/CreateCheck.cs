@@ -29,13 +29,8 @@ public static class CreateCheck
 
     private static void Refuse(ContainerConfig c, HostConfig h, NetworkingConfig? n)
     {
-        // Storage (issue: volumes).
-        if (Any(h.Binds)) throw NotYet("HostConfig.Binds", "volumes and bind mounts (-v) are");
-        if (Any(h.Mounts)) throw NotYet("HostConfig.Mounts", "mounts (--mount) are");
-        if (Any(h.Tmpfs)) throw NotYet("HostConfig.Tmpfs", "tmpfs mounts (--tmpfs) are");
-        if (Any(h.VolumesFrom)) throw NotYet("HostConfig.VolumesFrom", "--volumes-from is");
-        if (!string.IsNullOrEmpty(h.VolumeDriver)) throw NotYet("HostConfig.VolumeDriver", "volume drivers are");
-        if (Any(c.Volumes)) throw NotYet("Config.Volumes", "anonymous volumes are");
+        // Storage: Binds, Mounts, Tmpfs, VolumesFrom, VolumeDriver and Config.Volumes are read and checked at create
+        // (ContainerManager.PlanMounts); what a mount asks that Berth does not do is refused there by name.
         if (Any(h.StorageOpt)) throw NotYet("HostConfig.StorageOpt", "storage options are");
 
         // Networking (issue: networking). "default" is Berth's default network, which is "none" until bridge lands.

@@ -21,6 +21,7 @@ public sealed partial class ContainerManager
         CheckPlatform(input.Platform, config.Image, defaults);
         ConfigMerge.WithImage(config, defaults);
         HostConfigDefaults.Apply(host, _options.CgroupV2);
+        var mounts = PlanMounts(config, host);
         if (host.Privileged && DockerSpec.CapabilitiesMissingFromHost() is { Count: > 0 } missing)
             warnings.Add($"Privileged: the host's capability bounding set lacks {string.Join(", ", missing)}: the container gets every other capability");
 
@@ -28,25 +29,31 @@ public sealed partial class ContainerManager
         var record = new ContainerRecord
         {
             Id = id, Created = DateTime.UtcNow, Image = imageId, ImageRef = config.Image, Config = config, HostConfig = host,
+            MountPoints = mounts,
         };
         // Build the spec now, so that a bad request fails at create as with Docker (with a throwaway rootfs path).
-        var probe = DockerSpec.Build(ConfigMerge.ToSpecInput(record, "/nonexistent", null), new ImageDefaults(), _options.CgroupV2, resolveUser: false);
+        var probe = DockerSpec.Build(ConfigMerge.ToSpecInput(record, "/nonexistent", null, SpecMounts(record, start: false)), new ImageDefaults(),
+            _options.CgroupV2, resolveUser: false);
         record.Path = probe.Process!.Args![0];
         record.Args = probe.Process.Args.Skip(1).ToList();
         if (string.IsNullOrEmpty(config.Hostname)) config.Hostname = id[..12];
 
         record = Store.Add(record, input.Name);
+        var madeVolumes = new List<string>();
         try
         {
             record.LogPath = Path.Combine(Store.DirectoryOf(id), id + "-json.log");
             EtcFiles.Write(Store.DirectoryOf(id), record, probe.Hostname!);
             _rootfs.Prepare(id, imageId);
+            CreateVolumes(id, record.MountPoints, madeVolumes);
             Store.Save(record);
         }
         catch
         {
+            TryCleanup(() => _rootfs.Unmount(id));
             TryCleanup(() => _rootfs.Remove(id));
             Store.Remove(id);
+            foreach (var v in madeVolumes) TryCleanup(() => _volumes.RemoveIfUnused(v));
             throw;
         }
         EntryOf(id);

@@ -10,9 +10,10 @@ public sealed partial class ContainerManager
     /// <summary>
     /// docker rm: a running container only with force (killed first). Removes everything the container has,
     /// whatever state it is in (a start that a crash cut short included): its processes and monitor, the runtime's
-    /// state and cgroup, the overlay mount and writable layer, the state and record directories.
+    /// state and cgroup, the overlay mount and writable layer, the state and record directories; with
+    /// <paramref name="removeVolumes"/> (`rm -v`, `--rm`) its anonymous volumes.
     /// </summary>
-    public async Task RemoveAsync(string idOrName, bool force, CancellationToken ct = default)
+    public async Task RemoveAsync(string idOrName, bool force, bool removeVolumes = false, CancellationToken ct = default)
     {
         var c = Store.Get(idOrName);
         var entry = EntryOf(c.Id);
@@ -65,6 +66,7 @@ public sealed partial class ContainerManager
             entry.Removing = true;
             await TearDownAsync(c.Id, ct);
             Store.Remove(c.Id);
+            if (removeVolumes) RemoveAnonymousVolumes(c);
             Publish(c, "destroy");
         }
         finally
@@ -100,6 +102,7 @@ public sealed partial class ContainerManager
         KillMonitor(stateDir);
         TryCleanup(() => { if (Directory.Exists(runtimeDir)) Directory.Delete(runtimeDir, recursive: true); });
         TryCleanup(() => _rootfs.Unmount(id));
+        if (Store.TryGet(id, out var record) && record is not null) UnmountVolumes(record);
         TryCleanup(() => { if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true); });
     }
 

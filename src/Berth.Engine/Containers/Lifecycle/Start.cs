@@ -42,9 +42,10 @@ public sealed partial class ContainerManager
             var stateDir = StateDir(c.Id);
             try
             {
+                var mounts = SpecMounts(c, start: true);
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
-                var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id)), new ImageDefaults(), _options.CgroupV2);
+                var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts), new ImageDefaults(), _options.CgroupV2);
                 EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
@@ -83,6 +84,7 @@ public sealed partial class ContainerManager
                 await _monitor.WaitGoneAsync(stateDir);
                 TryCleanup(() => Directory.Delete(stateDir, recursive: true));
                 TryCleanup(() => _rootfs.Unmount(c.Id));
+                UnmountVolumes(c);
                 failure = e;
             }
         }
@@ -131,7 +133,7 @@ public sealed partial class ContainerManager
         CompleteExit(entry, new ExitInfo { ExitCode = code, FinishedAt = DateTime.UtcNow });
         if (c.AutoRemove && !entry.Removing)
         {
-            try { await RemoveAsync(c.Id, force: true); }
+            try { await RemoveAsync(c.Id, force: true, removeVolumes: true); }
             catch (BerthException) { }
         }
     }
