@@ -56,7 +56,7 @@ public sealed class ContainerVolumesTests : IDisposable
         {
             DataRoot = Path.Combine(_root, "data"), ExecRoot = Path.Combine(_root, "run"), RuntimePath = "/nonexistent/runtime",
             MonitorPath = "/nonexistent/monitor", CgroupV2 = false,
-        }, new DirectoryRootfs(template, Path.Combine(_root, "rootfs")), new FixedImage(), monitor, runtime, _volumes);
+        }, new DirectoryRootfs(template, Path.Combine(_root, "rootfs")), new FixedImage(), monitor, runtime, volumes: _volumes);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

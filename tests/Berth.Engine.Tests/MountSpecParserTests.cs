@@ -163,7 +163,7 @@ public sealed class MountSpecParserTests
             Interop.Libc.Check(Interop.Libc.fchmodat(Interop.Libc.AT_FDCWD, Path.Combine(src, "sub", "f"), 0x1e0 /*0740*/, 0), "chmod");
             Interop.Libc.Check(Interop.Libc.linkat(Interop.Libc.AT_FDCWD, Path.Combine(src, "sub", "f"), Interop.Libc.AT_FDCWD, Path.Combine(src, "hard"), 0), "link");
             File.CreateSymbolicLink(Path.Combine(src, "link"), "sub/f");
-            bool xattr = Interop.Libc.SetXattr(Path.Combine(src, "sub", "f"), "user.berth", "v"u8.ToArray());
+            bool xattr = Interop.Libc.SetXattr(Path.Combine(src, "sub", "f"), "user.berth", "v"u8.ToArray()) == 0;
             Interop.Libc.Check(Interop.Libc.fchmodat(Interop.Libc.AT_FDCWD, src, 0x3ff /*01777*/, 0), "chmod");
             Interop.Libc.Check(Interop.Libc.fchownat(Interop.Libc.AT_FDCWD, src, 7, 8, 0), "chown");
 
