@@ -73,6 +73,25 @@ public sealed class DockerExecTests(DaemonFixture fx) : IClassFixture<DaemonFixt
     }
 
     [Fact]
+    public void Exec_InAPausedContainer_IsDockers409()
+    {
+        var id = Sleeper();
+        try
+        {
+            Ok("pause", id);
+            var (code, _, stderr) = Docker("exec", id, "true");
+            Assert.NotEqual(0, code);
+            Assert.Contains($"Container {id} is paused, unpause the container before exec", stderr);
+            Ok("unpause", id);
+            Assert.Equal("ok\n", Ok("exec", id, "echo", "ok"));
+        }
+        finally
+        {
+            Docker("rm", "-f", id);
+        }
+    }
+
+    [Fact]
     public void Exec_UserWorkdirEnvEnvFileStdin()
     {
         var id = Sleeper("-e", "CENV=from-container", "-w", "/tmp");

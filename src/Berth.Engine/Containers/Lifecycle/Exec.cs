@@ -48,11 +48,8 @@ public sealed partial class ContainerManager : Backends.IExecBackend
 
     private static void CheckExecAllowed(ContainerRecord c)
     {
-        switch (c.State.Status)
-        {
-            case "paused": throw BerthException.Conflict($"Container {c.Id} is paused, unpause the container before exec");
-            case "restarting": throw BerthException.Conflict($"Container {c.Id} is restarting, wait until the container is running");
-        }
+        if (c.State.Paused) throw BerthException.Conflict($"Container {c.Id} is paused, unpause the container before exec");
+        if (c.State.Restarting) throw BerthException.Conflict($"Container {c.Id} is restarting, wait until the container is running");
         if (!c.State.Running) throw BerthException.Conflict($"Container {c.Id} is not running");
     }
 
