@@ -320,6 +320,9 @@ public sealed class VolumeStoreTests : IDisposable
         Assert.Null(store.Prune(FilterArgs.Empty).VolumesDeleted);
         Assert.Equal("plug", Assert.Single(store.List(F("""{"driver":{"other":true}}"""))).Name);
         Assert.Equal("/plugin/plug", store.Mount("plug", "c9"));
+        // -v plug:/x names no driver: the existing volume is taken, whatever its driver; naming local is a conflict.
+        Assert.Equal("other", store.GetOrCreate("plug", null, null, null, anonymous: false).Driver);
+        Assert.Equal(ErrorKind.Conflict, Assert.Throws<BerthException>(() => store.GetOrCreate("plug", "local", null, null, anonymous: false)).Kind);
     }
 
     [Fact]

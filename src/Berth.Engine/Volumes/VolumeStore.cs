@@ -107,10 +107,15 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
         IReadOnlyDictionary<string, string>? labels, bool anonymous)
     {
         if (string.IsNullOrEmpty(name)) name = VolumeNames.NewAnonymous();
-        if (string.IsNullOrEmpty(driver)) driver = LocalVolumeDriver.DriverName;
         VolumeMeta meta;
         lock (_lock)
         {
+            // No driver named: an existing volume is taken whatever its driver (as dockerd's checkConflict).
+            if (string.IsNullOrEmpty(driver))
+            {
+                if (_volumes.TryGetValue(name, out var any)) return any;
+                driver = LocalVolumeDriver.DriverName;
+            }
             IVolumeDriver drv;
             try
             {
