@@ -119,6 +119,8 @@ if [ "$what" = all ] || [ "$what" = many ]; then
       printf 'unix-socket = "%s"\nurl = "http://x/v1.41/volumes/create"\nheader = "Content-Type: application/json"\ndata = "{\\"Name\\":\\"bench-many-%d\\"}"\noutput = "/dev/null"\nnext\n' "$sock" "$i" >> "$W/create-$e.cfg"
       printf 'unix-socket = "%s"\nurl = "http://x/v1.41/volumes/bench-many-%d"\nrequest = "DELETE"\noutput = "/dev/null"\nnext\n' "$sock" "$i" >> "$W/rm-$e.cfg"
     done
+    # curl takes a trailing "next" as one more operation without a URL.
+    sed -i '$ d' "$W/create-$e.cfg" "$W/rm-$e.cfg"
   done
   declare -A took
   for e in berth docker; do
