@@ -21,6 +21,13 @@ public interface IRootfsProvider
 
     /// <summary>Deletes the writable layer (idempotent).</summary>
     void Remove(string containerId);
+
+    /// <summary>
+    /// False only when <paramref name="path"/> (absolute, in the container) is certainly absent from the container's
+    /// root: then a volume mounted there has nothing to copy up and the rootfs need not be mounted at create. True
+    /// when it may exist (the default: the caller mounts the rootfs and looks).
+    /// </summary>
+    bool MayHavePath(string containerId, string path) => true;
 }
 
 /// <summary>Image lookups the engine needs: name or id → image id and the defaults a container inherits.</summary>

@@ -88,7 +88,9 @@ public sealed partial class ContainerManager
             }
             catch (Exception e) when (e is BerthException or IOException or UnauthorizedAccessException) { }
         }
-        var needRootfs = points.Any(m => m.Type == "volume" && ((m.CopyData && !filled.Contains(m)) || (m.Anonymous && m.Name.Length == 0)));
+        // Nor for a volume at a path the image does not have (looked up in the layer directories, no mount).
+        var needRootfs = points.Any(m => m.Type == "volume" && ((m.CopyData && !filled.Contains(m)) || (m.Anonymous && m.Name.Length == 0))
+            && m.Source.Length == 0 && _rootfs.MayHavePath(id, m.Destination));
         string? rootfs = needRootfs ? _rootfs.Mount(id) : null;
         try
         {

@@ -112,6 +112,32 @@ public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots)
         ];
     }
 
+    /// <summary>Looks in each layer directory (the upper and the lowers) without mounting: the path is absent when no
+    /// layer has an entry at it or at a symlink along it (a symlink could lead anywhere: then it may exist).</summary>
+    public bool MayHavePath(string containerId, string path)
+    {
+        if (!snapshots.Exists(containerId)) return true;
+        var m = snapshots.Mounts(containerId);
+        var dirs = new List<string> { snapshots.UpperDir(containerId) };
+        var lower = m.Options.FirstOrDefault(o => o.StartsWith("lowerdir=", StringComparison.Ordinal));
+        if (lower is not null) dirs.AddRange(lower["lowerdir=".Length..].Split(':'));
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0 || parts.Any(p => p is "." or "..")) return true;
+        foreach (var dir in dirs)
+        {
+            var at = dir;
+            for (int i = 0; i < parts.Length; i++)
+            {
+                at = Path.Combine(at, parts[i]);
+                var info = new FileInfo(at);
+                if (info.LinkTarget is not null) return true; // a symlink along the path
+                if (!info.Exists && !Directory.Exists(at)) break;
+                if (i == parts.Length - 1) return true; // the path itself (or a whiteout of it: then the mount decides)
+            }
+        }
+        return false;
+    }
+
     public string Mount(string containerId)
     {
         var mount = snapshots.Mounts(containerId);
