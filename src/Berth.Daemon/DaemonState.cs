@@ -18,6 +18,7 @@ public sealed class DaemonState
     public Berth.Engine.Backends.IContainerBackend? Containers { get; set; }
     public Berth.Engine.Backends.IImageBackend? Images { get; set; }
     public Berth.Engine.Backends.ISystemBackend? System { get; set; }
+    public Berth.Engine.Backends.INetworkBackend? Networks { get; set; }
 
     public DaemonOptions Options { get; }
     public RuntimeCatalog Runtimes { get; }

@@ -18,14 +18,17 @@ public static class EngineSetup
             catch (Exception e) when (e is IOException or Core.BerthException) { DaemonLog.Logger.BusyboxImageFailed(e.Message); }
         }
         var images = new ImageBackend(store, new OverlaySnapshotter(store.Layers));
+        var networks = new Engine.Networking.NetworkManager(options.DataRoot, options.ExecRoot,
+            Engine.Networking.NetworkManager.BridgeNameFor(options.ExecRoot));
         var containers = new ContainerManager(new EngineOptions
         {
             DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,
             MonitorPath = FindMonitor(),
-        }, images, images);
+        }, images, images, networks: networks);
         images.ContainerUsing = imageId => containers.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id;
         state.Images = images;
         state.Containers = containers;
+        state.Networks = new Engine.Backends.NetworkBackend(networks, containers);
         state.System = new Engine.Backends.SystemBackend(containers, images);
     }
 

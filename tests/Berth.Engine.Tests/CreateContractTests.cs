@@ -54,7 +54,6 @@ public sealed class CreateContractTests
         { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
         { "HostConfig.RestartPolicy", (_, h) => h.RestartPolicy = new RestartPolicy { Name = "always" } },
         { "HostConfig.Init", (_, h) => h.Init = true },
-        { "HostConfig.NetworkMode", (_, h) => h.NetworkMode = "host" },
         { "HostConfig.PidMode", (_, h) => h.PidMode = "host" },
         { "HostConfig.Devices", (_, h) => h.Devices = [new DeviceMapping { PathOnHost = "/dev/null" }] },
         { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },

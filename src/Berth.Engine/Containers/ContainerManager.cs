@@ -67,6 +67,7 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
     private readonly IImageResolver _images;
     private readonly IContainerMonitor _monitor;
     private readonly IOciRuntime _runtime;
+    private readonly Networking.NetworkManager? _networks;
     private readonly ConcurrentDictionary<string, Entry> _entries = new();
 
     /// <summary>The in-memory half of a container: its gate and the promises waiters hold.</summary>
@@ -87,9 +88,11 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
 
     /// <param name="monitor">The monitor seam (default: the berth-monitor binary at <see cref="EngineOptions.MonitorPath"/>).</param>
     /// <param name="runtime">The OCI runtime seam (default: from <see cref="EngineOptions.RuntimePath"/>).</param>
+    /// <param name="networks">The network controller; null (unit tests) gives every container a namespace of its own with lo only.</param>
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images, IContainerMonitor? monitor = null,
-        IOciRuntime? runtime = null)
+        IOciRuntime? runtime = null, Networking.NetworkManager? networks = null)
     {
+        _networks = networks;
         _options = options;
         _rootfs = rootfs;
         _images = images;

@@ -37,6 +37,10 @@ public sealed class ContainerRecord
 
     public ContainerStateRecord State { get; set; } = new();
     public int RestartCount { get; set; }
+
+    /// <summary>Network name → what was asked for it and, while the container runs, its endpoint (inspect's
+    /// NetworkSettings.Networks).</summary>
+    public Dictionary<string, Networking.EndpointSettings> Networks { get; set; } = [];
     public string LogPath { get; set; } = "";
 
     /// <summary>The raw create body that records of Berth before the typed config kept (read once, at start-up,

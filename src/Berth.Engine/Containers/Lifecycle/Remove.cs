@@ -90,6 +90,7 @@ public sealed partial class ContainerManager
         KillMonitor(stateDir);
         TryCleanup(() => { if (Directory.Exists(runtimeDir)) Directory.Delete(runtimeDir, recursive: true); });
         TryCleanup(() => _rootfs.Unmount(id));
+        TryCleanup(() => _networks?.Detach(id));
         TryCleanup(() => { if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true); });
     }
 
