@@ -60,7 +60,6 @@ public sealed class CreateContractTests
         { "HostConfig.MemorySwappiness", (_, h) => h.MemorySwappiness = 10 },
         { "HostConfig.CgroupParent", (_, h) => h.CgroupParent = "/x" },
         { "Config.Volumes", (c, _) => c.Volumes = new() { ["/data"] = new EmptyObject() } },
-        { "Config.MacAddress", (c, _) => c.MacAddress = "02:42:ac:11:00:02" },
         { "Config.OnBuild", (c, _) => c.OnBuild = ["RUN true"] },
     };
 
