@@ -119,7 +119,7 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [InlineData("""{"Image":"busybox","Cmd":["tr\u0000ue"]}""", "Config.Cmd")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"WorkingDir":"/a\u0000b"}""", "Config.WorkingDir")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"Hostname":"a\u0000b"}""", "Config.Hostname")]
-    [InlineData("""{"Image":"busybox","Cmd":["true"],"MacAddress":"02:42:ac:11:00:02"}""", "Config.MacAddress")]
+    [InlineData("""{"Image":"busybox","Cmd":["true"],"MacAddress":"02:42:ac:11:00:0x"}""", "MAC address")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"Volumes":{"/data":{}}}""", "Config.Volumes")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"HostConfig":{"Runtime":"runc"}}""", "HostConfig.Runtime")]
     [InlineData("""{"Image":"busybox","Cmd":["true"],"HostConfig":{"ExtraHosts":["bad"]}}""", "extra host")]

@@ -65,7 +65,7 @@ public sealed partial class ContainerManager
             throw BerthException.Invalid("user specified IP address is supported only when connecting to networks with user configured subnets");
         if (settings.RequestedIPv4 is not null && (Cidr.TryParse(n.Subnet) is not { } sn || Ipam.TryParse(settings.RequestedIPv4) is not uint want || !sn.Contains(want)))
             throw BerthException.Invalid($"no configured subnet or ip-range contain the IP address {settings.RequestedIPv4}");
-        settings.NetworkID = n.Id;
+        // NetworkID stays empty until the container joins (as dockerd shows a created container).
         return new() { [name] = settings };
     }
 
