@@ -133,7 +133,7 @@ public sealed class DaemonHost : IAsyncDisposable
         Routers.Containers.ContainersRouter.Map(app, state);
         Routers.Exec.ExecRouter.Map(app, state);
         Routers.Images.ImagesRouter.Map(app, state);
-        Routers.Networks.NetworksRouter.Map(app);
+        Routers.Networks.NetworksRouter.Map(app, state);
         Routers.Volumes.VolumesRouter.Map(app, state);
         mapExtra?.Invoke(app);
         // Lowest priority, any method: so a known path with another method is also "page not found", as in dockerd.
@@ -170,6 +170,8 @@ public sealed class DaemonHost : IAsyncDisposable
         finally
         {
             foreach (string path in _sockets) UnixSocketFiles.Remove(path);
+            try { (State.Networks as IDisposable)?.Dispose(); }
+            catch (Exception e) when (e is IOException or Core.BerthException) { }
             _pidFile?.Dispose();
             _dataRootLock.Dispose();
         }

@@ -23,6 +23,7 @@ public sealed class DaemonState
 
     /// <summary>The engine's event stream (containers, images, volumes, networks publish; /events reads).</summary>
     public Berth.Engine.Events.EngineEvents Events { get; } = new();
+    public Berth.Engine.Backends.INetworkBackend? Networks { get; set; }
 
     public DaemonOptions Options { get; }
     public RuntimeCatalog Runtimes { get; }

@@ -23,15 +23,18 @@ public static class EngineSetup
         {
             Published = (action, name, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Volume, action, name, attrs),
         };
+        var networks = new Engine.Networking.NetworkManager(options.DataRoot, options.ExecRoot,
+            Engine.Networking.NetworkManager.BridgeNameFor(options.ExecRoot));
         var containers = new ContainerManager(new EngineOptions
         {
             DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,
             MonitorPath = FindMonitor(),
-        }, images, images, events: state.Events, volumes: volumes);
+        }, images, images, events: state.Events, volumes: volumes, networks: networks);
         images.ContainerUsing = imageId => containers.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id;
         state.Images = images;
         state.Containers = containers;
         state.Exec = containers;
+        state.Networks = new Engine.Backends.NetworkBackend(networks, containers);
         state.System = new Engine.Backends.SystemBackend(containers, images);
         state.Volumes = volumes;
     }

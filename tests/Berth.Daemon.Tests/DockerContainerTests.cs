@@ -311,8 +311,9 @@ public sealed class DockerContainerTests(DaemonFixture fx) : IClassFixture<Daemo
         // Docker's default capabilities and the default seccomp profile.
         Assert.Equal("CapEff:\t00000000a80425fb\nSeccomp:\t2\n",
             Ok("run", "--rm", "busybox", "grep", "-E", "^(CapEff|Seccomp):", "/proc/self/status"));
-        // Only a loopback device: --network none.
-        Assert.Equal("lo\n", Ok("run", "--rm", "busybox", "ls", "/sys/class/net"));
+        // The default bridge: lo and eth0 (--network none: lo only).
+        Assert.Equal("eth0\nlo\n", Ok("run", "--rm", "busybox", "ls", "/sys/class/net"));
+        Assert.Equal("lo\n", Ok("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net"));
     }
 
     [Fact]

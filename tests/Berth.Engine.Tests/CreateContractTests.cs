@@ -51,13 +51,11 @@ public sealed class CreateContractTests
         { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
         { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
         { "HostConfig.Init", (_, h) => h.Init = true },
-        { "HostConfig.NetworkMode", (_, h) => h.NetworkMode = "host" },
         { "HostConfig.PidMode", (_, h) => h.PidMode = "host" },
         { "HostConfig.Devices", (_, h) => h.Devices = [new DeviceMapping { PathOnHost = "/dev/null" }] },
         { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },
         { "HostConfig.MemorySwappiness", (_, h) => h.MemorySwappiness = 10 },
         { "HostConfig.CgroupParent", (_, h) => h.CgroupParent = "/x" },
-        { "Config.MacAddress", (c, _) => c.MacAddress = "02:42:ac:11:00:02" },
         { "Config.OnBuild", (c, _) => c.OnBuild = ["RUN true"] },
     };
 

@@ -164,7 +164,7 @@ public sealed class LifecycleTests : IDisposable
         var restarted = NewEngine();
         var c = restarted.Store.Get("old");
         Assert.Equal(["echo", "hi"], c.Config.Cmd);
-        Assert.Equal((67108864L, true, "none"), (c.HostConfig.Memory, c.HostConfig.AutoRemove, c.HostConfig.NetworkMode));
+        Assert.Equal((67108864L, true, "default"), (c.HostConfig.Memory, c.HostConfig.AutoRemove, c.HostConfig.NetworkMode));
         Assert.Equal("b", c.Labels["a"]);
         var saved = File.ReadAllText(Path.Combine(dir, "container.json"));
         Assert.DoesNotContain("CreateRequestJson", saved);

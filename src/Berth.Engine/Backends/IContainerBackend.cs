@@ -41,6 +41,9 @@ public interface IContainerBackend
     /// <summary>The directory of the container's record, hostname, hosts and resolv.conf files.</summary>
     string RecordDirectory(string id);
 
+    /// <summary>inspect's NetworkSettings.SandboxKey: the network namespace a running container's networks are in ("" when none).</summary>
+    string SandboxKey(string id) => "";
+
     /// <summary>inspect's GraphDriver.Data (empty when the rootfs is not an overlay).</summary>
     IReadOnlyList<KeyValuePair<string, string>> GraphDriverData(string id);
 

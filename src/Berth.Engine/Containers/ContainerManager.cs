@@ -76,6 +76,7 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
     private readonly IContainerMonitor _monitor;
     private readonly IOciRuntime _runtime;
     private readonly Volumes.IVolumes _volumes;
+    private readonly Networking.NetworkManager? _networks;
     private readonly ConcurrentDictionary<string, Entry> _entries = new();
 
     /// <summary>The in-memory half of a container: its gate and the promises waiters hold.</summary>
@@ -101,10 +102,12 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
     /// <param name="runtime">The OCI runtime seam (default: from <see cref="EngineOptions.RuntimePath"/>).</param>
     /// <param name="events">The engine-wide event stream to publish on (default: a new one).</param>
     /// <param name="volumes">The volume store (default: the volume store under &lt;data-root&gt;/volumes).</param>
+    /// <param name="networks">The network controller; null (unit tests) gives every container a namespace of its own with lo only.</param>
     public ContainerManager(EngineOptions options, IRootfsProvider rootfs, IImageResolver images, IContainerMonitor? monitor = null,
-        IOciRuntime? runtime = null, EngineEvents? events = null, Volumes.IVolumes? volumes = null)
+        IOciRuntime? runtime = null, EngineEvents? events = null, Volumes.IVolumes? volumes = null, Networking.NetworkManager? networks = null)
     {
         Events = events ?? new EngineEvents();
+        _networks = networks;
         _options = options;
         _rootfs = rootfs;
         _images = images;

@@ -54,6 +54,10 @@ public sealed class ContainerRecord
     /// <summary>The user stopped it (stop, kill, a restart's stop): a restart policy leaves it alone until it is
     /// started again (dockerd's HasBeenManuallyStopped).</summary>
     public bool ManuallyStopped { get; set; }
+
+    /// <summary>Network name → what was asked for it and, while the container runs, its endpoint (inspect's
+    /// NetworkSettings.Networks).</summary>
+    public Dictionary<string, Networking.EndpointSettings> Networks { get; set; } = [];
     public string LogPath { get; set; } = "";
 
     /// <summary>The raw create body that records of Berth before the typed config kept (read once, at start-up,

@@ -27,28 +27,97 @@ public static class EtcFiles
             Write(dir, c, hostname);
     }
 
+    /// <summary>The host's name (/proc/sys/kernel/hostname), which --network host containers get.</summary>
+    public static string HostHostname()
+    {
+        try { return File.ReadAllText("/proc/sys/kernel/hostname").Trim(); }
+        catch (IOException) { return System.Environment.MachineName; }
+    }
+
     public static string Hosts(ContainerRecord c)
     {
+        // --network host: the host's /etc/hosts, as dockerd copies it (then --add-host entries).
+        if (c.HostConfig.NetworkMode == "host")
+        {
+            string host;
+            try { host = File.ReadAllText("/etc/hosts"); }
+            catch (IOException) { host = "127.0.0.1\tlocalhost\n"; }
+            var hb = new StringBuilder(host);
+            if (host.Length > 0 && !host.EndsWith('\n')) hb.Append('\n');
+            AddExtraHosts(hb, c);
+            return hb.ToString();
+        }
         var sb = new StringBuilder(
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-        // --add-host HOST:IP, as dockerd writes them: "IP\tHOST".
+        AddExtraHosts(sb, c);
+        // The container's own addresses with its hostname (dockerd: "IP\tHOSTNAME"), one per network.
+        var name = c.Config.Hostname;
+        if (!string.IsNullOrEmpty(c.Config.Domainname)) name = $"{name}.{c.Config.Domainname} {name}";
+        foreach (var s in c.Networks.Values)
+            if (s.IPAddress != "") sb.Append(s.IPAddress).Append('\t').Append(name).Append('\n');
+        return sb.ToString();
+    }
+
+    // --add-host HOST:IP, as dockerd writes them: "IP\tHOST".
+    private static void AddExtraHosts(StringBuilder sb, ContainerRecord c)
+    {
         foreach (var e in c.HostConfig.ExtraHosts ?? [])
         {
             int colon = e.IndexOf(':');
             sb.Append(e[(colon + 1)..].Trim('[', ']')).Append('\t').Append(e[..colon]).Append('\n');
         }
-        return sb.ToString();
     }
 
-    /// <summary>--network none has no resolver of its own: only what --dns, --dns-search and --dns-option give
-    /// (an empty file otherwise, so that programs reading it do not fail).</summary>
+    /// <summary>
+    /// --network none has no resolver of its own: only what --dns, --dns-search and --dns-option give (an empty
+    /// file otherwise, so that programs reading it do not fail). --network host: the host's resolv.conf. A bridge
+    /// network: the host's resolv.conf without localhost nameservers (unreachable from the container's namespace;
+    /// Google's public resolvers when none is left, as dockerd), each of --dns, --dns-search, --dns-option
+    /// replacing its part.
+    /// </summary>
     public static string ResolvConf(ContainerRecord c)
     {
         var h = c.HostConfig;
+        var mode = h.NetworkMode;
+        if (mode != "none" && !mode.StartsWith("container:", StringComparison.Ordinal))
+            return FromHost(h, filterLocalhost: mode != "host");
         var sb = new StringBuilder();
         if (h.DnsSearch is { Count: > 0 }) sb.Append("search ").AppendJoin(' ', h.DnsSearch).Append('\n');
         foreach (var d in h.Dns ?? []) sb.Append("nameserver ").Append(d).Append('\n');
         if (h.DnsOptions is { Count: > 0 }) sb.Append("options ").AppendJoin(' ', h.DnsOptions).Append('\n');
+        return sb.ToString();
+    }
+
+    private static string FromHost(Berth.Api.Containers.HostConfig h, bool filterLocalhost)
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines("/etc/resolv.conf"); }
+        catch (IOException) { lines = []; }
+        var ns = new List<string>();
+        var search = new List<string>();
+        var options = new List<string>();
+        foreach (var raw in lines)
+        {
+            var f = raw.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 2) continue;
+            switch (f[0])
+            {
+                case "nameserver":
+                    if (!filterLocalhost || !(f[1].StartsWith("127.", StringComparison.Ordinal) || f[1] == "::1")) ns.Add(f[1]);
+                    break;
+                case "search" or "domain": search = [.. f.Skip(1)]; break;
+                case "options": options.AddRange(f.Skip(1)); break;
+            }
+        }
+        if (filterLocalhost) ns.RemoveAll(n => n.Contains(':')); // no IPv6 in Berth's networks yet
+        if (h.Dns is { Count: > 0 }) ns = [.. h.Dns];
+        else if (ns.Count == 0 && filterLocalhost) ns = ["8.8.8.8", "8.8.4.4"];
+        if (h.DnsSearch is { Count: > 0 }) search = [.. h.DnsSearch];
+        if (h.DnsOptions is { Count: > 0 }) options = [.. h.DnsOptions];
+        var sb = new StringBuilder();
+        if (search.Count > 0) sb.Append("search ").AppendJoin(' ', search).Append('\n');
+        foreach (var n in ns) sb.Append("nameserver ").Append(n).Append('\n');
+        if (options.Count > 0) sb.Append("options ").AppendJoin(' ', options).Append('\n');
         return sb.ToString();
     }
 }

@@ -53,7 +53,7 @@ public sealed class ContainerSpecInput
     /// <summary>HostConfig.Ulimits as OCI rlimits (the runtime clamps a hard limit above its own, with a warning).</summary>
     public IReadOnlyList<PosixRlimit>? Rlimits { get; init; }
 
-    /// <summary>"none", or a path to join (e.g. "/proc/PID/ns/net"); null = a new network namespace.</summary>
+    /// <summary>"none", "host" (no network namespace), or a path to join (a sandbox, "/proc/PID/ns/net"); null = a new network namespace.</summary>
     public string? NetworkNamespacePath { get; init; }
 
     /// <summary>The container's binds, volumes (as binds of their host paths) and tmpfs mounts, in any order.</summary>
@@ -309,6 +309,7 @@ public static class DockerSpec
     {
         var ns = new List<LinuxNamespace> { new() { Type = "mount" } };
         if (c.NetworkNamespacePath is null or "none") ns.Add(new LinuxNamespace { Type = "network" });
+        else if (c.NetworkNamespacePath == "host") { } // --network host: the host's network namespace
         else ns.Add(new LinuxNamespace { Type = "network", Path = c.NetworkNamespacePath });
         ns.Add(new LinuxNamespace { Type = "uts" });
         ns.Add(new LinuxNamespace { Type = "pid" });

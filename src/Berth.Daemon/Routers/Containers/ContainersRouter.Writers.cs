@@ -39,8 +39,7 @@ public static partial class ContainersRouter
                 w.WriteString("NetworkMode", c.HostConfig.NetworkMode);
                 w.WriteEndObject();
                 w.WriteStartObject("NetworkSettings");
-                w.WriteStartObject("Networks");
-                w.WriteEndObject();
+                WriteNetworks(w, c);
                 w.WriteEndObject();
                 WriteMounts(w, c);
                 w.WriteEndObject();
@@ -148,11 +147,71 @@ public static partial class ContainersRouter
             WriteMounts(w, c);
             w.WritePropertyName("Config");
             JsonSerializer.Serialize(w, c.Config, Berth.Api.Containers.ContainersJsonContext.Default.ContainerConfig);
-            w.WriteStartObject("NetworkSettings");
-            w.WriteStartObject("Networks");
-            w.WriteEndObject();
-            w.WriteEndObject();
+            WriteNetworkSettings(w, c, c.State.Running ? engine.SandboxKey(c.Id) : "");
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>inspect's NetworkSettings: the top-level (deprecated) address fields are the default bridge's, as dockerd fills them.</summary>
+    private static void WriteNetworkSettings(Utf8JsonWriter w, ContainerRecord c, string sandboxKey)
+    {
+        var b = c.Networks.TryGetValue("bridge", out var br) ? br : null;
+        w.WriteStartObject("NetworkSettings");
+        w.WriteString("Bridge", "");
+        w.WriteString("SandboxID", sandboxKey == "" ? "" : c.Id);
+        w.WriteBoolean("HairpinMode", false);
+        w.WriteString("LinkLocalIPv6Address", "");
+        w.WriteNumber("LinkLocalIPv6PrefixLen", 0);
+        w.WriteStartObject("Ports");
+        w.WriteEndObject();
+        w.WriteString("SandboxKey", sandboxKey);
+        w.WriteNull("SecondaryIPAddresses");
+        w.WriteNull("SecondaryIPv6Addresses");
+        w.WriteString("EndpointID", b?.EndpointID ?? "");
+        w.WriteString("Gateway", b?.Gateway ?? "");
+        w.WriteString("GlobalIPv6Address", "");
+        w.WriteNumber("GlobalIPv6PrefixLen", 0);
+        w.WriteString("IPAddress", b?.IPAddress ?? "");
+        w.WriteNumber("IPPrefixLen", b?.IPPrefixLen ?? 0);
+        w.WriteString("IPv6Gateway", "");
+        w.WriteString("MacAddress", b?.MacAddress ?? "");
+        WriteNetworks(w, c);
+        w.WriteEndObject();
+    }
+
+    private static void WriteNetworks(Utf8JsonWriter w, ContainerRecord c)
+    {
+        w.WriteStartObject("Networks");
+        foreach (var (name, s) in c.Networks)
+        {
+            w.WriteStartObject(name);
+            if (s.RequestedIPv4 is null) w.WriteNull("IPAMConfig");
+            else
+            {
+                w.WriteStartObject("IPAMConfig");
+                w.WriteString("IPv4Address", s.RequestedIPv4);
+                w.WriteEndObject();
+            }
+            w.WriteNull("Links");
+            if (s.Aliases is { Count: > 0 })
+            {
+                w.WriteStartArray("Aliases");
+                foreach (var a in s.Aliases) w.WriteStringValue(a);
+                w.WriteEndArray();
+            }
+            else w.WriteNull("Aliases");
+            w.WriteString("NetworkID", s.NetworkID);
+            w.WriteString("EndpointID", s.EndpointID);
+            w.WriteString("Gateway", s.Gateway);
+            w.WriteString("IPAddress", s.IPAddress);
+            w.WriteNumber("IPPrefixLen", s.IPPrefixLen);
+            w.WriteString("IPv6Gateway", "");
+            w.WriteString("GlobalIPv6Address", "");
+            w.WriteNumber("GlobalIPv6PrefixLen", 0);
+            w.WriteString("MacAddress", s.MacAddress);
+            w.WriteNull("DriverOpts");
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
     }
 }

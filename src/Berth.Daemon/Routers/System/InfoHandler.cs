@@ -3,8 +3,6 @@ namespace Berth.Daemon.Routers.System;
 /// <summary>GET /info: what `docker info` prints. Counts are 0 until containers and images exist.</summary>
 public static class InfoHandler
 {
-    public const string NetworkingWarning = "WARNING: networking is not implemented yet: containers run with --network none";
-
     public static SystemInfo Build(DaemonState state)
     {
         var (osName, osVersion) = HostFacts.OsRelease();
@@ -18,7 +16,7 @@ public static class InfoHandler
             Images = counts.Images,
             Driver = "overlay2",
             DriverStatus = [["Backing Filesystem", "extfs"], ["Supports d_type", "true"], ["Native Overlay Diff", "true"], ["userxattr", "false"]],
-            Plugins = new PluginsInfo { Volume = ["local"], Network = ["none"], Log = ["json-file"] },
+            Plugins = new PluginsInfo { Volume = ["local"], Network = ["bridge", "host", "null"], Log = ["json-file"] },
             MemoryLimit = true,
             SwapLimit = true,
             CpuCfsPeriod = true,
@@ -53,7 +51,7 @@ public static class InfoHandler
             DefaultRuntime = state.Runtimes.DefaultName,
             InitBinary = "",
             SecurityOptions = ["name=seccomp,profile=default"],
-            Warnings = [NetworkingWarning],
+            Warnings = [],
         };
         info.RegistryConfig.InsecureRegistryCIDRs.Add("127.0.0.0/8");
         info.RegistryConfig.IndexConfigs["docker.io"] = new IndexInfo { Name = "docker.io", Secure = true, Official = true };

@@ -51,14 +51,15 @@ public static class ConfigMerge
     }
 
     /// <summary>What the spec builder needs, from the record (paths filled in by the caller).</summary>
-    public static ContainerSpecInput ToSpecInput(ContainerRecord r, string rootfs, string? etcDir, IReadOnlyList<ContainerMountSpec>? mounts = null)
+    public static ContainerSpecInput ToSpecInput(ContainerRecord r, string rootfs, string? etcDir, IReadOnlyList<ContainerMountSpec>? mounts = null,
+        string? netns = null)
     {
         var c = r.Config;
         var h = r.HostConfig;
         var secopts = h.SecurityOpt ?? [];
         return new ContainerSpecInput
         {
-            Id = r.Id, RootfsPath = rootfs, EtcFilesDir = etcDir,
+            Id = r.Id, RootfsPath = rootfs, EtcFilesDir = etcDir, NetworkNamespacePath = netns,
             Hostname = c.Hostname, Domainname = c.Domainname, Entrypoint = c.Entrypoint, Cmd = c.Cmd, Env = c.Env,
             WorkingDir = c.WorkingDir, User = c.User, Tty = c.Tty,
             ConsoleHeight = h.ConsoleSize is [var ht, _] ? (int)ht : 0, ConsoleWidth = h.ConsoleSize is [_, var w] ? (int)w : 0,

@@ -33,24 +33,12 @@ public static class CreateCheck
         // (ContainerManager.PlanMounts); what a mount asks that Berth does not do is refused there by name.
         if (Any(h.StorageOpt)) throw NotYet("HostConfig.StorageOpt", "storage options are");
 
-        // Networking (issue: networking). "default" is Berth's default network, which is "none" until bridge lands.
-        if (h.NetworkMode is not ("" or "default" or "none"))
-        {
-            throw h.NetworkMode == "bridge"
-                ? NotYet("HostConfig.NetworkMode", "the bridge network is")
-                : NotYet("HostConfig.NetworkMode", $"network mode \"{h.NetworkMode}\" is");
-        }
+        // Networking (issue: networking): the network mode, --ip and --mac-address are honoured (checked in
+        // ContainerManager.NetworksAtCreate); ports, links and aliases not yet.
         if (h.PortBindings is { Count: > 0 } pb && pb.Values.Any(v => v is { Count: > 0 }))
             throw NotYet("HostConfig.PortBindings", "publishing ports (-p) is");
         if (h.PublishAllPorts) throw NotYet("HostConfig.PublishAllPorts", "publishing ports (-P) is");
         if (Any(h.Links)) throw NotYet("HostConfig.Links", "links are");
-        if (!string.IsNullOrEmpty(c.MacAddress)) throw NotYet("Config.MacAddress", "--mac-address is");
-        // The CLI sends an endpoint for the network it names, with nothing set: that is the network mode itself.
-        foreach (var (net, ep) in n?.EndpointsConfig ?? [])
-        {
-            if (net != h.NetworkMode && !(net == "default" && h.NetworkMode == "")) throw NotYet("NetworkingConfig.EndpointsConfig", $"connecting to network \"{net}\" is");
-            if (!IsEmpty(ep)) throw NotYet("NetworkingConfig.EndpointsConfig", "endpoint settings (--network-alias, --ip, --link) are");
-        }
 
         // Operations (issue: operations).
         if (c.Healthcheck is { ValueKind: not JsonValueKind.Null } hc && !(hc.ValueKind == JsonValueKind.Object && !hc.EnumerateObject().Any()))
@@ -101,17 +89,6 @@ public static class CreateCheck
         if (Any(c.OnBuild)) throw NotYet("Config.OnBuild", "ONBUILD triggers are");
         if (Any(c.Shell)) throw NotYet("Config.Shell", "a container's Shell is");
     }
-
-    /// <summary>Null, "", 0, false, or an array or object of such.</summary>
-    private static bool IsEmpty(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Null or JsonValueKind.Undefined or JsonValueKind.False => true,
-        JsonValueKind.String => e.GetString() is "",
-        JsonValueKind.Number => e.GetRawText() is "0",
-        JsonValueKind.Array => e.EnumerateArray().All(IsEmpty),
-        JsonValueKind.Object => e.EnumerateObject().All(p => IsEmpty(p.Value)),
-        _ => false,
-    };
 
     private static string Short(string s) => s.Length > 40 ? s[..40] + "..." : s;
 

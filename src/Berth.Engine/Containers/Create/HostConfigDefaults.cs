@@ -17,8 +17,8 @@ public static class HostConfigDefaults
         h.LogConfig.Config ??= [];
         if (h.RestartPolicy.Name == "") h.RestartPolicy.Name = "no";
         h.OomKillDisable ??= false; // dockerd (adaptContainerSettings): false, not null
-        // Berth's default network is "none" until bridge networking lands: the record says what applies.
-        if (h.NetworkMode is "" or "default") h.NetworkMode = "none";
+        // As dockerd: an empty mode is "default", which is the default bridge network.
+        if (h.NetworkMode is "") h.NetworkMode = "default";
         h.PortBindings ??= [];
         h.Dns ??= [];
         h.DnsOptions ??= [];

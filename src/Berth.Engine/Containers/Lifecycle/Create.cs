@@ -22,6 +22,7 @@ public sealed partial class ContainerManager
         ConfigMerge.WithImage(config, defaults);
         HostConfigDefaults.Apply(host, _options.CgroupV2);
         var mounts = PlanMounts(config, host);
+        var networks = NetworksAtCreate(config, host, input.NetworkingConfig);
         if (host.Privileged && DockerSpec.CapabilitiesMissingFromHost() is { Count: > 0 } missing)
             warnings.Add($"Privileged: the host's capability bounding set lacks {string.Join(", ", missing)}: the container gets every other capability");
 
@@ -30,12 +31,15 @@ public sealed partial class ContainerManager
         {
             Id = id, Created = DateTime.UtcNow, Image = imageId, ImageRef = config.Image, Config = config, HostConfig = host,
             MountPoints = mounts,
+            Networks = networks,
         };
         // Build the spec now, so that a bad request fails at create as with Docker (with a throwaway rootfs path).
         var probe = DockerSpec.Build(ConfigMerge.ToSpecInput(record, "/nonexistent", null, SpecMounts(record, start: false)), new ImageDefaults(),
             _options.CgroupV2, resolveUser: false);
         record.Path = probe.Process!.Args![0];
         record.Args = probe.Process.Args.Skip(1).ToList();
+        // --network host: the host's name, as dockerd gives it.
+        if (string.IsNullOrEmpty(config.Hostname) && host.NetworkMode == "host") config.Hostname = EtcFiles.HostHostname();
         if (string.IsNullOrEmpty(config.Hostname)) config.Hostname = id[..12];
 
         record = Store.Add(record, input.Name);

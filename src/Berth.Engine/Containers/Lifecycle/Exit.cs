@@ -36,6 +36,7 @@ public sealed partial class ContainerManager
             await _runtime.DeleteAsync(id, force: true, CancellationToken.None);
             TryCleanup(() => _rootfs.Unmount(id));
             UnmountVolumes(c);
+            TryCleanup(() => DetachNetworks(c));
             // A container about to be removed (auto-remove, rm -f) needs no durable exit record: a crash before the
             // removal finds its exit again from the monitor's exit.json on restart.
             Transition(c, new ContainerStateRecord

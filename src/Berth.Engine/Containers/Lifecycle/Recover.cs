@@ -15,6 +15,7 @@ public sealed partial class ContainerManager
     private void Recover()
     {
         var known = new HashSet<string>(StringComparer.Ordinal);
+        var running = new HashSet<string>(StringComparer.Ordinal);
         foreach (var c in Store.List())
         {
             known.Add(c.Id);
@@ -22,6 +23,7 @@ public sealed partial class ContainerManager
             if (c.LegacyCreateRequestJson is not null) Migrate(c);
             if (c.State.Running)
             {
+                running.Add(c.Id);
                 _ = WatchExitAsync(c.Id);
             }
             else if (Directory.Exists(StateDir(c.Id)) || Directory.Exists(Path.Combine(RuntimeRoot, c.Id)))
@@ -36,6 +38,14 @@ public sealed partial class ContainerManager
         if (Directory.Exists(RuntimeRoot))
             foreach (var d in Directory.GetDirectories(RuntimeRoot))
                 if (!known.Contains(Path.GetFileName(d))) TearDownRunState(Path.GetFileName(d));
+        // Endpoints and sandboxes of containers that do not run any more are released; the others kept.
+        _networks?.Reconcile(running);
+        foreach (var c in Store.List())
+        {
+            if (c.State.Running || !c.Networks.Values.Any(s => s.EndpointID != "")) continue;
+            foreach (var s in c.Networks.Values) s.Clear();
+            TryCleanup(() => Store.Save(c));
+        }
         foreach (var orphan in Store.OrphanDirectories())
         {
             TryCleanup(() => _rootfs.Unmount(orphan));

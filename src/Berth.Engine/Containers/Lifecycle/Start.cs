@@ -45,8 +45,10 @@ public sealed partial class ContainerManager
                 var mounts = SpecMounts(c, start: true);
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
-                var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts), new ImageDefaults(), _options.CgroupV2);
-                EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!);
+                var netns = AttachNetworks(c);
+                var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts, netns), new ImageDefaults(), _options.CgroupV2);
+                if (netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!);
+                else EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
                 // A runtime container left by an earlier run that was not deleted (a crash between its exit and
@@ -82,6 +84,7 @@ public sealed partial class ContainerManager
             {
                 await _runtime.DeleteAsync(c.Id, force: true, CancellationToken.None);
                 await _monitor.WaitGoneAsync(stateDir);
+                TryCleanup(() => DetachNetworks(c));
                 TryCleanup(() => Directory.Delete(stateDir, recursive: true));
                 TryCleanup(() => _rootfs.Unmount(c.Id));
                 UnmountVolumes(c);

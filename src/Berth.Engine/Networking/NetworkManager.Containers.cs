@@ -1,0 +1,143 @@
+using Berth.Core;
+using Berth.Interop.Netlink;
+
+namespace Berth.Engine.Networking;
+
+/// <summary>What a container's start, exit, connect and disconnect do to the networks.</summary>
+public sealed partial class NetworkManager
+{
+    /// <summary>The network a NetworkMode names ("" and "default" are the default bridge); null for the modes
+    /// that are not networks (container:X).</summary>
+    public static string? NetworkOfMode(string mode) => mode switch
+    {
+        "" or "default" => "bridge",
+        _ when mode.StartsWith("container:", StringComparison.Ordinal) => null,
+        _ => mode,
+    };
+
+    public string SandboxPath(string containerId) => System.IO.Path.Combine(_netnsDir, containerId);
+
+    /// <summary>
+    /// Before a container starts: its sandbox (a new network namespace at &lt;exec-root&gt;/netns/&lt;id&gt;) with an
+    /// endpoint on each of its networks (<paramref name="networks"/>: network name → settings, filled here with
+    /// what each endpoint got). Returns the namespace path the runtime joins. On failure nothing is left.
+    /// </summary>
+    public string Attach(string containerId, string containerName, IDictionary<string, EndpointSettings> networks, string? primaryMac)
+    {
+        lock (_lock)
+        {
+            var path = SandboxPath(containerId);
+            if (_sandboxes.Remove(containerId, out var old)) old.Dispose();
+            if (File.Exists(path)) NetNamespace.Remove(path);
+            var sandbox = Sandbox.Create(path);
+            _sandboxes[containerId] = sandbox;
+            try
+            {
+                int i = 0;
+                foreach (var (name, settings) in networks)
+                {
+                    var n = Find(settings.NetworkID) ?? Find(name) ?? throw BerthException.NotFound($"network {name} not found");
+                    Join(n, containerId, containerName, settings, sandbox, "eth" + i, i == 0 ? primaryMac ?? settings.RequestedMac : settings.RequestedMac);
+                    i++;
+                }
+            }
+            catch
+            {
+                DetachLocked(containerId);
+                foreach (var s in networks.Values) s.Clear();
+                throw;
+            }
+            return path;
+        }
+    }
+
+    private void Join(NetworkRecord n, string containerId, string containerName, EndpointSettings settings, Sandbox sandbox, string ifName, string? mac)
+    {
+        var drv = DriverOf(n);
+        if (!drv.HasEndpoints) throw BerthException.Invalid($"container cannot be connected to network {n.Name}");
+        Plumb(n);
+        uint ip = Ipam.Allocate(n, settings.RequestedIPv4);
+        var ep = new EndpointRecord
+        {
+            Id = NewId(), ContainerId = containerId, ContainerName = containerName, IPAddress = Ipam.Format(ip),
+            MacAddress = string.IsNullOrEmpty(mac) ? Ipam.MacFor(ip) : mac.ToLowerInvariant(), HostIfName = NewVethName(), IfName = ifName,
+        };
+        n.Endpoints[ep.Id] = ep;
+        try
+        {
+            drv.Join(n, ep, sandbox);
+            Save(n, durable: false);
+        }
+        catch
+        {
+            n.Endpoints.Remove(ep.Id);
+            throw;
+        }
+        settings.NetworkID = n.Id;
+        settings.EndpointID = ep.Id;
+        settings.IPAddress = ep.IPAddress;
+        settings.IPPrefixLen = Cidr.TryParse(n.Subnet)!.Value.Prefix;
+        settings.Gateway = n.Internal ? "" : n.Gateway;
+        settings.MacAddress = ep.MacAddress;
+    }
+
+    /// <summary>After a container exits (or a start fails, or rm): its endpoints released, their veths deleted,
+    /// its sandbox removed. Idempotent.</summary>
+    public void Detach(string containerId)
+    {
+        lock (_lock) DetachLocked(containerId);
+    }
+
+    private void DetachLocked(string containerId)
+    {
+        foreach (var n in _networks.Values)
+        {
+            var mine = n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList();
+            foreach (var ep in mine)
+            {
+                n.Endpoints.Remove(ep.Id);
+                if (ep.HostIfName != "") DeleteLinkLater(ep.HostIfName);
+            }
+            if (mine.Count > 0) Save(n, durable: false);
+        }
+        if (_sandboxes.Remove(containerId, out var s)) s.Dispose();
+        var path = SandboxPath(containerId);
+        if (File.Exists(path)) NetNamespace.Remove(path);
+    }
+
+    /// <summary>docker network connect of a running container: a new endpoint (ethN) in its sandbox.</summary>
+    public void ConnectRunning(string containerId, string containerName, string network, EndpointSettings settings, int ifIndex)
+    {
+        lock (_lock)
+        {
+            var n = Find(network) ?? throw BerthException.NotFound($"network {network} not found");
+            var path = SandboxPath(containerId);
+            if (!_sandboxes.TryGetValue(containerId, out var sandbox))
+            {
+                if (!File.Exists(path)) throw BerthException.Invalid($"container {containerId} has no network sandbox to connect");
+                sandbox = Sandbox.Open(path);
+                sandbox.HasDefaultRoute = true; // its first network gave it one, or it has none on purpose
+                _sandboxes[containerId] = sandbox;
+            }
+            Join(n, containerId, containerName, settings, sandbox, "eth" + ifIndex, settings.RequestedMac);
+        }
+    }
+
+    /// <summary>docker network disconnect of a running container: its endpoint on that network removed.</summary>
+    public void DisconnectRunning(string containerId, string network)
+    {
+        lock (_lock)
+        {
+            var n = Find(network) ?? throw BerthException.NotFound($"network {network} not found");
+            foreach (var ep in n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList())
+            {
+                DriverOf(n).Leave(n, ep);
+                n.Endpoints.Remove(ep.Id);
+            }
+            Save(n, durable: false);
+        }
+    }
+
+    /// <summary>The container's network settings as create records them: what was asked for each network.</summary>
+    public NetworkRecord Resolve(string network) => Get(network);
+}
