@@ -66,6 +66,11 @@ internal static class CommandLine
             new("tty", 't', null, "Allocate a pseudo-TTY"),
             new("user", 'u', "string", "Username or UID (format: <name|uid>[:<group|gid>])"),
             new("workdir", 'w', "string", "Working directory inside the container"),
+            new("volume", 'v', "list", "Bind mount a volume"),
+            new("mount", '\0', "mount", "Attach a filesystem mount to the container"),
+            new("tmpfs", '\0', "list", "Mount a tmpfs directory"),
+            new("volumes-from", '\0', "list", "Mount volumes from the specified container(s)"),
+            new("read-only", '\0', null, "Mount the container's root filesystem as read only"),
         };
         if (!create)
         {

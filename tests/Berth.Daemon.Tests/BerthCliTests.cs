@@ -355,4 +355,38 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
         Assert.Equal("Deleted Volumes:\ncli-vol\n\nTotal reclaimed space: 0B\n", Ok("volume", "prune", "-f", "--filter", "label=berth-cli-test"));
         Assert.Equal("", Ok([.. ls, "-q"]));
     }
+
+    [Fact]
+    public void Run_VolumeMountTmpfsVolumesFromReadOnly_SendWhatTheDockerCliSends()
+    {
+        var host = Path.Combine(fx.Dir.Path, "cli-bind");
+        Directory.CreateDirectory(host);
+        File.WriteAllText(Path.Combine(host, "in"), "from-host");
+        try
+        {
+            Assert.Equal("from-host\n", Ok("run", "--rm", "-v", host + ":/h:ro", "busybox", "cat", "/h/in"));
+            Ok("run", "--rm", "-v", "cli-run-vol:/data", "busybox", "sh", "-c", "echo kept > /data/f");
+            Assert.Equal("kept\n", Ok("run", "--rm", "--mount", "type=volume,source=cli-run-vol,target=/d,readonly", "busybox", "cat", "/d/f"));
+            Assert.Equal("from-host\n", Ok("run", "--rm", "--mount", $"type=bind,src={host},dst=/b", "busybox", "cat", "/b/in"));
+            Assert.Contains("size=1024k", Ok("run", "--rm", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m", "busybox", "grep", " /t ", "/proc/mounts"));
+            Assert.Contains(" /s tmpfs ", Ok("run", "--rm", "--read-only", "--tmpfs", "/s:size=1m", "busybox", "sh", "-c", "touch /s/x && grep ' /s ' /proc/mounts"));
+            Assert.NotEqual(0, Berth("run", "--rm", "--read-only", "busybox", "touch", "/x").Code);
+            // An anonymous volume (-v /path), shared through --volumes-from, gone with rm -v.
+            Ok("create", "--name", "cli-vc", "-v", "/shared", "busybox", "true");
+            Ok("run", "--rm", "--volumes-from", "cli-vc", "busybox", "sh", "-c", "echo vf > /shared/f");
+            var name = Ok("inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "cli-vc").Trim();
+            Assert.Equal(64, name.Length);
+            Assert.Equal("vf\n", Ok("run", "--rm", "-v", name + ":/s", "busybox", "cat", "/s/f"));
+            Ok("rm", "-v", "cli-vc");
+            Assert.NotEqual(0, Berth("volume", "inspect", name).Code);
+            var (code, _, stderr) = Berth("run", "--rm", "--mount", "type=bind,source=/nonexistent-cli,target=/x", "busybox", "true");
+            Assert.Equal(125, code);
+            Assert.Contains("bind source path does not exist: /nonexistent-cli", stderr);
+        }
+        finally
+        {
+            Berth("rm", "-f", "cli-vc");
+            Berth("volume", "rm", "cli-run-vol");
+        }
+    }
 }
