@@ -92,12 +92,12 @@ public sealed class VolumeStoreTests : IDisposable
     }
 
     [Fact]
-    public void LocalDriverOptionsAreRefusedForNow()
+    public void LocalDriverRefusesUnknownOptionKeysAsDockerd()
     {
         var store = new VolumeStore(_dataRoot);
-        var e = Assert.Throws<BerthException>(() => store.Create("opts", null, new Dictionary<string, string> { ["type"] = "tmpfs", ["device"] = "tmpfs" }, null));
+        var e = Assert.Throws<BerthException>(() => store.Create("opts", null, new Dictionary<string, string> { ["type"] = "tmpfs", ["size"] = "1m" }, null));
         Assert.Equal(ErrorKind.InvalidParameter, e.Kind);
-        Assert.Equal("create opts: volume options (device, type) of the local driver are not implemented in Berth yet", e.Message);
+        Assert.Equal("create opts: invalid option key: \"size\"", e.Message);
         Assert.Empty(Directory.EnumerateFileSystemEntries(VolumesDir));
     }
 
