@@ -35,13 +35,13 @@ public sealed class ExecLeftoverTests : IDisposable
         using (var d = BerthdProcess.StartIn(_dir))
         {
             id = Ok("run", "-d", "busybox", "sleep", "1000").Trim();
-            Ok("exec", "-d", id, "sleep", "2");
+            Ok("exec", "-d", id, "sleep", "4");
             Ok("exec", "-d", id, "sleep", "1000");
             Assert.Equal(2, Directory.GetDirectories(ExecDir).Length);
             d.Signal(9);
             Assert.True(d.WaitForExit(TimeSpan.FromSeconds(10)));
         }
-        Thread.Sleep(3000); // the short exec ends while no daemon runs
+        Thread.Sleep(5500); // the short exec ends while no daemon runs
         using (var d = BerthdProcess.StartIn(_dir))
         {
             // The ended exec's directory is gone at once; the running one's stays while it runs.

@@ -92,6 +92,44 @@ public sealed class VolumeStoreTests : IDisposable
     }
 
     [Fact]
+    public void LocalVolumeWithOptionsIsMountedWhileUsedAndRecoveredFromTheRunningContainers()
+    {
+        var store = new VolumeStore(_dataRoot);
+        store.Create("t", null, new Dictionary<string, string> { ["type"] = "tmpfs", ["device"] = "tmpfs", ["o"] = "size=1m" }, null);
+        var data = Path.Combine(VolumesDir, "t", "_data");
+        try
+        {
+            Assert.False(Berth.Images.MountHelper.IsMounted(data));
+            Assert.Equal(data, store.Mount("t", "c1"));
+            store.Mount("t", "c2");
+            Assert.True(Berth.Images.MountHelper.IsMounted(data));
+            Assert.Equal(ErrorKind.Conflict, Assert.Throws<BerthException>(() => store.Remove("t", force: false)).Kind);
+            store.Unmount("t", "c1");
+            Assert.True(Berth.Images.MountHelper.IsMounted(data));
+            store.Unmount("t", "c2");
+            Assert.False(Berth.Images.MountHelper.IsMounted(data));
+
+            // A restarted store: a running user mounts it again (a reboot), and its exit unmounts it.
+            var again = new VolumeStore(_dataRoot);
+            again.RecoverMounts(name => name == "t" ? ["c3"] : []);
+            Assert.True(Berth.Images.MountHelper.IsMounted(data));
+            again.Unmount("t", "c3");
+            Assert.False(Berth.Images.MountHelper.IsMounted(data));
+            // Left mounted with no running user: unmounted.
+            again.Mount("t", "c4");
+            var third = new VolumeStore(_dataRoot);
+            third.RecoverMounts(_ => []);
+            Assert.False(Berth.Images.MountHelper.IsMounted(data));
+            third.Remove("t", force: false);
+            Assert.False(Directory.Exists(Path.Combine(VolumesDir, "t")));
+        }
+        finally
+        {
+            while (Berth.Images.MountHelper.IsMounted(data)) Berth.Images.MountHelper.Unmount(data);
+        }
+    }
+
+    [Fact]
     public void LocalDriverRefusesUnknownOptionKeysAsDockerd()
     {
         var store = new VolumeStore(_dataRoot);

@@ -53,7 +53,7 @@ public static class VolumesRouter
             await handler(v.Mountpoint);
             return;
         }
-        var id = "archive-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var id = "archive-" + Convert.ToHexStringLower(global::System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var dir = volumes.Mount(name, id);
         try { await handler(dir); }
         finally { volumes.Unmount(name, id); }
