@@ -166,10 +166,13 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
         IReadOnlyDictionary<string, string>? labels, bool anonymous)
     {
         if (string.IsNullOrEmpty(name)) name = VolumeNames.NewAnonymous();
-        if (string.IsNullOrEmpty(driver)) driver = LocalVolumeDriver.DriverName;
+        // No driver named (`-v NAME:/path`): an existing volume is taken with whatever driver it has, as dockerd.
+        bool named = !string.IsNullOrEmpty(driver);
+        if (!named) driver = LocalVolumeDriver.DriverName;
         VolumeMeta meta;
         lock (_lock)
         {
+            if (!named && _volumes.TryGetValue(name, out var any)) return any;
             IVolumeDriver drv;
             try
             {
