@@ -168,7 +168,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
         if (string.IsNullOrEmpty(name)) name = VolumeNames.NewAnonymous();
         // No driver named (`-v NAME:/path`): an existing volume is taken with whatever driver it has, as dockerd.
         bool named = !string.IsNullOrEmpty(driver);
-        if (!named) driver = LocalVolumeDriver.DriverName;
+        string driverName = named ? driver! : LocalVolumeDriver.DriverName;
         VolumeMeta meta;
         lock (_lock)
         {
@@ -176,7 +176,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
             IVolumeDriver drv;
             try
             {
-                drv = DriverOf(driver);
+                drv = DriverOf(driverName);
             }
             catch (BerthException e)
             {
