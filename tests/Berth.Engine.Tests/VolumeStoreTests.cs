@@ -95,33 +95,33 @@ public sealed class VolumeStoreTests : IDisposable
     public void LocalVolumeWithOptionsIsMountedWhileUsedAndRecoveredFromTheRunningContainers()
     {
         var store = new VolumeStore(_dataRoot);
-        store.Create("t", null, new Dictionary<string, string> { ["type"] = "tmpfs", ["device"] = "tmpfs", ["o"] = "size=1m" }, null);
-        var data = Path.Combine(VolumesDir, "t", "_data");
+        store.Create("tm", null, new Dictionary<string, string> { ["type"] = "tmpfs", ["device"] = "tmpfs", ["o"] = "size=1m" }, null);
+        var data = Path.Combine(VolumesDir, "tm", "_data");
         try
         {
             Assert.False(Berth.Images.MountHelper.IsMounted(data));
-            Assert.Equal(data, store.Mount("t", "c1"));
-            store.Mount("t", "c2");
+            Assert.Equal(data, store.Mount("tm", "c1"));
+            store.Mount("tm", "c2");
             Assert.True(Berth.Images.MountHelper.IsMounted(data));
-            Assert.Equal(ErrorKind.Conflict, Assert.Throws<BerthException>(() => store.Remove("t", force: false)).Kind);
-            store.Unmount("t", "c1");
+            Assert.Equal(ErrorKind.Conflict, Assert.Throws<BerthException>(() => store.Remove("tm", force: false)).Kind);
+            store.Unmount("tm", "c1");
             Assert.True(Berth.Images.MountHelper.IsMounted(data));
-            store.Unmount("t", "c2");
+            store.Unmount("tm", "c2");
             Assert.False(Berth.Images.MountHelper.IsMounted(data));
 
             // A restarted store: a running user mounts it again (a reboot), and its exit unmounts it.
             var again = new VolumeStore(_dataRoot);
-            again.RecoverMounts(name => name == "t" ? ["c3"] : []);
+            again.RecoverMounts(name => name == "tm" ? ["c3"] : []);
             Assert.True(Berth.Images.MountHelper.IsMounted(data));
-            again.Unmount("t", "c3");
+            again.Unmount("tm", "c3");
             Assert.False(Berth.Images.MountHelper.IsMounted(data));
             // Left mounted with no running user: unmounted.
-            again.Mount("t", "c4");
+            again.Mount("tm", "c4");
             var third = new VolumeStore(_dataRoot);
             third.RecoverMounts(_ => []);
             Assert.False(Berth.Images.MountHelper.IsMounted(data));
-            third.Remove("t", force: false);
-            Assert.False(Directory.Exists(Path.Combine(VolumesDir, "t")));
+            third.Remove("tm", force: false);
+            Assert.False(Directory.Exists(Path.Combine(VolumesDir, "tm")));
         }
         finally
         {
