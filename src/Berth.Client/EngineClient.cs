@@ -225,6 +225,21 @@ public sealed class EngineClient(string socketPath, string userAgent = "berth-cl
         return JsonSerializer.Deserialize(r.ReadAll(), VolumesApiJsonContext.Default.VolumesPruneReport) ?? throw new EngineException("POST /volumes/prune: empty answer");
     }
 
+    /// <summary>GET /volumes/{name}/export (Berth extension): the volume's data as a tar, written to
+    /// <paramref name="output"/>.</summary>
+    public void VolumeExport(string name, Stream output)
+    {
+        using var r = Send("GET", $"/volumes/{Uri.EscapeDataString(name)}/export", null).EnsureSuccess();
+        r.Body.CopyTo(output);
+        output.Flush();
+    }
+
+    /// <summary>POST /volumes/{name}/import (Berth extension): unpacks a tar (plain or gzip) into the volume.</summary>
+    public void VolumeImport(string name, Stream tar)
+    {
+        using var _ = SendStream("POST", $"/volumes/{Uri.EscapeDataString(name)}/import", tar, "application/x-tar").EnsureSuccess();
+    }
+
     private void Post(string path)
     {
         using var _ = Send("POST", path, null).EnsureSuccess();

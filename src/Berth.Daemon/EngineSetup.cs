@@ -18,8 +18,10 @@ public static class EngineSetup
             catch (Exception e) when (e is IOException or Core.BerthException) { DaemonLog.Logger.BusyboxImageFailed(e.Message); }
         }
         var images = new ImageBackend(store, new OverlaySnapshotter(store.Layers)) { Events = state.Events };
-        // The volume store: its users are the containers whose records mount a volume; Published feeds the events.
-        var volumes = new Engine.Volumes.VolumeStore(options.DataRoot)
+        // The volume store: its users are the containers whose records mount a volume; Published feeds the events;
+        // drivers other than local are Docker's volume plugins (BERTH_PLUGINS_DIR, else Docker's directories).
+        var plugins = new Engine.Volumes.Drivers.VolumePlugins(Engine.Volumes.Drivers.PluginDiscovery.FromEnvironment());
+        var volumes = new Engine.Volumes.VolumeStore(options.DataRoot, plugins: plugins)
         {
             Published = (action, name, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Volume, action, name, attrs),
         };

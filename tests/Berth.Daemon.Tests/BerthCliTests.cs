@@ -343,8 +343,8 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
         Assert.Equal((1, "Error response from daemon: get cli-nope: no such volume\n"), (code, stderr));
         (code, _, stderr) = Berth("volume", "rm", "cli-nope");
         Assert.Equal((1, "Error response from daemon: get cli-nope: no such volume\n"), (code, stderr));
-        (code, _, stderr) = Berth("volume", "create", "-o", "type=tmpfs", "cli-opt");
-        Assert.Equal((1, "Error response from daemon: create cli-opt: volume options (type) of the local driver are not implemented in Berth yet\n"), (code, stderr));
+        (code, _, stderr) = Berth("volume", "create", "-o", "size=1m", "cli-opt");
+        Assert.Equal((1, "Error response from daemon: create cli-opt: invalid option key: \"size\"\n"), (code, stderr));
 
         Assert.Equal("cli-vol2\n", Ok("volume", "rm", "cli-vol2"));
         // prune asks first; "n" keeps everything

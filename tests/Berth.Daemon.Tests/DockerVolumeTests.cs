@@ -95,9 +95,9 @@ public sealed class DockerVolumeTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("volume name is too long", stderr);
 
-        (code, _, stderr) = Docker("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "tmp");
+        (code, _, stderr) = Docker("volume", "create", "-o", "type=tmpfs", "-o", "size=10m", "tmp");
         Assert.Equal(1, code);
-        Assert.Equal("Error response from daemon: create tmp: volume options (device, type) of the local driver are not implemented in Berth yet\n", stderr);
+        Assert.Equal("Error response from daemon: create tmp: invalid option key: \"size\"\n", stderr);
         (code, _, stderr) = Docker("volume", "create", "-d", "nope", "plug");
         Assert.Equal(1, code);
         Assert.Equal("Error response from daemon: create plug: error looking up volume plugin nope: plugin \"nope\" not found\n", stderr);

@@ -92,12 +92,50 @@ public sealed class VolumeStoreTests : IDisposable
     }
 
     [Fact]
-    public void LocalDriverOptionsAreRefusedForNow()
+    public void LocalVolumeWithOptionsIsMountedWhileUsedAndRecoveredFromTheRunningContainers()
     {
         var store = new VolumeStore(_dataRoot);
-        var e = Assert.Throws<BerthException>(() => store.Create("opts", null, new Dictionary<string, string> { ["type"] = "tmpfs", ["device"] = "tmpfs" }, null));
+        store.Create("tm", null, new Dictionary<string, string> { ["type"] = "tmpfs", ["device"] = "tmpfs", ["o"] = "size=1m" }, null);
+        var data = Path.Combine(VolumesDir, "tm", "_data");
+        try
+        {
+            Assert.False(Berth.Images.MountHelper.IsMounted(data));
+            Assert.Equal(data, store.Mount("tm", "c1"));
+            store.Mount("tm", "c2");
+            Assert.True(Berth.Images.MountHelper.IsMounted(data));
+            Assert.Equal(ErrorKind.Conflict, Assert.Throws<BerthException>(() => store.Remove("tm", force: false)).Kind);
+            store.Unmount("tm", "c1");
+            Assert.True(Berth.Images.MountHelper.IsMounted(data));
+            store.Unmount("tm", "c2");
+            Assert.False(Berth.Images.MountHelper.IsMounted(data));
+
+            // A restarted store: a running user mounts it again (a reboot), and its exit unmounts it.
+            var again = new VolumeStore(_dataRoot);
+            again.RecoverMounts(name => name == "tm" ? ["c3"] : []);
+            Assert.True(Berth.Images.MountHelper.IsMounted(data));
+            again.Unmount("tm", "c3");
+            Assert.False(Berth.Images.MountHelper.IsMounted(data));
+            // Left mounted with no running user: unmounted.
+            again.Mount("tm", "c4");
+            var third = new VolumeStore(_dataRoot);
+            third.RecoverMounts(_ => []);
+            Assert.False(Berth.Images.MountHelper.IsMounted(data));
+            third.Remove("tm", force: false);
+            Assert.False(Directory.Exists(Path.Combine(VolumesDir, "tm")));
+        }
+        finally
+        {
+            while (Berth.Images.MountHelper.IsMounted(data)) Berth.Images.MountHelper.Unmount(data);
+        }
+    }
+
+    [Fact]
+    public void LocalDriverRefusesUnknownOptionKeysAsDockerd()
+    {
+        var store = new VolumeStore(_dataRoot);
+        var e = Assert.Throws<BerthException>(() => store.Create("opts", null, new Dictionary<string, string> { ["type"] = "tmpfs", ["size"] = "1m" }, null));
         Assert.Equal(ErrorKind.InvalidParameter, e.Kind);
-        Assert.Equal("create opts: volume options (device, type) of the local driver are not implemented in Berth yet", e.Message);
+        Assert.Equal("create opts: invalid option key: \"size\"", e.Message);
         Assert.Empty(Directory.EnumerateFileSystemEntries(VolumesDir));
     }
 

@@ -4,7 +4,7 @@ using Berth.Client;
 
 namespace Berth.Cli.Commands;
 
-/// <summary>volume create, ls, inspect, rm, prune (docker's `docker volume` commands).</summary>
+/// <summary>volume create, ls, inspect, rm, prune (docker's `docker volume` commands); export and import (podman's).</summary>
 internal static class VolumeCommands
 {
     private const string LsTable = "table {{.Driver}}\\t{{.Name}}";
@@ -33,6 +33,51 @@ internal static class VolumeCommands
         catch (EngineApiException e)
         {
             throw new CliException(Daemon + e.Message, 1);
+        }
+    }
+
+    /// <summary>volume export VOLUME [-o FILE] (Berth extension, as podman): the volume's data as a tar.</summary>
+    public static int Export(Invocation inv)
+    {
+        var name = inv.Args.Positional[0];
+        var file = inv.Args.Value("output");
+        if (file is null && !Console.IsOutputRedirected)
+            throw new CliException("cowardly refusing to write the archive to a terminal: redirect STDOUT or use -o FILE", 1);
+        try
+        {
+            using var output = file is null ? Console.OpenStandardOutput() : File.Create(file);
+            inv.Api.VolumeExport(name, output);
+            return 0;
+        }
+        catch (EngineApiException e)
+        {
+            if (file is not null) File.Delete(file);
+            throw new CliException(Daemon + e.Message, 1);
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"volume export: {e.Message}", 1);
+        }
+    }
+
+    /// <summary>volume import VOLUME [FILE|-] (Berth extension, as podman): unpacks a tar into the volume.</summary>
+    public static int Import(Invocation inv)
+    {
+        var name = inv.Args.Positional[0];
+        var source = inv.Args.Positional.Count > 1 ? inv.Args.Positional[1] : "-";
+        try
+        {
+            using var input = source == "-" ? Console.OpenStandardInput() : File.OpenRead(source);
+            inv.Api.VolumeImport(name, input);
+            return 0;
+        }
+        catch (EngineApiException e)
+        {
+            throw new CliException(Daemon + e.Message, 1);
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"volume import: {e.Message}", 1);
         }
     }
 

@@ -120,6 +120,8 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
         StartRestartManager(); // before recovery: exits found while watching again are weighed too
         Recover();
+        // The volumes' users after a restart: running containers keep theirs mounted (and unmount them at exit).
+        if (_volumes is Volumes.VolumeStore recovered) recovered.RecoverMounts(RunningContainersUsingVolume);
         RestartAfterRecovery();
     }
 

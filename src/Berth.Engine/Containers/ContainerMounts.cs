@@ -196,4 +196,8 @@ public sealed partial class ContainerManager
     /// <summary>The names of the volumes that a container's record mounts (what the volume store asks).</summary>
     public IEnumerable<string> ContainersUsingVolume(string name) =>
         Store.List().Where(c => c.MountPoints.Any(m => m.Type == "volume" && m.Name == name)).Select(c => c.Id);
+
+    /// <summary>The running containers whose records mount the named volume (the volume store's recovery).</summary>
+    public IReadOnlyList<string> RunningContainersUsingVolume(string name) =>
+        [.. Store.List().Where(c => c.State.Running && c.MountPoints.Any(m => m.Type == "volume" && m.Name == name)).Select(c => c.Id)];
 }

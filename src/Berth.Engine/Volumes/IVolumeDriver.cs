@@ -1,9 +1,11 @@
 namespace Berth.Engine.Volumes;
 
 /// <summary>What a driver says about one of its volumes (Docker's volume plugin protocol answers
-/// VolumeDriver.Get / VolumeDriver.List: Name, Mountpoint, Status, CreatedAt).</summary>
-public sealed record DriverVolume(string Name, string Mountpoint, IReadOnlyDictionary<string, object?>? Status = null,
-    DateTime? CreatedAt = null);
+/// VolumeDriver.Get / VolumeDriver.List: {"Name", "Mountpoint", "CreatedAt", "Status"}). Mountpoint may be empty for a
+/// plugin's volume that is not mounted; Status is the driver's free-form map shown by `docker volume inspect` (null
+/// when the driver gave none), kept as JSON so that it is written back as the plugin sent it.</summary>
+public sealed record DriverVolume(string Name, string Mountpoint,
+    IReadOnlyDictionary<string, System.Text.Json.JsonElement>? Status = null, string? CreatedAt = null);
 
 /// <summary>
 /// A volume driver, shaped as Docker's volume plugin protocol (/VolumeDriver.Create, .Remove, .Mount, .Unmount,

@@ -6,6 +6,7 @@ using Berth.Core;
 using Berth.Engine.Backends;
 using Berth.Engine.Logging;
 using Berth.Interop;
+using VolumePlugins = Berth.Engine.Volumes.Drivers.VolumePlugins;
 
 namespace Berth.Engine.Volumes;
 
@@ -27,14 +28,20 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
     private int _pruneRunning;
 
     /// <param name="dataRoot">The daemon's data root: volumes live in its "volumes" directory.</param>
-    /// <param name="drivers">The drivers (a registry with the plain local driver when null).</param>
-    public VolumeStore(string dataRoot, VolumeDriverRegistry? drivers = null)
+    /// <param name="drivers">The drivers (a registry with the local driver when null).</param>
+    /// <param name="plugins">Where a driver name other than the registered ones is looked up (Docker's volume plugins:
+    /// activated on first use and registered); none when null.</param>
+    public VolumeStore(string dataRoot, VolumeDriverRegistry? drivers = null, VolumePlugins? plugins = null)
     {
         _root = Path.Combine(dataRoot, "volumes");
         Directory.CreateDirectory(_root, VolumeDirs.Mode0701);
         Drivers = drivers ?? new VolumeDriverRegistry(new LocalVolumeDriver(_root));
+        Plugins = plugins;
         Load();
     }
+
+    /// <summary>The volume plugins (null: only registered drivers).</summary>
+    public VolumePlugins? Plugins { get; }
 
     /// <summary>&lt;data-root&gt;/volumes.</summary>
     public string Root => _root;
@@ -77,6 +84,58 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
                 continue;
             }
             _volumes[entry] = meta;
+            if (meta.Driver == LocalVolumeDriver.DriverName && meta.Options is { Count: > 0 } && Local is { } local)
+            {
+                try { local.Known(entry, meta.Options); }
+                catch (BerthException e) { EngineLog.Logger.VolumeWarning(entry, $"its options are not valid: {e.Message}"); }
+            }
+        }
+    }
+
+    private LocalVolumeDriver? Local => Drivers.Find(LocalVolumeDriver.DriverName) as LocalVolumeDriver;
+
+    /// <summary>
+    /// Start-up, once the containers are recovered: the running containers that mount a volume are its users again
+    /// (so that their exit unmounts it), and every `local` volume with options is mounted or unmounted so that the
+    /// kernel agrees (<see cref="LocalVolumeDriver.Recover"/>: left mounted with no running user → unmounted; used by
+    /// a running container but not mounted, after a reboot → mounted again).
+    /// </summary>
+    /// <param name="runningUsers">The ids of the running containers whose records mount the named volume.</param>
+    public void RecoverMounts(Func<string, IReadOnlyList<string>> runningUsers)
+    {
+        foreach (var v in Snapshot())
+        {
+            var users = runningUsers(v.Name);
+            lock (_lock)
+            {
+                if (users.Count > 0) _mountedFor[v.Name] = new HashSet<string>(users, StringComparer.Ordinal);
+                else _mountedFor.Remove(v.Name);
+            }
+            if (v.Driver != LocalVolumeDriver.DriverName || v.Options is not { Count: > 0 } || Local is not { } local) continue;
+            try { local.Recover(v.Name, DirOf(v.Name), users); }
+            catch (BerthException e) { EngineLog.Logger.VolumeWarning(v.Name, $"recovering its mount failed: {e.Message}"); }
+        }
+    }
+
+    /// <summary>The driver of that name: a registered one, else a plugin, activated and registered. NotFound as
+    /// dockerd: "error looking up volume plugin NAME: plugin "NAME" not found".</summary>
+    private IVolumeDriver DriverOf(string name)
+    {
+        if (Drivers.Find(name) is { } d) return d;
+        if (Plugins is null || name == LocalVolumeDriver.DriverName) return Drivers.Get(name);
+        var plugin = Plugins.Get(name);
+        Drivers.Register(plugin);
+        return plugin;
+    }
+
+    /// <summary><see cref="DriverOf"/>, or null when the driver cannot be had (a plugin that is gone).</summary>
+    private IVolumeDriver? TryDriverOf(string name)
+    {
+        try { return DriverOf(name); }
+        catch (BerthException e)
+        {
+            EngineLog.Logger.VolumeWarning(name, $"volume driver unavailable: {e.Message}");
+            return null;
         }
     }
 
@@ -107,19 +166,17 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
         IReadOnlyDictionary<string, string>? labels, bool anonymous)
     {
         if (string.IsNullOrEmpty(name)) name = VolumeNames.NewAnonymous();
+        // No driver named (`-v NAME:/path`): an existing volume is taken with whatever driver it has, as dockerd.
+        bool named = !string.IsNullOrEmpty(driver);
+        string driverName = named ? driver! : LocalVolumeDriver.DriverName;
         VolumeMeta meta;
         lock (_lock)
         {
-            // No driver named: an existing volume is taken whatever its driver (as dockerd's checkConflict).
-            if (string.IsNullOrEmpty(driver))
-            {
-                if (_volumes.TryGetValue(name, out var any)) return any;
-                driver = LocalVolumeDriver.DriverName;
-            }
+            if (!named && _volumes.TryGetValue(name, out var any)) return any;
             IVolumeDriver drv;
             try
             {
-                drv = Drivers.Get(driver);
+                drv = DriverOf(driverName);
             }
             catch (BerthException e)
             {
@@ -256,7 +313,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
             driver = meta.Driver;
             try
             {
-                path = Drivers.Get(meta.Driver).Mount(name, DirOf(name), containerId);
+                path = DriverOf(meta.Driver).Mount(name, DirOf(name), containerId);
             }
             catch (BerthException e)
             {
@@ -277,7 +334,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
             if (!_mountedFor.TryGetValue(name, out var set) || !set.Contains(containerId)) return;
             var meta = _volumes.GetValueOrDefault(name);
             driver = meta?.Driver ?? "";
-            if (meta is not null && Drivers.Find(meta.Driver) is { } drv)
+            if (meta is not null && TryDriverOf(meta.Driver) is { } drv)
             {
                 try
                 {
@@ -343,7 +400,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
                 if (ifUnused) return false;
                 throw BerthException.Conflict($"remove {name}: volume is in use - [{string.Join(", ", users)}]");
             }
-            drv = Drivers.Find(meta.Driver);
+            drv = TryDriverOf(meta.Driver);
             if (drv is null && !force)
                 throw BerthException.NotFound($"remove {meta.Driver}: error looking up volume plugin {meta.Driver}: plugin \"{meta.Driver}\" not found");
             trash = Path.Combine(_root, VolumeDirs.Unique(VolumeDirs.TrashPrefix));
@@ -421,24 +478,37 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
     {
         Name = m.Name, Driver = m.Driver, Mountpoint = MountpointOf(m), CreatedAt = m.CreatedAt,
         Labels = m.Labels is null ? [] : new(m.Labels), Options = m.Options is null ? [] : new(m.Options),
-        Scope = Drivers.Find(m.Driver)?.Scope ?? "local", Anonymous = m.Anonymous,
+        Scope = TryDriverOf(m.Driver)?.Scope ?? "local", Anonymous = m.Anonymous,
     };
 
     private Volume ToApi(VolumeMeta m)
     {
-        var drv = Drivers.Find(m.Driver);
+        var drv = TryDriverOf(m.Driver);
         Dictionary<string, JsonElement>? status = null;
-        if (drv is not null && drv.Name != LocalVolumeDriver.DriverName && drv.Get(m.Name, DirOf(m.Name))?.Status is { Count: > 0 } s)
-            status = s.ToDictionary(kv => kv.Key, kv => kv.Value is JsonElement je ? je : JsonSerializer.SerializeToElement(kv.Value?.ToString(), VolumeJsonContext.Default.String));
+        string mountpoint = m.Driver == LocalVolumeDriver.DriverName ? LocalVolumeDriver.DataDir(DirOf(m.Name)) : "";
+        if (drv is not null && drv.Name != LocalVolumeDriver.DriverName)
+        {
+            // A plugin's view (VolumeDriver.Get): its Mountpoint and Status, as dockerd's inspect shows them.
+            DriverVolume? got = null;
+            try { got = drv.Get(m.Name, DirOf(m.Name)); }
+            catch (BerthException e) { EngineLog.Logger.VolumeWarning(m.Name, $"the driver's Get failed: {e.Message}"); }
+            if (got?.Status is { Count: > 0 } s) status = new Dictionary<string, JsonElement>(s, StringComparer.Ordinal);
+            mountpoint = got?.Mountpoint ?? "";
+        }
+        else if (drv is not null) mountpoint = drv.Path(m.Name, DirOf(m.Name));
         return new Volume
         {
-            CreatedAt = Rfc3339(m.CreatedAt), Driver = m.Driver, Mountpoint = MountpointOf(m), Name = m.Name, Scope = drv?.Scope ?? "local",
+            CreatedAt = Rfc3339(m.CreatedAt), Driver = m.Driver, Mountpoint = mountpoint, Name = m.Name, Scope = drv?.Scope ?? "local",
             Labels = m.Labels is null ? null : new(m.Labels), Options = m.Options is null ? null : new(m.Options), Status = status,
         };
     }
 
-    private string MountpointOf(VolumeMeta m) =>
-        Drivers.Find(m.Driver) is { } drv ? drv.Path(m.Name, DirOf(m.Name)) : LocalVolumeDriver.DataDir(DirOf(m.Name));
+    private string MountpointOf(VolumeMeta m)
+    {
+        if (TryDriverOf(m.Driver) is not { } drv) return "";
+        try { return drv.Path(m.Name, DirOf(m.Name)); }
+        catch (BerthException) { return ""; }
+    }
 
     /// <summary>Go's time.RFC3339 in the daemon's time zone: "2026-11-22T05:52:53Z" or "...+01:00".</summary>
     public static string Rfc3339(DateTime utc)

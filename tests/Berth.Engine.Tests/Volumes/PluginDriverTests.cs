@@ -63,29 +63,29 @@ public sealed class PluginDriverTests : IDisposable
         Start("tvol");
         using var driver = PluginDriver.Activate("tvol", Discovery, Fast);
         Assert.Equal("tvol", driver.Name);
-        Assert.Equal("global", driver.Scope());
+        Assert.Equal("global", driver.Scope);
 
-        driver.Create("v1", new Dictionary<string, string> { ["k"] = "v" });
-        driver.Create("v2", new Dictionary<string, string>());
+        driver.Create("v1", "", new Dictionary<string, string> { ["k"] = "v" });
+        driver.Create("v2", "", new Dictionary<string, string>());
         Assert.Equal(["v1", "v2"], driver.List().Select(v => v.Name));
-        Assert.Equal("", driver.Path("v1"));
+        Assert.Equal("", driver.Path("v1", ""));
 
-        var mp = driver.Mount("v1", "c1");
+        var mp = driver.Mount("v1", "", "c1");
         Assert.Equal(Path.Combine(Root("tvol"), "volumes", "v1"), mp);
         Assert.True(Directory.Exists(mp));
-        Assert.Equal(mp, driver.Path("v1"));
-        var got = driver.Get("v1")!;
+        Assert.Equal(mp, driver.Path("v1", ""));
+        var got = driver.Get("v1", "")!;
         Assert.Equal(("v1", mp), (got.Name, got.Mountpoint));
         Assert.Equal(1, got.Status!["mounts"].GetInt32());
 
-        var busy = Assert.ThrowsAny<BerthException>(() => driver.Remove("v1"));
+        var busy = Assert.ThrowsAny<BerthException>(() => driver.Remove("v1", ""));
         Assert.Equal("VolumeDriver.Remove: volume v1 is in use", busy.Message);
-        driver.Unmount("v1", "c1");
-        Assert.Equal("", driver.Path("v1"));
-        driver.Remove("v1");
+        driver.Unmount("v1", "", "c1");
+        Assert.Equal("", driver.Path("v1", ""));
+        driver.Remove("v1", "");
         Assert.False(Directory.Exists(mp));
         Assert.Equal(["v2"], driver.List().Select(v => v.Name));
-        var gone = Assert.ThrowsAny<BerthException>(() => driver.Get("v1"));
+        var gone = Assert.ThrowsAny<BerthException>(() => driver.Get("v1", ""));
         Assert.Equal("VolumeDriver.Get: volume v1 not found", gone.Message);
 
         // What the plugin was sent (it answers 400 to a request without the plugin Accept header).
@@ -100,11 +100,11 @@ public sealed class PluginDriverTests : IDisposable
     {
         Start("errs");
         using var driver = PluginDriver.Activate("errs", Discovery, Fast);
-        var status500 = Assert.ThrowsAny<BerthException>(() => driver.Create("v", new Dictionary<string, string> { ["fail"] = "no space on the array" }));
+        var status500 = Assert.ThrowsAny<BerthException>(() => driver.Create("v", "", new Dictionary<string, string> { ["fail"] = "no space on the array" }));
         Assert.Equal("VolumeDriver.Create: no space on the array", status500.Message);
-        var status200 = Assert.ThrowsAny<BerthException>(() => driver.Create("v", new Dictionary<string, string> { ["failok"] = "quota exceeded" }));
+        var status200 = Assert.ThrowsAny<BerthException>(() => driver.Create("v", "", new Dictionary<string, string> { ["failok"] = "quota exceeded" }));
         Assert.Equal("quota exceeded", status200.Message);
-        var unknown = Assert.ThrowsAny<BerthException>(() => driver.Mount("nosuch", "c1"));
+        var unknown = Assert.ThrowsAny<BerthException>(() => driver.Mount("nosuch", "", "c1"));
         Assert.Equal("VolumeDriver.Mount: volume nosuch not found", unknown.Message);
     }
 
@@ -116,7 +116,7 @@ public sealed class PluginDriverTests : IDisposable
     {
         Start("caps", true, "--scope", answer);
         using var d = PluginDriver.Activate("caps", Discovery, Fast);
-        Assert.Equal(scope, d.Scope());
+        Assert.Equal(scope, d.Scope);
     }
 
     [Theory]
@@ -147,7 +147,7 @@ public sealed class PluginDriverTests : IDisposable
         File.WriteAllText(Path.Combine(PluginsDir, "specunix.spec"), "unix://" + sock + "\n");
         using (var d = PluginDriver.Activate("specunix", Discovery, Fast))
         {
-            d.Create("u", new Dictionary<string, string>());
+            d.Create("u", "", new Dictionary<string, string>());
             Assert.Equal(["u"], d.List().Select(v => v.Name));
         }
 
@@ -159,8 +159,8 @@ public sealed class PluginDriverTests : IDisposable
         File.WriteAllText(Path.Combine(PluginsDir, "spectcp", "spectcp.json"), $"{{\"Name\":\"spectcp\",\"Addr\":\"{addr}\"}}");
         using (var d = PluginDriver.Activate("spectcp", Discovery, Fast))
         {
-            d.Create("t", new Dictionary<string, string>());
-            Assert.EndsWith("/volumes/t", d.Mount("t", "c1"));
+            d.Create("t", "", new Dictionary<string, string>());
+            Assert.EndsWith("/volumes/t", d.Mount("t", "", "c1"));
         }
     }
 
@@ -173,7 +173,7 @@ public sealed class PluginDriverTests : IDisposable
         var sw = Stopwatch.StartNew();
         using var d = PluginDriver.Activate("late", Discovery, Fast);
         Assert.True(sw.Elapsed > TimeSpan.FromSeconds(0.9), "activation waited for the plugin");
-        Assert.Equal("global", d.Scope());
+        Assert.Equal("global", d.Scope);
     }
 
     [Fact]
@@ -193,8 +193,8 @@ public sealed class PluginDriverTests : IDisposable
     {
         Start("slow");
         using var d = PluginDriver.Activate("slow", Discovery, new PluginTimeouts(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(20)));
-        d.Create("s", new Dictionary<string, string> { ["slow"] = "3" }); // Create answers at once; Mount sleeps 3 s
-        var ex = Assert.ThrowsAny<BerthException>(() => d.Mount("s", "c1"));
+        d.Create("s", "", new Dictionary<string, string> { ["slow"] = "3" }); // Create answers at once; Mount sleeps 3 s
+        var ex = Assert.ThrowsAny<BerthException>(() => d.Mount("s", "", "c1"));
         Assert.Equal("VolumeDriver.Mount: plugin slow did not answer within 1s", ex.Message);
         Assert.Single(File.ReadAllLines(Path.Combine(Root("slow"), "requests.log")), l => l.StartsWith("VolumeDriver.Mount"));
     }

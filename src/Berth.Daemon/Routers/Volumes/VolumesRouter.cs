@@ -8,7 +8,7 @@ using Berth.Engine.Backends;
 namespace Berth.Daemon.Routers.Volumes;
 
 /// <summary>Volume routes over <see cref="IVolumeBackend"/> (moby's router/volume, API v1.41): create, list,
-/// inspect, remove, prune.</summary>
+/// inspect, remove, prune; and Berth's export and import of a volume's data as a tar.</summary>
 public static class VolumesRouter
 {
     public static void Map(IEndpointRouteBuilder app, DaemonState state)
@@ -33,6 +33,30 @@ public static class VolumesRouter
             ctx.Response.StatusCode = StatusCodes.Status204NoContent;
             return Task.CompletedTask;
         });
+        // Berth extensions (Podman's volume export/import): see VolumesRouter.Archive.cs.
+        app.MapGet("/volumes/{name}/export", ctx => WithData(ctx, Backend(), dir => VolumeArchiveHandlers.Export(ctx, dir)));
+        app.MapPost("/volumes/{name}/import", ctx => WithData(ctx, Backend(), dir => VolumeArchiveHandlers.Import(ctx, dir)));
+    }
+
+    /// <summary>Runs <paramref name="handler"/> on the directory holding the volume's data. A `local` volume with
+    /// options or a plugin volume is mounted around the call with an id of the router's own (so that the archive is
+    /// of the mounted data, and the volume counts as in use meanwhile).</summary>
+    private static async Task WithData(HttpContext ctx, IVolumeBackend backend, Func<string, Task> handler)
+    {
+        var volumes = backend as Engine.Volumes.IVolumes
+            ?? throw new BerthException(ErrorKind.Unavailable, "the volume store cannot mount volumes");
+        var name = Name(ctx);
+        var v = volumes.Get(name);
+        bool mount = v.Driver != Engine.Volumes.LocalVolumeDriver.DriverName || v.Options.Count > 0;
+        if (!mount)
+        {
+            await handler(v.Mountpoint);
+            return;
+        }
+        var id = "archive-" + Convert.ToHexStringLower(global::System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var dir = volumes.Mount(name, id);
+        try { await handler(dir); }
+        finally { volumes.Unmount(name, id); }
     }
 
     private static string Name(HttpContext ctx) => (string)ctx.Request.RouteValues["name"]!;

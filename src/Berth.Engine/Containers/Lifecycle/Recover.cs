@@ -46,6 +46,7 @@ public sealed partial class ContainerManager
             foreach (var s in c.Networks.Values) s.Clear();
             TryCleanup(() => Store.Save(c));
         }
+        CleanExecLeftovers();
         foreach (var orphan in Store.OrphanDirectories())
         {
             TryCleanup(() => _rootfs.Unmount(orphan));
@@ -78,6 +79,32 @@ public sealed partial class ContainerManager
         c.Config.Labels ??= [];
         c.LegacyCreateRequestJson = null;
         TryCleanup(() => Store.Save(c));
+    }
+
+    /// <summary>
+    /// Execs live in memory: after a restart every &lt;exec-root&gt;/exec/&lt;id&gt; is a leftover. A directory whose
+    /// monitor is gone is deleted now; one whose exec is still running (its monitor alive) when its monitor ends.
+    /// </summary>
+    private void CleanExecLeftovers()
+    {
+        var execs = Path.Combine(_options.ExecRoot, "exec");
+        if (!Directory.Exists(execs)) return;
+        foreach (var dir in Directory.GetDirectories(execs))
+        {
+            int pid = 0;
+            try { _ = int.TryParse(File.ReadAllText(Path.Combine(dir, "monitor.pid")).Trim(), out pid); }
+            catch (IOException) { }
+            if (pid > 0 && Berth.Interop.Libc.kill(pid, 0) == 0)
+            {
+                _ = Task.Run(async () =>
+                {
+                    await Berth.Interop.ProcessExit.WaitAsync(pid, TimeSpan.FromDays(3650));
+                    TryCleanup(() => Directory.Delete(dir, recursive: true));
+                });
+                continue;
+            }
+            TryCleanup(() => Directory.Delete(dir, recursive: true));
+        }
     }
 
     /// <summary>A container's run-time state without its writable layer (which a created container keeps).</summary>

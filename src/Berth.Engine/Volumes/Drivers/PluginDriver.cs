@@ -2,9 +2,10 @@ using Berth.Core;
 
 namespace Berth.Engine.Volumes.Drivers;
 
+
 /// <summary>
 /// A volume plugin (Docker's legacy plugin protocol, moby volume/drivers/adapter.go + proxy.go) as an
-/// <see cref="IVolumeDriver"/>. <see cref="Activate"/> finds the plugin (<see cref="PluginDiscovery"/>), calls
+/// <see cref="IVolumeDriver"/> (the store's volume directory is not the plugin's business: ignored). <see cref="Activate"/> finds the plugin (<see cref="PluginDiscovery"/>), calls
 /// /Plugin.Activate (retried while the plugin is not up yet, as dockerd does) and checks it implements
 /// "VolumeDriver". Each driver call is one /VolumeDriver.* POST; the plugin's {"Err"} becomes the error:
 /// "VolumeDriver.Create: ERR" when the plugin answered with an error status, the bare ERR when it answered 200 with
@@ -55,21 +56,21 @@ public sealed class PluginDriver : IVolumeDriver, IDisposable
         }
     }
 
-    public void Create(string name, IReadOnlyDictionary<string, string> options)
+    public void Create(string name, string volumeDir, IReadOnlyDictionary<string, string> options)
     {
         var r = _client.Call("VolumeDriver.Create", new VolumeCreateRequest { Name = name, Opts = new(options) },
             PluginJsonContext.Default.VolumeCreateRequest, PluginJsonContext.Default.PluginErrJson, _client.Timeouts.Long);
         ThrowIfErr(r.Err);
     }
 
-    public void Remove(string name)
+    public void Remove(string name, string volumeDir)
     {
         var r = _client.Call("VolumeDriver.Remove", new VolumeNameRequest { Name = name },
             PluginJsonContext.Default.VolumeNameRequest, PluginJsonContext.Default.PluginErrJson, _client.Timeouts.Short);
         ThrowIfErr(r.Err);
     }
 
-    public string Mount(string name, string id)
+    public string Mount(string name, string volumeDir, string id)
     {
         var r = _client.Call("VolumeDriver.Mount", new VolumeMountRequest { Name = name, ID = id },
             PluginJsonContext.Default.VolumeMountRequest, PluginJsonContext.Default.VolumeMountpointResponse, _client.Timeouts.Long);
@@ -77,14 +78,14 @@ public sealed class PluginDriver : IVolumeDriver, IDisposable
         return r.Mountpoint ?? "";
     }
 
-    public void Unmount(string name, string id)
+    public void Unmount(string name, string volumeDir, string id)
     {
         var r = _client.Call("VolumeDriver.Unmount", new VolumeMountRequest { Name = name, ID = id },
             PluginJsonContext.Default.VolumeMountRequest, PluginJsonContext.Default.PluginErrJson, _client.Timeouts.Short);
         ThrowIfErr(r.Err);
     }
 
-    public string Path(string name)
+    public string Path(string name, string volumeDir)
     {
         var r = _client.Call("VolumeDriver.Path", new VolumeNameRequest { Name = name },
             PluginJsonContext.Default.VolumeNameRequest, PluginJsonContext.Default.VolumeMountpointResponse, _client.Timeouts.Short);
@@ -92,7 +93,7 @@ public sealed class PluginDriver : IVolumeDriver, IDisposable
         return r.Mountpoint ?? "";
     }
 
-    public DriverVolume? Get(string name)
+    public DriverVolume? Get(string name, string volumeDir)
     {
         var r = _client.Call("VolumeDriver.Get", new VolumeNameRequest { Name = name },
             PluginJsonContext.Default.VolumeNameRequest, PluginJsonContext.Default.VolumeGetResponse, _client.Timeouts.Short);
@@ -110,9 +111,10 @@ public sealed class PluginDriver : IVolumeDriver, IDisposable
 
     /// <summary>/VolumeDriver.Capabilities, asked once. The call is optional in the protocol: a plugin that fails it is
     /// "local"; a scope other than local/global is read as local (dockerd's adapter).</summary>
-    public string Scope()
+    public string Scope => _scope ??= AskScope();
+
+    private string AskScope()
     {
-        if (_scope is not null) return _scope;
         string scope;
         try
         {
@@ -121,10 +123,10 @@ public sealed class PluginDriver : IVolumeDriver, IDisposable
             scope = r.Err is { Length: > 0 } ? "local" : (r.Capabilities?.Scope ?? "").ToLowerInvariant();
         }
         catch (BerthException) { scope = "local"; }
-        return _scope = scope is "local" or "global" ? scope : "local";
+        return scope is "local" or "global" ? scope : "local";
     }
 
-    private static DriverVolume ToDriverVolume(PluginVolumeJson v) => new(v.Name ?? "", v.Mountpoint ?? "", v.CreatedAt, v.Status);
+    private static DriverVolume ToDriverVolume(PluginVolumeJson v) => new(v.Name ?? "", v.Mountpoint ?? "", v.Status, v.CreatedAt);
 
     private static void ThrowIfErr(string? err)
     {
