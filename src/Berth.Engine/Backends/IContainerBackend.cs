@@ -83,6 +83,11 @@ public interface IContainerBackend
     Task ArchivePutAsync(string idOrName, string path, Stream tar, bool noOverwriteDirNonDir, bool copyUidGid, CancellationToken ct) =>
         throw NotHere("container archive");
 
+    /// <summary>docker diff (Lifecycle/Changes.cs), export and container prune (Lifecycle/ExportPrune.cs).</summary>
+    IReadOnlyList<ContainerChange> Changes(string idOrName) => throw NotHere("container changes");
+    Task ExportAsync(string idOrName, Func<Stream> begin, CancellationToken ct) => throw NotHere("container export");
+    Task<PruneResult> PruneAsync(Berth.Api.FilterArgs filters, CancellationToken ct) => throw NotHere("container prune");
+
     private static Core.BerthException NotHere(string op) => new(Core.ErrorKind.NotImplemented, $"{op} is not implemented in Berth yet");
 }
 

@@ -49,6 +49,7 @@ public static partial class ContainersRouter
         });
         MapOperations(app, Engine);
         MapArchive(app, Engine);
+        MapChanges(app, Engine);
         app.MapDelete("/containers/{id}", async ctx =>
         {
             await Engine().RemoveAsync(Id(ctx), Flag(ctx, "force"), Flag(ctx, "v"), ctx.RequestAborted);
