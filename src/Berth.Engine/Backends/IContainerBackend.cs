@@ -79,6 +79,18 @@ public interface IContainerBackend
     /// <summary>docker update: resources of the cgroup and the restart policy; the warnings.</summary>
     IReadOnlyList<string> Update(string idOrName, Berth.Api.Containers.HostConfig update) => throw NotHere("container update");
 
+    /// <summary>docker cp (Containers/Lifecycle/Archive.cs): HEAD, GET and PUT /containers/{id}/archive.</summary>
+    Task<Containers.Archive.PathStat> ArchiveStatAsync(string idOrName, string path) => throw NotHere("container archive");
+    Task ArchiveGetAsync(string idOrName, string path, Func<Containers.Archive.PathStat, Stream> begin, CancellationToken ct) =>
+        throw NotHere("container archive");
+    Task ArchivePutAsync(string idOrName, string path, Stream tar, bool noOverwriteDirNonDir, bool copyUidGid, CancellationToken ct) =>
+        throw NotHere("container archive");
+
+    /// <summary>docker diff (Lifecycle/Changes.cs), export and container prune (Lifecycle/ExportPrune.cs).</summary>
+    IReadOnlyList<ContainerChange> Changes(string idOrName) => throw NotHere("container changes");
+    Task ExportAsync(string idOrName, Func<Stream> begin, CancellationToken ct) => throw NotHere("container export");
+    Task<PruneResult> PruneAsync(Berth.Api.FilterArgs filters, CancellationToken ct) => throw NotHere("container prune");
+
     private static Core.BerthException NotHere(string op) => new(Core.ErrorKind.NotImplemented, $"{op} is not implemented in Berth yet");
 }
 

@@ -48,10 +48,26 @@ public static partial class VolumeArchive
         foreach (var name in names)
         {
             ct.ThrowIfCancellationRequested();
+            await WriteOne(writer, dirFd, name, prefix + name, links, ct);
+        }
+    }
+
+    /// <summary>Writes a tar of dirFd/<paramref name="name"/> (not following it if it is a symlink; a directory with
+    /// everything under it) to <paramref name="output"/>, its entries named <paramref name="entryName"/>[/...]:
+    /// docker cp's GET /archive. The stream is left open.</summary>
+    public static async Task ExportEntryAsync(Stream output, int dirFd, string name, string entryName, CancellationToken ct = default)
+    {
+        await using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        await WriteOne(writer, dirFd, name, entryName, new Dictionary<(ulong, ulong), string>(), ct);
+    }
+
+    private static async Task WriteOne(TarWriter writer, int dirFd, string name, string path,
+        Dictionary<(ulong, ulong), string> links, CancellationToken ct)
+    {
+        {
             Libc.FileStat st;
             try { st = Libc.LstatAt(dirFd, name); }
-            catch (ErrnoException e) when (e.Errno == Libc.ENOENT) { continue; } // removed while we read
-            string path = prefix + name;
+            catch (ErrnoException e) when (e.Errno == Libc.ENOENT) { return; } // removed while we read
             uint type = st.Mode & 0xf000;
             if (type != Libc.S_IFDIR && st.Nlink > 1)
             {
@@ -60,7 +76,7 @@ public static partial class VolumeArchive
                     var link = MakeEntry(TarEntryType.HardLink, path, st, null);
                     link.LinkName = first;
                     await writer.WriteEntryAsync(link, ct);
-                    continue;
+                    return;
                 }
                 links[(st.Dev, st.Ino)] = path;
             }

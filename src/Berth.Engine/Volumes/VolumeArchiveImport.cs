@@ -22,8 +22,25 @@ public static partial class VolumeArchive
     /// </summary>
     public static async Task ImportAsync(Stream input, string dataDir, CancellationToken ct = default)
     {
-        bool root = Libc.geteuid() == 0;
         int rootFd = Libc.Check(Libc.open(dataDir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", dataDir);
+        try { await ImportAtAsync(input, rootFd, ImportOptions.Volume, ct); }
+        finally { Libc.close(rootFd); }
+    }
+
+    /// <summary>How an archive is unpacked: volume import keeps the archive's owners and sets the root's metadata;
+    /// docker cp (PUT /archive) gives files to root unless copyUIDGID, leaves the extraction directory alone, and
+    /// with noOverwriteDirNonDir refuses to replace a directory by a non-directory or the reverse.</summary>
+    public sealed record ImportOptions(string Label, bool KeepOwner, bool RootMetadata, bool NoOverwriteDirNonDir)
+    {
+        public static readonly ImportOptions Volume = new("volume import", true, true, false);
+    }
+
+    /// <summary><see cref="ImportAsync"/> into the directory open as <paramref name="rootFd"/> (left open).</summary>
+    public static async Task ImportAtAsync(Stream input, int rootFd, ImportOptions options, CancellationToken ct = default)
+    {
+        bool root = Libc.geteuid() == 0;
+        Label.Value = options.Label;
+        NoOverwriteDirNonDir.Value = options.NoOverwriteDirNonDir;
         var dirTimes = new List<(string[] Parts, DateTimeOffset Mtime)>();
         try
         {
@@ -35,7 +52,8 @@ public static partial class VolumeArchive
                 if (parts.Length == 0)
                 {
                     if (entry.EntryType != TarEntryType.Directory) throw Hostile(entry.Name, "the volume root must be a directory");
-                    ApplyMetadata(rootFd, ".", entry, root);
+                    if (!options.RootMetadata) continue;
+                    ApplyMetadata(rootFd, ".", entry, root, options.KeepOwner);
                     dirTimes.Add((parts, entry.ModificationTime));
                     continue;
                 }
@@ -50,11 +68,11 @@ public static partial class VolumeArchive
                             dirTimes.Add((parts, entry.ModificationTime));
                             break;
                         case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                            RemoveExisting(parent, name, entry.Name);
+                            ReplaceWithNonDir(parent, name, entry.Name);
                             await WriteFile(parent, name, entry, ct);
                             break;
                         case TarEntryType.SymbolicLink:
-                            RemoveExisting(parent, name, entry.Name);
+                            ReplaceWithNonDir(parent, name, entry.Name);
                             Libc.Check(Libc.symlinkat(entry.LinkName, parent, name), "symlink", entry.Name);
                             break;
                         case TarEntryType.HardLink:
@@ -69,17 +87,17 @@ public static partial class VolumeArchive
                                 _ => Libc.S_IFIFO,
                             };
                             if (!root && type != Libc.S_IFIFO)
-                                throw BerthException.Invalid($"volume import: entry \"{entry.Name}\": device nodes need root");
-                            RemoveExisting(parent, name, entry.Name);
+                                throw BerthException.Invalid($"{Op}: entry \"{entry.Name}\": device nodes need root");
+                            ReplaceWithNonDir(parent, name, entry.Name);
                             var pe = (PosixTarEntry)entry;
                             Libc.Check(Libc.mknodat(parent, name, type | ((int)entry.Mode & 0xfff),
                                 Libc.MakeDev((uint)pe.DeviceMajor, (uint)pe.DeviceMinor)), "mknod", entry.Name);
                             break;
                         }
                         default:
-                            throw BerthException.Invalid($"volume import: entry \"{entry.Name}\": unsupported tar entry type {entry.EntryType}");
+                            throw BerthException.Invalid($"{Op}: entry \"{entry.Name}\": unsupported tar entry type {entry.EntryType}");
                     }
-                    ApplyMetadata(parent, name, entry, root);
+                    ApplyMetadata(parent, name, entry, root, options.KeepOwner);
                 }
                 finally { Libc.close(parent); }
             }
@@ -95,9 +113,21 @@ public static partial class VolumeArchive
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException)
         {
-            throw BerthException.Invalid($"volume import: invalid tar: {ex.Message}");
+            throw BerthException.Invalid($"{options.Label}: invalid tar: {ex.Message}");
         }
-        finally { Libc.close(rootFd); }
+    }
+
+    /// <summary>The operation named in errors ("volume import", "docker cp") of the import on this flow.</summary>
+    private static readonly AsyncLocal<string> Label = new();
+    private static string Op => Label.Value ?? "volume import";
+    private static readonly AsyncLocal<bool> NoOverwriteDirNonDir = new();
+
+    /// <summary>Before a non-directory replaces parent/name: refused over a directory with noOverwriteDirNonDir.</summary>
+    private static void ReplaceWithNonDir(int parent, string name, string entry)
+    {
+        if (NoOverwriteDirNonDir.Value && StatOrNull(parent, name) is { } st && (st.Mode & 0xf000) == Libc.S_IFDIR)
+            throw BerthException.Invalid($"cannot overwrite directory \"{entry}\" with non-directory \"{entry}\"");
+        RemoveExisting(parent, name, entry);
     }
 
     /// <summary>Gzip (magic 1f 8b) or a plain tar, detected with asynchronous reads only (an HTTP request body
@@ -147,16 +177,16 @@ public static partial class VolumeArchive
         try { return await reader.GetNextEntryAsync(copyData: false, ct); }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or ArgumentException)
         {
-            throw BerthException.Invalid($"volume import: invalid tar: {ex.Message}");
+            throw BerthException.Invalid($"{Op}: invalid tar: {ex.Message}");
         }
     }
 
     /// <summary>Owner (root only; before the mode, as chown clears set-id bits), mode (not of a symlink, which has
     /// none), xattrs, mtime.</summary>
-    private static void ApplyMetadata(int parent, string name, TarEntry entry, bool root)
+    private static void ApplyMetadata(int parent, string name, TarEntry entry, bool root, bool keepOwner)
     {
         if (root)
-            Libc.Check(Libc.fchownat(parent, name, entry.Uid, entry.Gid, Libc.AT_SYMLINK_NOFOLLOW), "lchown", entry.Name);
+            Libc.Check(Libc.fchownat(parent, name, keepOwner ? entry.Uid : 0, keepOwner ? entry.Gid : 0, Libc.AT_SYMLINK_NOFOLLOW), "lchown", entry.Name);
         if (entry.EntryType != TarEntryType.SymbolicLink)
             Libc.Check(Libc.fchmodat(parent, name, (int)entry.Mode & 0xfff, 0), "chmod", entry.Name);
         if (entry is PaxTarEntry pax) ApplyXattrs(parent, name, pax);
@@ -179,7 +209,7 @@ public static partial class VolumeArchive
             {
                 xname = Uri.UnescapeDataString(key[LibarchiveXattr.Length..]);
                 try { bytes = Convert.FromBase64String(value); }
-                catch (FormatException) { throw BerthException.Invalid($"volume import: entry \"{entry.Name}\": bad {key} record"); }
+                catch (FormatException) { throw BerthException.Invalid($"{Op}: entry \"{entry.Name}\": bad {key} record"); }
             }
             else continue;
             if (xname.StartsWith("trusted.overlay.", StringComparison.Ordinal)) continue; // never forge overlay metadata
@@ -197,7 +227,7 @@ public static partial class VolumeArchive
         try
         {
             var st = StatOrNull(tfd, target[^1]);
-            if (st is null) throw BerthException.Invalid($"volume import: entry \"{entry.Name}\": hard link target \"{entry.LinkName}\" is not in the archive or the volume");
+            if (st is null) throw BerthException.Invalid($"{Op}: entry \"{entry.Name}\": hard link target \"{entry.LinkName}\" is not in the archive or the volume");
             if ((st.Value.Mode & 0xf000) == Libc.S_IFDIR) throw Hostile(entry.Name, "hard link to a directory");
             RemoveExisting(parent, name, entry.Name);
             Libc.Check(Libc.linkat(tfd, target[^1], parent, name, 0), "link", entry.Name);
@@ -236,7 +266,7 @@ public static partial class VolumeArchive
     }
 
     private static BerthException Hostile(string name, string why) =>
-        BerthException.Invalid($"volume import: entry \"{name}\" rejected: {why} (entries must stay inside the volume)");
+        BerthException.Invalid($"{Op}: entry \"{name}\" rejected: {why} (entries must stay inside the destination)");
 
     /// <summary>Walks <paramref name="parts"/> from <paramref name="rootFd"/> without following symlinks (creating
     /// missing directories when asked); returns an O_PATH fd of the last one.</summary>
@@ -261,7 +291,7 @@ public static partial class VolumeArchive
                 int e = Libc.Errno;
                 Libc.close(fd);
                 if (e is Libc.ENOTDIR or Libc.ELOOP) throw Hostile(entry, $"parent \"{p}\" is a symlink or not a directory");
-                if (e == Libc.ENOENT) throw BerthException.Invalid($"volume import: entry \"{entry}\": \"{p}\" does not exist");
+                if (e == Libc.ENOENT) throw BerthException.Invalid($"{Op}: entry \"{entry}\": \"{p}\" does not exist");
                 throw new ErrnoException(e, "open", entry);
             }
             Libc.close(fd);
@@ -276,6 +306,8 @@ public static partial class VolumeArchive
         if (Libc.Errno != Libc.EEXIST) throw new ErrnoException(Libc.Errno, "mkdir", entry);
         int fd = Libc.openat(parent, name, PathDirFlags, 0);
         if (fd >= 0) { Libc.close(fd); return; } // already a directory: merge
+        if (NoOverwriteDirNonDir.Value)
+            throw BerthException.Invalid($"cannot overwrite non-directory \"{entry}\" with directory \"{entry}\"");
         RemoveExisting(parent, name, entry);
         Libc.Check(Libc.mkdirat(parent, name, 0x1ed), "mkdir", entry);
     }

@@ -48,6 +48,8 @@ public static partial class ContainersRouter
             ctx.Response.StatusCode = StatusCodes.Status204NoContent;
         });
         MapOperations(app, Engine);
+        MapArchive(app, Engine);
+        MapChanges(app, Engine);
         app.MapDelete("/containers/{id}", async ctx =>
         {
             await Engine().RemoveAsync(Id(ctx), Flag(ctx, "force"), Flag(ctx, "v"), ctx.RequestAborted);
