@@ -27,7 +27,6 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [InlineData("--device", "/dev/null:/dev/xnull", "HostConfig.Devices")]
     [InlineData("--pid", "host", "HostConfig.PidMode")]
     [InlineData("--network", "bridge", "HostConfig.NetworkMode")]
-    [InlineData("--health-cmd", "true", "Config.Healthcheck")]
     [InlineData("--log-opt", "max-size=1m", "HostConfig.LogConfig.Config")]
     [InlineData("--security-opt", "apparmor=unconfined", "HostConfig.SecurityOpt")]
     [InlineData("--group-add", "10", "HostConfig.GroupAdd")]

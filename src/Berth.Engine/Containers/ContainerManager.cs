@@ -109,8 +109,10 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         Directory.CreateDirectory(RuntimeRoot);
         _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
         StartRestartManager(); // before recovery: exits found while watching again are weighed too
+        StartHealthMonitors();
         Recover();
         RestartAfterRecovery();
+        ResumeHealthMonitors();
     }
 
     public ContainerStore Store { get; }
@@ -165,6 +167,8 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         params (string Key, string Value)[] attributes)
     {
         ContainerStatus.Check(c.State.Status, state.Status);
+        state.Health ??= c.State.Health; // the health log outlives a run, as dockerd's
+        if (state.Status == ContainerStatus.Running && c.State.Status != ContainerStatus.Running) ResetHealth(c, state);
         c.State = state;
         Store.Save(c, sync);
         if (action is not null) Publish(c, action, attributes);
