@@ -23,7 +23,6 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [Theory]
     [InlineData("--storage-opt", "size=1G", "HostConfig.StorageOpt")]
     [InlineData("-p", "127.0.0.1:18099:80", "HostConfig.PortBindings")]
-    [InlineData("--init", "", "HostConfig.Init")]
     [InlineData("--device", "/dev/null:/dev/xnull", "HostConfig.Devices")]
     [InlineData("--pid", "host", "HostConfig.PidMode")]
     [InlineData("--network", "bridge", "HostConfig.NetworkMode")]

@@ -36,6 +36,10 @@ public sealed class EngineOptions
     public required string RuntimePath { get; init; }
     public required string MonitorPath { get; init; }
     public bool CgroupV2 { get; init; } = File.Exists("/sys/fs/cgroup/cgroup.controllers");
+
+    /// <summary>The init binary of --init (dockerd's --init-path), or "": the first of Debian's tini-static,
+    /// docker-init, tini that exists.</summary>
+    public string InitPath { get; init; } = "";
 }
 
 /// <summary>What `docker create` asks for, engine-side: Docker's typed config, host config and networking.</summary>

@@ -53,7 +53,6 @@ public static class CreateCheck
         }
 
         // Operations (issue: operations).
-        if (h.Init == true) throw NotYet("HostConfig.Init", "--init is");
         if (h.LogConfig.Type is not ("" or "json-file"))
             throw NotYet("HostConfig.LogConfig.Type", $"log driver \"{h.LogConfig.Type}\" is");
         if (Any(h.LogConfig.Config)) throw NotYet("HostConfig.LogConfig.Config", "log options (--log-opt) are");

@@ -46,6 +46,7 @@ public sealed partial class ContainerManager
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
                 var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts), new ImageDefaults(), _options.CgroupV2);
+                if (c.HostConfig.Init == true) WithInit(spec);
                 EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
