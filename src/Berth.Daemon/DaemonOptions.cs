@@ -20,6 +20,8 @@ public sealed class DaemonOptions
     /// <summary>Runtimes declared in daemon.json: name → path.</summary>
     public Dictionary<string, string> Runtimes { get; set; } = new(StringComparer.Ordinal);
     public bool Debug { get; set; }
+    /// <summary>--init-path: the docker-init binary of --init ("" = Debian's tini-static, found at start).</summary>
+    public string InitPath { get; set; } = "";
 
     public static string Usage => """
         Usage: berthd [OPTIONS]
@@ -34,6 +36,7 @@ public sealed class DaemonOptions
               --config-file string Daemon configuration file (default "/etc/berth/daemon.json")
               --runtime string     Default OCI runtime: a name or a path (default "berth-runtime")
           -D, --debug              Log every request to stderr
+              --init-path string   The docker-init binary of --init (default: tini-static)
           -v, --version            Print version information and quit
           -h, --help               Print usage
         """;
@@ -72,6 +75,7 @@ public sealed class DaemonOptions
                 case "--config-file": o.ConfigFile = Next(); break;
                 case "--runtime": case "--default-runtime": runtime = Next(); break;
                 case "-D": case "--debug": o.Debug = true; break;
+                case "--init-path": o.InitPath = Path.GetFullPath(Next()); break;
                 case "-v": case "--version":
                     (stdout ?? Console.Out).WriteLine($"Berth version {BuildInfo.Version}, build {BuildInfo.GitCommit}");
                     exitEarly = true;

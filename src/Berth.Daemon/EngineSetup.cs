@@ -30,7 +30,7 @@ public static class EngineSetup
         var containers = new ContainerManager(new EngineOptions
         {
             DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,
-            MonitorPath = FindMonitor(),
+            MonitorPath = FindMonitor(), InitPath = options.InitPath,
         }, images, images, events: state.Events, volumes: volumes, networks: networks);
         images.ContainerUsing = imageId => containers.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id;
         state.Images = images;

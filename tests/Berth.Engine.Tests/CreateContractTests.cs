@@ -50,7 +50,6 @@ public sealed class CreateContractTests
     {
         { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
         { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
-        { "HostConfig.Init", (_, h) => h.Init = true },
         { "HostConfig.PidMode", (_, h) => h.PidMode = "host" },
         { "HostConfig.Devices", (_, h) => h.Devices = [new DeviceMapping { PathOnHost = "/dev/null" }] },
         { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },

@@ -43,6 +43,10 @@ public sealed class EngineOptions
     public required string RuntimePath { get; init; }
     public required string MonitorPath { get; init; }
     public bool CgroupV2 { get; init; } = File.Exists("/sys/fs/cgroup/cgroup.controllers");
+
+    /// <summary>The init binary of --init (dockerd's --init-path), or "": the first of Debian's tini-static,
+    /// docker-init, tini that exists.</summary>
+    public string InitPath { get; init; } = "";
 }
 
 /// <summary>What `docker create` asks for, engine-side: Docker's typed config, host config and networking.</summary>
@@ -119,10 +123,12 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         Directory.CreateDirectory(RuntimeRoot);
         _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
         StartRestartManager(); // before recovery: exits found while watching again are weighed too
+        StartHealthMonitors();
         Recover();
         // The volumes' users after a restart: running containers keep theirs mounted (and unmount them at exit).
         if (_volumes is Volumes.VolumeStore recovered) recovered.RecoverMounts(RunningContainersUsingVolume);
         RestartAfterRecovery();
+        ResumeHealthMonitors();
     }
 
     public ContainerStore Store { get; }
@@ -177,6 +183,8 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         params (string Key, string Value)[] attributes)
     {
         ContainerStatus.Check(c.State.Status, state.Status);
+        state.Health ??= c.State.Health; // the health log outlives a run, as dockerd's
+        if (state.Status == ContainerStatus.Running && c.State.Status != ContainerStatus.Running) ResetHealth(c, state);
         c.State = state;
         Store.Save(c, sync);
         if (action is not null) Publish(c, action, attributes);

@@ -20,6 +20,11 @@ public sealed class ContainerStateRecord
     /// <summary>Waiting for a restart policy's next start (Status "exited" meanwhile, shown as "restarting").</summary>
     public bool Restarting { get; set; }
 
+    /// <summary>The health check's state (Docker's State.Health), null for a container without one (never started
+    /// with a check); kept across stops and starts, reset to starting on each start.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Health.HealthState? Health { get; set; }
+
     [JsonIgnore] public bool Running => Status == "running";
 
     /// <summary>Docker's State.Status: "paused" and "restarting" over the recorded status.</summary>

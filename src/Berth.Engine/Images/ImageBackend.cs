@@ -92,7 +92,7 @@ public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots)
             {
                 Entrypoint = cfg?.Entrypoint, Cmd = cfg?.Cmd, Env = cfg?.Env, WorkingDir = cfg?.WorkingDir, User = cfg?.User,
                 Labels = cfg?.Labels, ExposedPorts = cfg?.ExposedPorts?.Keys.ToList(), Volumes = cfg?.Volumes?.Keys.ToList(),
-                StopSignal = cfg?.StopSignal, Os = image.Os, Architecture = image.Architecture,
+                StopSignal = cfg?.StopSignal, Healthcheck = cfg?.Healthcheck, Os = image.Os, Architecture = image.Architecture,
             };
         }));
     }

@@ -76,6 +76,9 @@ public sealed class ImageDefaults
     public IReadOnlyList<string>? ExposedPorts { get; init; }
     public IReadOnlyList<string>? Volumes { get; init; }
     public string? StopSignal { get; init; }
+
+    /// <summary>The image's HEALTHCHECK (Docker's HealthConfig JSON), or null.</summary>
+    public System.Text.Json.JsonElement? Healthcheck { get; init; }
     public string Os { get; init; } = "linux";
     public string Architecture { get; init; } = "amd64";
 }

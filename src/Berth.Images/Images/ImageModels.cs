@@ -28,6 +28,7 @@ public sealed class ContainerConfig
     public string? WorkingDir { get; set; }
     public Dictionary<string, string>? Labels { get; set; }
     public string? StopSignal { get; set; }
+    public System.Text.Json.JsonElement? Healthcheck { get; set; }
 }
 
 /// <summary>"{}" in ExposedPorts / Volumes maps.</summary>

@@ -228,6 +228,7 @@ public sealed class ImageStore
         Entrypoint = c?.Entrypoint,
         Labels = c?.Labels,
         StopSignal = c?.StopSignal,
+        Healthcheck = c?.Healthcheck,
     };
 
     /// <summary>

@@ -91,7 +91,7 @@ public sealed class ContainerListFilter
         if (!_filters.Match("isolation", "default")) return false;
         if (_exited.Count > 0 && (c.State.Running || c.State.StartedAt == default || !_exited.Contains(c.State.ExitCode))) return false;
         if (!_filters.ExactMatch("status", c.State.DockerStatus)) return false;
-        if (!_filters.ExactMatch("health", "none")) return false; // no healthchecks yet: every container's health is "none"
+        if (!_filters.ExactMatch("health", c.State.Health?.Status ?? "none")) return false;
         if (!_filters.ExactMatch("is-task", "false")) return false;
         if (_ancestors is not null && !_ancestors.Contains(c.Image)) return false;
         // Every container is on --network none (the only network for now); none has volumes or ports.

@@ -76,13 +76,38 @@ public static partial class ContainersRouter
     /// <summary>ps's STATUS column: "Created", "Up 3 seconds", "Exited (0) 2 minutes ago".</summary>
     public static string StatusText(ContainerRecord c) => c.State.DockerStatus switch
     {
-        "running" => "Up " + Human(DateTime.UtcNow - c.State.StartedAt),
+        "running" => "Up " + Human(DateTime.UtcNow - c.State.StartedAt) + c.State.Health?.Status switch
+        {
+            null => "",
+            "starting" => " (health: starting)",
+            var h => $" ({h})",
+        },
         "paused" => "Up " + Human(DateTime.UtcNow - c.State.StartedAt) + " (Paused)",
         "restarting" => $"Restarting ({c.State.ExitCode}) {Human(DateTime.UtcNow - c.State.FinishedAt)} ago",
         "exited" => $"Exited ({c.State.ExitCode}) {Human(DateTime.UtcNow - c.State.FinishedAt)} ago",
         "created" => "Created",
         var s => char.ToUpperInvariant(s[0]) + s[1..],
     };
+
+    /// <summary>Docker's State.Health: Status, FailingStreak, Log (Start, End, ExitCode, Output).</summary>
+    private static void WriteHealth(Utf8JsonWriter w, Berth.Engine.Containers.Health.HealthState h)
+    {
+        w.WriteStartObject("Health");
+        w.WriteString("Status", h.Status);
+        w.WriteNumber("FailingStreak", h.FailingStreak);
+        w.WriteStartArray("Log");
+        foreach (var e in h.Log.ToList())
+        {
+            w.WriteStartObject();
+            w.WriteString("Start", e.Start.ToString("O"));
+            w.WriteString("End", e.End.ToString("O"));
+            w.WriteNumber("ExitCode", e.ExitCode);
+            w.WriteString("Output", e.Output);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 
     /// <summary>Docker's units.HumanDuration.</summary>
     public static string Human(TimeSpan d) => Berth.Api.HumanDuration.Of(d);
@@ -111,6 +136,7 @@ public static partial class ContainersRouter
             w.WriteString("Error", c.State.Error);
             w.WriteString("StartedAt", c.State.StartedAt == default ? "0001-01-01T00:00:00Z" : c.State.StartedAt.ToString("O"));
             w.WriteString("FinishedAt", c.State.FinishedAt == default ? "0001-01-01T00:00:00Z" : c.State.FinishedAt.ToString("O"));
+            if (c.State.Health is { } health) WriteHealth(w, health);
             w.WriteEndObject();
             w.WriteString("Image", c.Image);
             var dir = engine.RecordDirectory(c.Id);

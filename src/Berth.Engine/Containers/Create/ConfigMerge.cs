@@ -48,6 +48,7 @@ public static class ConfigMerge
             foreach (var v in image.Volumes) c.Volumes.TryAdd(v, new EmptyObject());
         }
         c.Labels ??= [];
+        c.Healthcheck = Health.HealthConfig.Merge(c.Healthcheck, image.Healthcheck);
     }
 
     /// <summary>What the spec builder needs, from the record (paths filled in by the caller).</summary>

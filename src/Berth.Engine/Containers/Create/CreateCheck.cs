@@ -41,9 +41,6 @@ public static class CreateCheck
         if (Any(h.Links)) throw NotYet("HostConfig.Links", "links are");
 
         // Operations (issue: operations).
-        if (c.Healthcheck is { ValueKind: not JsonValueKind.Null } hc && !(hc.ValueKind == JsonValueKind.Object && !hc.EnumerateObject().Any()))
-            throw NotYet("Config.Healthcheck", "health checks are");
-        if (h.Init == true) throw NotYet("HostConfig.Init", "--init is");
         if (h.LogConfig.Type is not ("" or "json-file"))
             throw NotYet("HostConfig.LogConfig.Type", $"log driver \"{h.LogConfig.Type}\" is");
         if (Any(h.LogConfig.Config)) throw NotYet("HostConfig.LogConfig.Config", "log options (--log-opt) are");
@@ -154,6 +151,7 @@ public static class CreateCheck
                   || k.StartsWith("kernel.shm", StringComparison.Ordinal) || k.StartsWith("fs.mqueue.", StringComparison.Ordinal)
                   || k.StartsWith("net.", StringComparison.Ordinal)))
                 throw BerthException.Invalid($"sysctl '{k}' is not allowed (only IPC-namespaced kernel.* / fs.mqueue.* and net.* sysctls are)");
+        Health.HealthConfig.Validate(c.Healthcheck);
         Restart.RestartPolicies.Validate(h.RestartPolicy);
         if (h.AutoRemove && h.RestartPolicy.Name is not ("" or "no"))
             throw BerthException.Invalid("can't create 'AutoRemove' container with restart policy");

@@ -21,6 +21,7 @@ public sealed partial class ContainerManager
         CheckPlatform(input.Platform, config.Image, defaults);
         ConfigMerge.WithImage(config, defaults);
         HostConfigDefaults.Apply(host, _options.CgroupV2);
+        if (host.Init == true) _ = InitBinary();
         var mounts = PlanMounts(config, host);
         var networks = NetworksAtCreate(config, host, input.NetworkingConfig);
         if (host.Privileged && DockerSpec.CapabilitiesMissingFromHost() is { Count: > 0 } missing)

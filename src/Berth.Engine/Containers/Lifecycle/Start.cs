@@ -47,6 +47,7 @@ public sealed partial class ContainerManager
                 Directory.CreateDirectory(stateDir);
                 var netns = AttachNetworks(c);
                 var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts, netns), new ImageDefaults(), _options.CgroupV2);
+                if (c.HostConfig.Init == true) WithInit(spec);
                 if (netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!);
                 else EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
