@@ -26,7 +26,10 @@ public static class EngineSetup
             Published = (action, name, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Volume, action, name, attrs),
         };
         var networks = new Engine.Networking.NetworkManager(options.DataRoot, options.ExecRoot,
-            Engine.Networking.NetworkManager.BridgeNameFor(options.ExecRoot));
+            Engine.Networking.NetworkManager.BridgeNameFor(options.ExecRoot))
+        {
+            Published = (action, id, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Network, action, id, attrs),
+        };
         var containers = new ContainerManager(new EngineOptions
         {
             DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,

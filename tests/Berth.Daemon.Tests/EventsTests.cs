@@ -124,4 +124,35 @@ public sealed class EventsTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
         Assert.True(p.WaitForExit(15_000), "docker events did not end at --until");
         lock (lines) Assert.Equal(["create", "start", "kill", "die", "destroy"], lines);
     }
+    [Fact]
+    public void Network_CreateConnectDisconnectDestroyWithDockersAttributes()
+    {
+        long since = Now() - 1;
+        var netId = Ok("network", "create", "ev-net").Trim();
+        string cid = "";
+        try
+        {
+            cid = Ok("run", "-d", "--network", "ev-net", "--name", "ev-netc", "busybox", "sleep", "60").Trim();
+            Ok("rm", "-f", "ev-netc");
+        }
+        finally
+        {
+            Docker("rm", "-f", "ev-netc");
+            Docker("network", "rm", "ev-net");
+        }
+        var outp = Ok("events", "--since", since.ToString(), "--until", UntilNow(),
+            "--filter", "type=network", "--filter", "network=" + netId, "--format", "{{json .}}");
+        var events = outp.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["create", "connect", "disconnect", "destroy"], events.Select(e => e.GetProperty("Action").GetString()));
+        foreach (var e in events)
+        {
+            Assert.Equal("network", e.GetProperty("Type").GetString());
+            Assert.Equal(netId, e.GetProperty("Actor").GetProperty("ID").GetString());
+            var attrs = e.GetProperty("Actor").GetProperty("Attributes");
+            Assert.Equal("ev-net", attrs.GetProperty("name").GetString());
+            Assert.Equal("bridge", attrs.GetProperty("type").GetString());
+        }
+        Assert.Equal(cid, events[1].GetProperty("Actor").GetProperty("Attributes").GetProperty("container").GetString());
+        Assert.Equal(cid, events[2].GetProperty("Actor").GetProperty("Attributes").GetProperty("container").GetString());
+    }
 }

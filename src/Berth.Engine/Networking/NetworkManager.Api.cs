@@ -64,6 +64,7 @@ public sealed partial class NetworkManager
                 TryQuiet(() => File.Delete(System.IO.Path.Combine(_dir, id + ".json")));
                 throw;
             }
+            Publish("create", n);
             return n;
         }
     }
@@ -143,6 +144,7 @@ public sealed partial class NetworkManager
             _plumbed.Remove(n.Id);
             File.Delete(System.IO.Path.Combine(_dir, n.Id + ".json"));
             ApplyRules();
+            Publish("destroy", n);
         }
     }
 
@@ -159,6 +161,7 @@ public sealed partial class NetworkManager
                 _plumbed.Remove(n.Id);
                 File.Delete(System.IO.Path.Combine(_dir, n.Id + ".json"));
                 removed.Add(n.Name);
+                Publish("destroy", n);
             }
             if (removed.Count > 0) ApplyRules();
         }

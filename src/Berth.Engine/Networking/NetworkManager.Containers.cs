@@ -79,6 +79,7 @@ public sealed partial class NetworkManager
         settings.IPPrefixLen = Cidr.TryParse(n.Subnet)!.Value.Prefix;
         settings.Gateway = n.Internal ? "" : n.Gateway;
         settings.MacAddress = ep.MacAddress;
+        Publish("connect", n, containerId);
     }
 
     /// <summary>After a container exits (or a start fails, or rm): its endpoints released, their veths deleted,
@@ -97,6 +98,7 @@ public sealed partial class NetworkManager
             {
                 n.Endpoints.Remove(ep.Id);
                 if (ep.HostIfName != "") DeleteLinkLater(ep.HostIfName);
+                Publish("disconnect", n, containerId);
             }
             if (mine.Count > 0) Save(n, durable: false);
         }
@@ -133,6 +135,7 @@ public sealed partial class NetworkManager
             {
                 DriverOf(n).Leave(n, ep);
                 n.Endpoints.Remove(ep.Id);
+                Publish("disconnect", n, containerId);
             }
             Save(n, durable: false);
         }

@@ -49,6 +49,17 @@ public sealed partial class NetworkManager : IDisposable
     }
 
     public string DefaultBridge { get; }
+
+    /// <summary>The events hook (action, network id, attributes): create, destroy, connect, disconnect with
+    /// Docker's attributes (name, type = driver, container for connect and disconnect).</summary>
+    public Action<string, string, IReadOnlyDictionary<string, string>>? Published { get; set; }
+
+    private void Publish(string action, NetworkRecord n, string? containerId = null)
+    {
+        var attrs = new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = n.Name, ["type"] = n.Driver };
+        if (containerId is not null) attrs["container"] = containerId;
+        try { Published?.Invoke(action, n.Id, attrs); } catch (Exception) { /* an event never fails the change */ }
+    }
     public string TableName => _nft.Table;
 
     /// <summary>The bridge name of a daemon whose exec root is not the default one (each daemon its own bridge).</summary>
