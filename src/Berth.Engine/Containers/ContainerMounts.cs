@@ -142,7 +142,8 @@ public sealed partial class ContainerManager
                 switch (m.Type)
                 {
                     case "volume":
-                        var path = start ? _volumes.Mount(m.Name, c.Id) : m.Source;
+                        // At create (the spec is only checked) a plugin's volume has no path before its first mount.
+                        var path = start ? _volumes.Mount(m.Name, c.Id) : m.Source.Length > 0 ? m.Source : "/nonexistent/volume/" + m.Name;
                         if (start) mounted.Add(m.Name);
                         list.Add(new ContainerMountSpec("bind", path, m.Destination, m.RW, m.Propagation));
                         break;
