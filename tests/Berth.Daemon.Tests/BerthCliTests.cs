@@ -364,10 +364,10 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
         File.WriteAllText(Path.Combine(host, "in"), "from-host");
         try
         {
-            Assert.Equal("from-host\n", Ok("run", "--rm", "-v", host + ":/h:ro", "busybox", "cat", "/h/in"));
+            Assert.Equal("from-host", Ok("run", "--rm", "-v", host + ":/h:ro", "busybox", "cat", "/h/in"));
             Ok("run", "--rm", "-v", "cli-run-vol:/data", "busybox", "sh", "-c", "echo kept > /data/f");
             Assert.Equal("kept\n", Ok("run", "--rm", "--mount", "type=volume,source=cli-run-vol,target=/d,readonly", "busybox", "cat", "/d/f"));
-            Assert.Equal("from-host\n", Ok("run", "--rm", "--mount", $"type=bind,src={host},dst=/b", "busybox", "cat", "/b/in"));
+            Assert.Equal("from-host", Ok("run", "--rm", "--mount", $"type=bind,src={host},dst=/b", "busybox", "cat", "/b/in"));
             Assert.Contains("size=1024k", Ok("run", "--rm", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m", "busybox", "grep", " /t ", "/proc/mounts"));
             Assert.Contains(" /s tmpfs ", Ok("run", "--rm", "--read-only", "--tmpfs", "/s:size=1m", "busybox", "sh", "-c", "touch /s/x && grep ' /s ' /proc/mounts"));
             Assert.NotEqual(0, Berth("run", "--rm", "--read-only", "busybox", "touch", "/x").Code);

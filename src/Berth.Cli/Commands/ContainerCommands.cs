@@ -416,7 +416,8 @@ internal static class ContainerCommands
         else if (verb == "kill" && a.Value("signal") is { } ks) q.Append("&signal=").Append(Q(ks));
         else if (verb == "rm")
         {
-            if (a.Bool("force")) q.Append("&force=1"); // -v: berth makes no anonymous volumes, so there are none to remove
+            if (a.Bool("force")) q.Append("&force=1");
+            if (a.Bool("volumes")) q.Append("&v=1"); // the container's anonymous volumes go with it
         }
         var query = q.Length > 0 ? "?" + q.ToString(1, q.Length - 1) : "";
         foreach (var c in a.Positional)

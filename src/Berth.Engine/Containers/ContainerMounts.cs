@@ -84,7 +84,9 @@ public sealed partial class ContainerManager
         {
             try
             {
-                if (Directory.EnumerateFileSystemEntries(_volumes.Get(m.Name).Mountpoint).Any()) filled.Add(m);
+                // A plugin's volume may have no path before its first mount: then it is looked at after the mount.
+                var at = _volumes.Get(m.Name).Mountpoint;
+                if (at.Length > 0 && Directory.EnumerateFileSystemEntries(at).Any()) filled.Add(m);
             }
             catch (Exception e) when (e is BerthException or IOException or UnauthorizedAccessException) { }
         }
@@ -118,7 +120,8 @@ public sealed partial class ContainerManager
                     var from = InRootPath.Resolve(rootfs, m.Destination);
                     if (!Directory.Exists(from)) continue;
                     var into = _volumes.Mount(m.Name, id);
-                    try { CopyUp.Copy(from, into); }
+                    // Only into an empty volume (a plugin's volume is seen only now, once mounted).
+                    try { if (!Directory.EnumerateFileSystemEntries(into).Any()) CopyUp.Copy(from, into); }
                     finally { _volumes.Unmount(m.Name, id); }
                 }
             }
