@@ -89,6 +89,26 @@ internal static class Format
     }
 
     /// <summary>JSON indented as docker inspect prints it (4 spaces), or on one line (inspect --format json).</summary>
+    /// <summary>What `inspect` prints: each object through the template, else one JSON array (indented; on one line
+    /// for --format json, as docker).</summary>
+    public static void PrintInspected(IReadOnlyList<JsonDocument> found, Template? format, bool compact)
+    {
+        if (format is not null)
+        {
+            foreach (var d in found) Console.WriteLine(format.Execute(d.RootElement));
+            return;
+        }
+        var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartArray();
+            foreach (var d in found) d.RootElement.WriteTo(w);
+            w.WriteEndArray();
+        }
+        using var all = JsonDocument.Parse(ms.ToArray());
+        Console.WriteLine(Indent(all.RootElement, indented: !compact));
+    }
+
     public static string Indent(JsonElement e, bool indented = true)
     {
         var ms = new MemoryStream();

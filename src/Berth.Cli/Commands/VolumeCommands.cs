@@ -173,20 +173,7 @@ internal static class VolumeCommands
             if (r.Status != 200) { Console.Error.WriteLine(Daemon + ApiResponse.MessageOf(text)); status = 1; continue; }
             found.Add(JsonDocument.Parse(text));
         }
-        if (format is not null)
-            foreach (var d in found) Console.WriteLine(format.Execute(d.RootElement));
-        else
-        {
-            var ms = new MemoryStream();
-            using (var w = new Utf8JsonWriter(ms))
-            {
-                w.WriteStartArray();
-                foreach (var d in found) d.RootElement.WriteTo(w);
-                w.WriteEndArray();
-            }
-            using var all = JsonDocument.Parse(ms.ToArray());
-            Console.WriteLine(Format.Indent(all.RootElement, indented: !compact));
-        }
+        Format.PrintInspected(found, format, compact);
         return status;
     }
 
