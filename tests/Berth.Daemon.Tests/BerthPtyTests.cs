@@ -73,14 +73,7 @@ public sealed class BerthPtyTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
             using (var pty = Start("run", "-it", "--name", name, "busybox", "sh"))
             {
                 pty.WaitFor("# ");
-                pty.Resize(33, 77); // SIGWINCH to berth, a resize of the container's tty
-                bool resized = false;
-                for (int i = 0; i < 20 && !resized; i++)
-                {
-                    int at = pty.Output.Length;
-                    pty.Type("stty size\r");
-                    resized = pty.TryWaitFor("33 77", at, TimeSpan.FromSeconds(1)) >= 0;
-                }
+                bool resized = pty.ResizeUntilSeen(33, 77);
                 Assert.True(resized, "the window size did not reach the container:\n" + pty.Output);
                 pty.Type("\x10\x11"); // ctrl-p ctrl-q
                 Assert.Equal(0, pty.WaitForExit());
@@ -184,6 +177,25 @@ internal sealed class PtyProcess : IDisposable
     {
         var ws = new WinSize { Rows = rows, Cols = cols };
         Assert.Equal(0, ioctl(_master, TIOCSWINSZ, ref ws));
+    }
+
+    /// <summary>
+    /// Resizes the terminal and runs <c>stty size</c> in the shell until the container reports the size.
+    /// A client installs its SIGWINCH handler only after the container started (the docker CLI does so
+    /// too), so a resize that lands before that is lost: each round changes the size again, which makes
+    /// the kernel send a fresh SIGWINCH. Returns whether the size arrived.
+    /// </summary>
+    public bool ResizeUntilSeen(ushort rows, ushort cols)
+    {
+        for (int i = 0; i < 20; i++)
+        {
+            if (i > 0) Resize((ushort)(rows + 1), cols);
+            Resize(rows, cols);
+            int at = Output.Length;
+            Type("stty size\r");
+            if (TryWaitFor($"{rows} {cols}", at, TimeSpan.FromSeconds(1)) >= 0) return true;
+        }
+        return false;
     }
 
     /// <summary>The offset just after <paramref name="needle"/> in the output from <paramref name="from"/>, or -1.</summary>

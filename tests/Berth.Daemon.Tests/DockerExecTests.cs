@@ -246,14 +246,7 @@ public sealed class DockerExecTests(DaemonFixture fx) : IClassFixture<DaemonFixt
                 pty.Type("echo $TERM t$((1+1))y; tty\r");
                 int at = pty.WaitFor("xterm t2y\r\n");
                 pty.WaitFor("/dev/pts/", at);
-                pty.Resize(33, 77);
-                bool resized = false;
-                for (int i = 0; i < 20 && !resized; i++)
-                {
-                    at = pty.Output.Length;
-                    pty.Type("stty size\r");
-                    resized = pty.TryWaitFor("33 77", at, TimeSpan.FromSeconds(1)) >= 0;
-                }
+                bool resized = pty.ResizeUntilSeen(33, 77);
                 Assert.True(resized, "the window size did not reach the exec's tty:\n" + pty.Output);
                 pty.Type("sleep 444\r");
                 Thread.Sleep(300);
@@ -284,14 +277,7 @@ public sealed class DockerExecTests(DaemonFixture fx) : IClassFixture<DaemonFixt
             using (var pty = DockerAtTerminal("run", "-it", "--name", name, "busybox", "sh"))
             {
                 pty.WaitFor("# ");
-                pty.Resize(31, 91);
-                bool resized = false;
-                for (int i = 0; i < 20 && !resized; i++)
-                {
-                    int at = pty.Output.Length;
-                    pty.Type("stty size\r");
-                    resized = pty.TryWaitFor("31 91", at, TimeSpan.FromSeconds(1)) >= 0;
-                }
+                bool resized = pty.ResizeUntilSeen(31, 91);
                 Assert.True(resized, "the window size did not reach the container:\n" + pty.Output);
                 pty.Type("\x10\x11");
                 pty.WaitForExit();
@@ -336,14 +322,7 @@ public sealed class DockerExecTests(DaemonFixture fx) : IClassFixture<DaemonFixt
             Assert.Equal((1, true), (code, stderr.Contains("No such container: no-such-container-y")));
             using var pty = PtyProcess.Start(BerthPath(), ["-H", "unix://" + fx.Dir.Socket, "exec", "-it", id, "sh"]);
             pty.WaitFor("# ");
-            pty.Resize(29, 88);
-            bool resized = false;
-            for (int i = 0; i < 20 && !resized; i++)
-            {
-                int at = pty.Output.Length;
-                pty.Type("stty size\r");
-                resized = pty.TryWaitFor("29 88", at, TimeSpan.FromSeconds(1)) >= 0;
-            }
+            bool resized = pty.ResizeUntilSeen(29, 88);
             Assert.True(resized, "the window size did not reach the exec's tty:\n" + pty.Output);
             pty.Type("\x10\x11");
             Assert.Equal(1, pty.WaitForExit());
