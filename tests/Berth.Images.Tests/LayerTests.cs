@@ -198,6 +198,31 @@ public class LayerTests
     }
 
     [Fact]
+    public void Xattrs_keep_their_bytes_from_both_record_kinds_and_overlay_ones_are_never_forged()
+    {
+        using var tmp = new TempDir();
+        var layers = new LayerStore(tmp.Sub("overlay"));
+        byte[] binary = [0x01, 0x00, 0xff, 0x80, 0x7f];
+        var ms = new MemoryStream();
+        using (var w = new System.Formats.Tar.TarWriter(ms, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+        {
+            var e = new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "f", new Dictionary<string, string>
+            {
+                ["SCHILY.xattr.user.text"] = "caf\u00e9", // a PAX record is UTF-8: the bytes are c3 a9
+                ["LIBARCHIVE.xattr.user.bin"] = Convert.ToBase64String(binary),
+                ["SCHILY.xattr.trusted.overlay.opaque"] = "y",
+            }) { Mode = (UnixFileMode)0x1a4, DataStream = new MemoryStream("x"u8.ToArray()) };
+            w.WriteEntry(e);
+        }
+        var info = layers.Register(new MemoryStream(ms.ToArray()), null);
+        var xattrs = Berth.Interop.Libc.ListXattrs(Path.Combine(layers.DiffDir(Digest.Parse(info.ChainID)), "f"))
+            .ToDictionary(x => x.Name, x => Convert.ToHexString(x.Value));
+        Assert.Equal("636166C3A9", xattrs["user.text"]);
+        Assert.Equal(Convert.ToHexString(binary), xattrs["user.bin"]);
+        Assert.DoesNotContain("trusted.overlay.opaque", xattrs.Keys);
+    }
+
+    [Fact]
     public void Garbage_is_invalid_parameter()
     {
         using var tmp = new TempDir();

@@ -1,6 +1,6 @@
 using System.Formats.Tar;
-using System.Text;
 using Berth.Core;
+using Berth.Images;
 using Berth.Interop;
 using Microsoft.Win32.SafeHandles;
 
@@ -8,8 +8,6 @@ namespace Berth.Engine.Volumes;
 
 public static partial class VolumeArchive
 {
-    private static readonly int PathDirFlags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
-
     /// <summary>
     /// Unpacks a tar (plain or gzip) into the existing volume directory <paramref name="dataDir"/>, adding to what is
     /// there and overwriting what the archive names (Podman's `volume import`); an entry of another type replaces
@@ -44,7 +42,7 @@ public static partial class VolumeArchive
         var dirTimes = new List<(string[] Parts, DateTimeOffset Mtime)>();
         try
         {
-            await using var reader = new TarReader(await OpenDecompressedAsync(input, ct), leaveOpen: true);
+            await using var reader = new TarReader(await FdTree.OpenDecompressedAsync(input, ct), leaveOpen: true);
             while (await ReadNext(reader, ct) is { } entry)
             {
                 if (entry.EntryType is TarEntryType.GlobalExtendedAttributes) continue;
@@ -80,12 +78,7 @@ public static partial class VolumeArchive
                             continue; // one inode: the metadata is the target's
                         case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
                         {
-                            int type = entry.EntryType switch
-                            {
-                                TarEntryType.CharacterDevice => Libc.S_IFCHR,
-                                TarEntryType.BlockDevice => Libc.S_IFBLK,
-                                _ => Libc.S_IFIFO,
-                            };
+                            int type = FdTree.NodeType(entry.EntryType);
                             if (!root && type != Libc.S_IFIFO)
                                 throw BerthException.Invalid($"{Op}: entry \"{entry.Name}\": device nodes need root");
                             ReplaceWithNonDir(parent, name, entry.Name);
@@ -130,48 +123,6 @@ public static partial class VolumeArchive
         RemoveExisting(parent, name, entry);
     }
 
-    /// <summary>Gzip (magic 1f 8b) or a plain tar, detected with asynchronous reads only (an HTTP request body
-    /// refuses synchronous ones).</summary>
-    private static async Task<Stream> OpenDecompressedAsync(Stream input, CancellationToken ct)
-    {
-        var head = new byte[2];
-        int n = await input.ReadAtLeastAsync(head, 2, throwOnEndOfStream: false, ct);
-        Stream joined = new PrefixedStream(head.AsMemory(0, n), input);
-        return n == 2 && head[0] == 0x1f && head[1] == 0x8b ? new System.IO.Compression.GZipStream(joined, System.IO.Compression.CompressionMode.Decompress) : joined;
-    }
-
-    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
-    {
-        private ReadOnlyMemory<byte> _prefix = prefix;
-
-        private int TakePrefix(Span<byte> buffer)
-        {
-            int n = Math.Min(buffer.Length, _prefix.Length);
-            _prefix.Span[..n].CopyTo(buffer);
-            _prefix = _prefix[n..];
-            return n;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-        public override int Read(Span<byte> buffer) => _prefix.Length > 0 ? TakePrefix(buffer) : inner.Read(buffer);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
-            ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
-            _prefix.Length > 0 ? ValueTask.FromResult(TakePrefix(buffer.Span)) : inner.ReadAsync(buffer, ct);
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
     private static async Task<TarEntry?> ReadNext(TarReader reader, CancellationToken ct)
     {
         try { return await reader.GetNextEntryAsync(copyData: false, ct); }
@@ -196,23 +147,8 @@ public static partial class VolumeArchive
     private static void ApplyXattrs(int parent, string name, PaxTarEntry entry)
     {
         string path = name == "." ? $"/proc/self/fd/{parent}/" : $"/proc/self/fd/{parent}/{name}";
-        foreach (var (key, value) in entry.ExtendedAttributes)
+        foreach (var (xname, bytes) in FdTree.Xattrs(entry, key => BerthException.Invalid($"{Op}: entry \"{entry.Name}\": bad {key} record")))
         {
-            string xname;
-            byte[] bytes;
-            if (key.StartsWith(SchilyXattr, StringComparison.Ordinal))
-            {
-                xname = key[SchilyXattr.Length..];
-                bytes = Encoding.UTF8.GetBytes(value);
-            }
-            else if (key.StartsWith(LibarchiveXattr, StringComparison.Ordinal))
-            {
-                xname = Uri.UnescapeDataString(key[LibarchiveXattr.Length..]);
-                try { bytes = Convert.FromBase64String(value); }
-                catch (FormatException) { throw BerthException.Invalid($"{Op}: entry \"{entry.Name}\": bad {key} record"); }
-            }
-            else continue;
-            if (xname.StartsWith("trusted.overlay.", StringComparison.Ordinal)) continue; // never forge overlay metadata
             int r = Libc.SetXattr(path, xname, bytes);
             if (r == -Libc.ENOTSUP) continue; // the volume's filesystem has no xattrs of this namespace (as GNU tar: skip)
             if (r < 0) throw new ErrnoException(-r, "setxattr", entry.Name + " " + xname);
@@ -250,88 +186,22 @@ public static partial class VolumeArchive
         if (entry.DataStream is { } data) await data.CopyToAsync(fs, 81920, ct);
     }
 
-    /// <summary>Splits a tar name into components: "./" and empty parts dropped; "..", absolute names refused.</summary>
-    internal static string[] SplitName(string name)
-    {
-        if (name.StartsWith('/')) throw Hostile(name, "absolute path");
-        if (name.Contains('\0')) throw Hostile(name, "NUL in name");
-        var parts = new List<string>();
-        foreach (var p in name.Split('/'))
-        {
-            if (p.Length == 0 || p == ".") continue;
-            if (p == "..") throw Hostile(name, "\"..\" component");
-            parts.Add(p);
-        }
-        return [.. parts];
-    }
+    internal static string[] SplitName(string name) => FdTree.SplitName(name, Hostile);
 
     private static BerthException Hostile(string name, string why) =>
         BerthException.Invalid($"{Op}: entry \"{name}\" rejected: {why} (entries must stay inside the destination)");
 
-    /// <summary>Walks <paramref name="parts"/> from <paramref name="rootFd"/> without following symlinks (creating
-    /// missing directories when asked); returns an O_PATH fd of the last one.</summary>
-    private static int OpenDir(int rootFd, ReadOnlySpan<string> parts, bool create, string entry)
-    {
-        int fd = Libc.Check(Libc.openat(rootFd, ".", PathDirFlags, 0), "open", ".");
-        foreach (var p in parts)
-        {
-            int next = Libc.openat(fd, p, PathDirFlags, 0);
-            if (next < 0 && Libc.Errno == Libc.ENOENT && create)
-            {
-                if (Libc.mkdirat(fd, p, 0x1ed) < 0 && Libc.Errno != Libc.EEXIST)
-                {
-                    int e = Libc.Errno;
-                    Libc.close(fd);
-                    throw new ErrnoException(e, "mkdir", entry);
-                }
-                next = Libc.openat(fd, p, PathDirFlags, 0);
-            }
-            if (next < 0)
-            {
-                int e = Libc.Errno;
-                Libc.close(fd);
-                if (e is Libc.ENOTDIR or Libc.ELOOP) throw Hostile(entry, $"parent \"{p}\" is a symlink or not a directory");
-                if (e == Libc.ENOENT) throw BerthException.Invalid($"{Op}: entry \"{entry}\": \"{p}\" does not exist");
-                throw new ErrnoException(e, "open", entry);
-            }
-            Libc.close(fd);
-            fd = next;
-        }
-        return fd;
-    }
+    private static int OpenDir(int rootFd, ReadOnlySpan<string> parts, bool create, string entry) =>
+        FdTree.OpenDir(rootFd, parts, create, entry, Hostile,
+            missing: (e, p) => BerthException.Invalid($"{Op}: entry \"{e}\": \"{p}\" does not exist"));
 
-    private static void EnsureDirectory(int parent, string name, string entry)
-    {
-        if (Libc.mkdirat(parent, name, 0x1ed) == 0) return;
-        if (Libc.Errno != Libc.EEXIST) throw new ErrnoException(Libc.Errno, "mkdir", entry);
-        int fd = Libc.openat(parent, name, PathDirFlags, 0);
-        if (fd >= 0) { Libc.close(fd); return; } // already a directory: merge
-        if (NoOverwriteDirNonDir.Value)
-            throw BerthException.Invalid($"cannot overwrite non-directory \"{entry}\" with directory \"{entry}\"");
-        RemoveExisting(parent, name, entry);
-        Libc.Check(Libc.mkdirat(parent, name, 0x1ed), "mkdir", entry);
-    }
+    private static void EnsureDirectory(int parent, string name, string entry) =>
+        FdTree.EnsureDirectory(parent, name, entry, NoOverwriteDirNonDir.Value
+            ? () => BerthException.Invalid($"cannot overwrite non-directory \"{entry}\" with directory \"{entry}\"")
+            : null);
 
-    /// <summary>Removes whatever is at parent/name (a directory with its contents, never following symlinks).</summary>
-    private static void RemoveExisting(int parent, string name, string entry)
-    {
-        if (Libc.unlinkat(parent, name, 0) == 0) return;
-        int e = Libc.Errno;
-        if (e == Libc.ENOENT) return;
-        if (e is Libc.EISDIR or Libc.EPERM)
-        {
-            if (Libc.unlinkat(parent, name, Libc.AT_REMOVEDIR) == 0) return;
-            Directory.Delete($"/proc/self/fd/{parent}/{name}", recursive: true); // does not follow symlinks
-            return;
-        }
-        throw new ErrnoException(e, "unlink", entry);
-    }
+    private static void RemoveExisting(int parent, string name, string entry) => FdTree.RemoveExisting(parent, name, entry);
 
-    private static void SetMtime(int parent, string name, DateTimeOffset mtime, string entry)
-    {
-        long sec = Math.DivRem(mtime.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks, TimeSpan.TicksPerSecond, out long rem);
-        if (rem < 0) { rem += TimeSpan.TicksPerSecond; sec -= 1; }
-        try { Libc.SetTimesAt(parent, name, sec, rem * 100); }
-        catch (ErrnoException e) { throw new ErrnoException(e.Errno, "utimensat", entry); }
-    }
+    private static void SetMtime(int parent, string name, DateTimeOffset mtime, string entry) =>
+        FdTree.SetMtime(parent, name, mtime, entry);
 }

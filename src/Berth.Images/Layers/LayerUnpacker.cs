@@ -1,7 +1,5 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 using System.Security.Cryptography;
-using System.Text;
 using Berth.Core;
 using Berth.Interop;
 using Microsoft.Win32.SafeHandles;
@@ -25,7 +23,6 @@ public static class LayerUnpacker
     private const string WhiteoutPrefix = ".wh.";
     private const string WhiteoutMetaPrefix = ".wh..wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
-    private static readonly int DirFlags = Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
 
     /// <summary>Unpacks <paramref name="tar"/> into the existing, empty directory <paramref name="dest"/>.</summary>
     public static UnpackResult Unpack(Stream tar, string dest)
@@ -73,7 +70,7 @@ public static class LayerUnpacker
                     switch (entry.EntryType)
                     {
                         case TarEntryType.Directory:
-                            EnsureDirectory(parent, name, entry.Name);
+                            FdTree.EnsureDirectory(parent, name, entry.Name);
                             dirTimes.Add((parts, entry.ModificationTime));
                             break;
                         case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
@@ -108,12 +105,7 @@ public static class LayerUnpacker
                         case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
                         {
                             var pe = (PosixTarEntry)entry;
-                            int type = entry.EntryType switch
-                            {
-                                TarEntryType.CharacterDevice => Libc.S_IFCHR,
-                                TarEntryType.BlockDevice => Libc.S_IFBLK,
-                                _ => Libc.S_IFIFO,
-                            };
+                            int type = FdTree.NodeType(entry.EntryType);
                             if (!root && type != Libc.S_IFIFO) continue; // unprivileged: device nodes cannot be made
                             RemoveExisting(parent, name);
                             Libc.Check(Libc.mknodat(parent, name, type | mode,
@@ -130,7 +122,7 @@ public static class LayerUnpacker
                         Libc.Check(Libc.fchmodat(parent, name, mode, 0), "chmod", entry.Name); // after chown, which clears set-id bits
                     ApplyXattrs(parent, name, entry);
                     if (entry.EntryType != TarEntryType.Directory)
-                        SetMtime(parent, name, entry.ModificationTime, entry.Name);
+                        FdTree.SetMtime(parent, name, entry.ModificationTime, entry.Name);
                 }
                 finally { Libc.close(parent); }
             }
@@ -140,7 +132,7 @@ public static class LayerUnpacker
             {
                 var (parts, mtime) = dirTimes[i];
                 int pfd = OpenDir(rootFd, parts[..^1], create: false, string.Join('/', parts));
-                try { SetMtime(pfd, parts[^1], mtime, string.Join('/', parts)); }
+                try { FdTree.SetMtime(pfd, parts[^1], mtime, string.Join('/', parts)); }
                 finally { Libc.close(pfd); }
             }
             hashing.CopyTo(Stream.Null); // trailing zero blocks are part of the DiffID
@@ -170,34 +162,10 @@ public static class LayerUnpacker
     }
 
     /// <summary>Gzip is detected by its magic (1f 8b); anything else is read as a plain tar.</summary>
-    public static Stream OpenDecompressed(Stream s)
-    {
-        var head = new byte[2];
-        int n = 0;
-        while (n < 2)
-        {
-            int r = s.Read(head, n, 2 - n);
-            if (r == 0) break;
-            n += r;
-        }
-        Stream joined = new PrefixedStream(head.AsMemory(0, n), s);
-        return n == 2 && head[0] == 0x1f && head[1] == 0x8b ? new GZipStream(joined, CompressionMode.Decompress) : joined;
-    }
+    public static Stream OpenDecompressed(Stream s) => FdTree.OpenDecompressed(s);
 
     /// <summary>Splits a tar name into safe components: "./" prefixes and empty/"." parts dropped; "..", absolute names rejected.</summary>
-    internal static string[] SplitName(string name)
-    {
-        if (name.StartsWith('/')) throw Hostile(name, "absolute path");
-        if (name.Contains('\0')) throw Hostile(name, "NUL in name");
-        var parts = new List<string>();
-        foreach (var p in name.Split('/'))
-        {
-            if (p.Length == 0 || p == ".") continue;
-            if (p == "..") throw Hostile(name, "\"..\" component");
-            parts.Add(p);
-        }
-        return parts.ToArray();
-    }
+    internal static string[] SplitName(string name) => FdTree.SplitName(name, Hostile);
 
     private static void ValidateComponent(string c, string entry)
     {
@@ -207,62 +175,10 @@ public static class LayerUnpacker
     private static BerthException Hostile(string name, string why) =>
         BerthException.Invalid($"layer entry \"{name}\" rejected: {why} (entries must stay inside the layer)");
 
-    /// <summary>Walks <paramref name="parts"/> from <paramref name="rootFd"/> without following symlinks; returns an O_PATH fd.</summary>
-    private static int OpenDir(int rootFd, ReadOnlySpan<string> parts, bool create, string entry)
-    {
-        int fd = Libc.Check(Libc.openat(rootFd, ".", DirFlags, 0), "open", ".");
-        foreach (var p in parts)
-        {
-            int next = Libc.openat(fd, p, DirFlags, 0);
-            if (next < 0 && Libc.Errno == Libc.ENOENT && create)
-            {
-                if (Libc.mkdirat(fd, p, 0x1ed) < 0 && Libc.Errno != Libc.EEXIST)
-                {
-                    int e = Libc.Errno;
-                    Libc.close(fd);
-                    throw new ErrnoException(e, "mkdir", entry);
-                }
-                next = Libc.openat(fd, p, DirFlags, 0);
-            }
-            if (next < 0)
-            {
-                int e = Libc.Errno;
-                Libc.close(fd);
-                if (e is Libc.ENOTDIR or Libc.ELOOP)
-                    throw Hostile(entry, $"parent \"{p}\" is a symlink or not a directory");
-                throw new ErrnoException(e, "open", entry);
-            }
-            Libc.close(fd);
-            fd = next;
-        }
-        return fd;
-    }
+    private static int OpenDir(int rootFd, ReadOnlySpan<string> parts, bool create, string entry) =>
+        FdTree.OpenDir(rootFd, parts, create, entry, Hostile);
 
-    private static void EnsureDirectory(int parent, string name, string entry)
-    {
-        if (Libc.mkdirat(parent, name, 0x1ed) == 0) return;
-        if (Libc.Errno != Libc.EEXIST) throw new ErrnoException(Libc.Errno, "mkdir", entry);
-        int fd = Libc.openat(parent, name, DirFlags, 0);
-        if (fd >= 0) { Libc.close(fd); return; } // already a directory: keep its contents
-        RemoveExisting(parent, name);
-        Libc.Check(Libc.mkdirat(parent, name, 0x1ed), "mkdir", entry);
-    }
-
-    /// <summary>Removes whatever is at parent/name (a directory recursively, never following symlinks).</summary>
-    private static void RemoveExisting(int parent, string name)
-    {
-        if (Libc.unlinkat(parent, name, 0) == 0) return;
-        int e = Libc.Errno;
-        if (e == Libc.ENOENT) return;
-        if (e is Libc.EISDIR or Libc.EPERM)
-        {
-            if (Libc.unlinkat(parent, name, Libc.AT_REMOVEDIR) == 0) return;
-            // Non-empty directory: delete via the fd path; .NET's recursive delete does not follow symlinks.
-            Directory.Delete($"/proc/self/fd/{parent}/{name}", recursive: true);
-            return;
-        }
-        throw new ErrnoException(e, "unlink", name);
-    }
+    private static void RemoveExisting(int parent, string name) => FdTree.RemoveExisting(parent, name, name);
 
     private static long WriteFile(int parent, string name, TarEntry entry)
     {
@@ -270,28 +186,9 @@ public static class LayerUnpacker
             Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180), "open", entry.Name);
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         using var fs = new FileStream(handle, FileAccess.Write, 0);
-        long n = 0;
-        if (entry.DataStream is { } data)
-        {
-            var buf = new byte[81920];
-            int r;
-            while ((r = data.Read(buf)) > 0)
-            {
-                fs.Write(buf, 0, r);
-                n += r;
-            }
-        }
-        return n;
-    }
-
-    private static unsafe void SetMtime(int parent, string name, DateTimeOffset mtime, string entry)
-    {
-        var ts = stackalloc Libc.Timespec[2];
-        long ticks = mtime.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
-        ts[0].Sec = ts[1].Sec = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out long rem);
-        if (rem < 0) { rem += TimeSpan.TicksPerSecond; ts[0].Sec = ts[1].Sec -= 1; }
-        ts[0].Nsec = ts[1].Nsec = rem * 100;
-        Libc.Check(Libc.utimensat(parent, name, ts, Libc.AT_SYMLINK_NOFOLLOW), "utimensat", entry);
+        long before = fs.Position;
+        entry.DataStream?.CopyTo(fs, 81920);
+        return fs.Position - before;
     }
 
     private static unsafe void SetOpaque(int dirPathFd)
@@ -306,25 +203,15 @@ public static class LayerUnpacker
         finally { Libc.close(fd); }
     }
 
-    /// <summary>PAX "SCHILY.xattr.*" records on regular files and directories (security.capability and friends).</summary>
-    private static unsafe void ApplyXattrs(int parent, string name, TarEntry entry)
+    /// <summary>PAX xattr records (security.capability and friends) on regular files and directories.</summary>
+    private static void ApplyXattrs(int parent, string name, TarEntry entry)
     {
         if (entry is not PaxTarEntry pax || entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.Directory)) return;
-        foreach (var (key, value) in pax.ExtendedAttributes)
+        string path = $"/proc/self/fd/{parent}/{name}";
+        foreach (var (xname, bytes) in FdTree.Xattrs(pax, key => BerthException.Invalid($"layer entry \"{entry.Name}\": bad {key} record")))
         {
-            if (!key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal)) continue;
-            var xname = key["SCHILY.xattr.".Length..];
-            if (xname.StartsWith("trusted.overlay.", StringComparison.Ordinal)) continue; // never let a layer forge overlay metadata
-            int flags = (entry.EntryType == TarEntryType.Directory ? Libc.O_DIRECTORY : 0) | Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
-            int fd = Libc.Check(Libc.openat(parent, name, flags, 0), "open", entry.Name);
-            try
-            {
-                // The tar layer stores xattr values as raw bytes in a (latin-1 round-tripped) string.
-                var bytes = Encoding.Latin1.GetBytes(value);
-                fixed (byte* p = bytes)
-                    Libc.Check(Libc.fsetxattr(fd, xname, p, (nuint)bytes.Length, 0), "setxattr", entry.Name + " " + xname);
-            }
-            finally { Libc.close(fd); }
+            int r = Libc.SetXattr(path, xname, bytes);
+            if (r < 0) throw new ErrnoException(-r, "setxattr", entry.Name + " " + xname);
         }
     }
 
@@ -358,34 +245,5 @@ public static class LayerUnpacker
             if (disposing) { _hash.Dispose(); inner.Dispose(); }
             base.Dispose(disposing);
         }
-    }
-
-    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
-    {
-        private ReadOnlyMemory<byte> _prefix = prefix;
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_prefix.Length > 0)
-            {
-                int n = Math.Min(buffer.Length, _prefix.Length);
-                _prefix.Span[..n].CopyTo(buffer);
-                _prefix = _prefix[n..];
-                return n;
-            }
-            return inner.Read(buffer);
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
