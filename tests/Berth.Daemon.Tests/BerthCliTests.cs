@@ -248,7 +248,7 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
         Ok("run", "-d", "--name", "cli-fmt", "-l", "com.example.my-key=v1", "-l", "b=2", "busybox", "sleep", "100");
         try
         {
-            static string Untimed(string s) => System.Text.RegularExpressions.Regex.Replace(s, @"(Less than a second|\d+ seconds?)( ago)?", "T");
+            static string Untimed(string s) => System.Text.RegularExpressions.Regex.Replace(s, @"(Less than a second|About a minute|\d+ (seconds?|minutes?))( ago)?", "T");
             foreach (var format in new[]
                      {
                          "table", "json", "table {{.ID}}\\t{{.Names}}", "table {{.Names}}\\t{{.Label \"com.example.my-key\"}}\\t{{.Labels}}",

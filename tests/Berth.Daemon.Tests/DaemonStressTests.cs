@@ -33,12 +33,51 @@ public sealed class DaemonStressTests : IDisposable
         return set;
     }
 
-    private void AssertNothingLeft(int fdsBefore, HashSet<string> cgroupsBefore)
+    /// <summary>
+    /// The IDs of the containers this daemon creates from now on, from its own event stream (`docker events
+    /// --since`, which replays the recent history, so nothing is missed before the stream is up). Other daemons on
+    /// the machine (tests running beside these) have container cgroups under berth/ too: only ours count.
+    /// </summary>
+    private sealed class CreatedIds : IDisposable
     {
+        private readonly System.Diagnostics.Process _events;
+        private readonly ConcurrentDictionary<string, bool> _ids = new();
+
+        public CreatedIds(DaemonStressTests t)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(DockerCli.Path)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var a in new[] { "events", "--since", DateTimeOffset.UtcNow.AddSeconds(-5).ToUnixTimeSeconds().ToString(),
+                                      "--filter", "type=container", "--filter", "event=create", "--format", "{{.ID}}" })
+                psi.ArgumentList.Add(a);
+            psi.Environment["DOCKER_HOST"] = "unix://" + t._fx.Dir.Socket;
+            psi.Environment["DOCKER_CONFIG"] = Path.Combine(t._fx.Dir.Path, "docker-config");
+            _events = System.Diagnostics.Process.Start(psi)!;
+            _events.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } id) _ids[id.Trim()] = true; };
+            _events.BeginOutputReadLine();
+        }
+
+        public bool Contains(string id) => _ids.ContainsKey(id);
+
+        public void Dispose()
+        {
+            try { _events.Kill(); } catch (InvalidOperationException) { }
+            _events.WaitForExit();
+            _events.Dispose();
+        }
+    }
+
+    private void AssertNothingLeft(int fdsBefore, HashSet<string> cgroupsBefore, Func<string, bool> ours)
+    {
+        Thread.Sleep(500); // the event stream is asynchronous: let the last creates arrive
         Assert.Equal("", Docker("ps", "-aq").Stdout);
         Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(_fx.Dir.Path, StringComparison.Ordinal));
-        // (Other daemons' containers may come and go meanwhile: only new cgroups count.)
-        var leaked = ContainerCgroups().Except(cgroupsBefore).Where(Directory.Exists).ToList();
+        // (Other daemons' containers may come and go meanwhile: only new cgroups of this daemon's containers count.)
+        var leaked = ContainerCgroups().Except(cgroupsBefore).Where(Directory.Exists)
+            .Where(d => ours(Path.GetFileName(d))).ToList();
         Assert.True(leaked.Count == 0, "cgroups left: " + string.Join(", ", leaked));
         foreach (var proc in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
         {
@@ -59,12 +98,13 @@ public sealed class DaemonStressTests : IDisposable
         Assert.Equal(0, Docker("run", "--rm", "busybox", "true").Code); // warm up
         int fds = DaemonFds();
         var cgroups = ContainerCgroups();
+        using var ours = new CreatedIds(this);
         for (int i = 0; i < runs; i++)
         {
             var (code, stdout, stderr) = Docker("run", "--rm", "busybox", "true");
             Assert.True(code == 0 && stdout == "", $"run {i}: exit {code}: {stdout}{stderr}\n{_fx.LogTail}");
         }
-        AssertNothingLeft(fds, cgroups);
+        AssertNothingLeft(fds, cgroups, ours.Contains);
     }
 
     [Fact]
@@ -73,6 +113,7 @@ public sealed class DaemonStressTests : IDisposable
         Assert.Equal(0, Docker("run", "--rm", "busybox", "true").Code);
         int fds = DaemonFds();
         var cgroups = ContainerCgroups();
+        using var ours = new CreatedIds(this);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         var errors = new ConcurrentQueue<string>();
         int operations = 0;
@@ -99,7 +140,7 @@ public sealed class DaemonStressTests : IDisposable
         await Task.WhenAll(clients).WaitAsync(TimeSpan.FromMinutes(4));
         Assert.True(errors.IsEmpty, string.Join('\n', errors.Take(5)) + "\n" + _fx.LogTail);
         Assert.True(operations > 50, $"only {operations} operations in a minute");
-        AssertNothingLeft(fds, cgroups);
+        AssertNothingLeft(fds, cgroups, ours.Contains);
     }
 
     /// <summary>
@@ -143,6 +184,7 @@ public sealed class DaemonStressTests : IDisposable
         }
         var (code, _, stderr) = Docker(["rm", "-f", .. ids]);
         Assert.True(code == 0, stderr + _fx.LogTail);
-        AssertNothingLeft(DaemonFds(), cgroups);
+        // The daemon was killed (its event stream with it): the containers it knows after recovery are ours.
+        AssertNothingLeft(DaemonFds(), cgroups, ids.Contains);
     }
 }
