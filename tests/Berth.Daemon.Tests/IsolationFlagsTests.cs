@@ -184,11 +184,10 @@ public sealed class IsolationFlagsTests(DaemonFixture fx) : IClassFixture<Daemon
     [Fact]
     public void GroupAdd_NumbersAndNames()
     {
-        var wheel = Ok("run", "--rm", "busybox", "sh", "-c", "grep ^wheel: /etc/group | cut -d: -f3").Trim();
-        Assert.NotEqual("", wheel);
-        var groups = Ok("run", "--rm", "--group-add", "1234", "--group-add", "wheel", "busybox", "id", "-G").Trim().Split(' ');
+        // busybox's /etc/group: root (0) and nobody (65534).
+        var groups = Ok("run", "--rm", "--group-add", "1234", "--group-add", "nobody", "busybox", "id", "-G").Trim().Split(' ');
         Assert.Contains("1234", groups);
-        Assert.Contains(wheel, groups);
+        Assert.Contains("65534", groups);
         var id = Ok("run", "-d", "--group-add", "4321", "busybox", "sleep", "300").Trim();
         try
         {
@@ -218,8 +217,9 @@ public sealed class IsolationFlagsTests(DaemonFixture fx) : IClassFixture<Daemon
         Assert.Contains("Seccomp:\t2", stdout);
         Assert.Contains("Operation not permitted", stderr);
         Assert.Equal("", Ok("run", "--rm", "busybox", "mkdir", "/tmp/x")); // the default profile allows it
-        Assert.Contains("seccomp profile: invalid JSON",
-            Fails("run", "--rm", "--security-opt", "seccomp={\"defaultAction\": 3}", "busybox", "true"));
+        var bad = Path.Combine(fx.Dir.Path, "bad-profile.json");
+        File.WriteAllText(bad, """{"defaultAction": 3}""");
+        Assert.Contains("seccomp profile: invalid JSON", Fails("run", "--rm", "--security-opt", "seccomp=" + bad, "busybox", "true"));
     }
 
     [Fact]
@@ -234,10 +234,10 @@ public sealed class IsolationFlagsTests(DaemonFixture fx) : IClassFixture<Daemon
     [Fact]
     public void MaskedAndReadonlyPaths_FromTheApi_AndSystempathsUnconfined()
     {
-        // Docker's defaults: /proc/kcore masked (a /dev/null bind), /proc/sys read-only.
-        Assert.Contains(" /proc/kcore ", Ok("run", "--rm", "busybox", "cat", "/proc/mounts"));
+        // Docker's defaults: /proc/keys masked (a /dev/null bind), /proc/sys read-only.
+        Assert.Contains(" /proc/keys ", Ok("run", "--rm", "busybox", "cat", "/proc/mounts"));
         var mounts = Ok("run", "--rm", "--security-opt", "systempaths=unconfined", "busybox", "cat", "/proc/mounts");
-        Assert.DoesNotContain(" /proc/kcore ", mounts);
+        Assert.DoesNotContain(" /proc/keys ", mounts);
         Assert.DoesNotContain(" /proc/sys ", mounts);
 
         var body = """{"Image":"busybox","Cmd":["sh","-c","cat /proc/cpuinfo | wc -c; touch /etc/x"],"HostConfig":{"MaskedPaths":["/proc/cpuinfo"],"ReadonlyPaths":["/etc"]}}""";
@@ -256,5 +256,23 @@ public sealed class IsolationFlagsTests(DaemonFixture fx) : IClassFixture<Daemon
         {
             Docker("rm", "-f", "pathsapi");
         }
+    }
+
+    [Fact]
+    public void BerthCli_SendsTheSameFlags()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Berth.slnx"))) dir = Path.GetDirectoryName(dir);
+        var berth = Path.Combine(dir ?? "/", "out", "bin", "berth");
+        var (code, stdout, stderr) = Run.Command(berth, ["-H", "unix://" + fx.Dir.Socket, "run", "--rm", "--pid", "host", "--uts", "host", "--ipc", "host",
+            "--userns", "host", "--cgroupns", "private", "--group-add", "1234", "--security-opt", "systempaths=unconfined", "busybox", "sh", "-c",
+            "readlink /proc/self/ns/pid; readlink /proc/self/ns/uts; readlink /proc/self/ns/ipc; id -G; grep -c /proc/keys /proc/mounts; cat /proc/self/cgroup"]);
+        Assert.True(code == 0, stdout + stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([HostNs("pid"), HostNs("uts"), HostNs("ipc"), "0 1234", "0"], lines[..5]);
+        Assert.All(lines[5..], l => Assert.EndsWith(":/", l));
+        (code, _, stderr) = Run.Command(berth, ["-H", "unix://" + fx.Dir.Socket, "run", "--rm", "--pid", "bogus", "busybox", "true"]);
+        Assert.Equal(125, code);
+        Assert.Contains("--pid: invalid PID mode", stderr);
     }
 }
