@@ -24,10 +24,7 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [InlineData("--storage-opt", "size=1G", "HostConfig.StorageOpt")]
     [InlineData("-p", "127.0.0.1:18099:80", "HostConfig.PortBindings")]
     [InlineData("--device", "/dev/null:/dev/xnull", "HostConfig.Devices")]
-    [InlineData("--pid", "host", "HostConfig.PidMode")]
     [InlineData("--log-opt", "max-size=1m", "HostConfig.LogConfig.Config")]
-    [InlineData("--security-opt", "apparmor=unconfined", "HostConfig.SecurityOpt")]
-    [InlineData("--group-add", "10", "HostConfig.GroupAdd")]
     [InlineData("--link", "other:alias", "HostConfig.Links")]
     public void UnhonouredFlagsAreRefusedByName(string flag, string value, string field)
     {

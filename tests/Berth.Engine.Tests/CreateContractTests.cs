@@ -50,11 +50,11 @@ public sealed class CreateContractTests
     {
         { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
         { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
-        { "HostConfig.PidMode", (_, h) => h.PidMode = "host" },
+        { "HostConfig.Cgroup", (_, h) => h.Cgroup = "container:x" },
         { "HostConfig.Devices", (_, h) => h.Devices = [new DeviceMapping { PathOnHost = "/dev/null" }] },
         { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },
         { "HostConfig.MemorySwappiness", (_, h) => h.MemorySwappiness = 10 },
-        { "HostConfig.CgroupParent", (_, h) => h.CgroupParent = "/x" },
+        { "Config.Shell", (c, _) => c.Shell = ["/bin/sh"] },
         { "Config.OnBuild", (c, _) => c.OnBuild = ["RUN true"] },
     };
 

@@ -99,6 +99,7 @@ internal static class ContainerCommands
                 w.WriteEndArray();
             }
             RunStorageFlags.Write(w, a, cmd);
+            RunIsolationFlags.Write(w, a, cmd);
             w.WriteEndObject();
             w.WriteEndObject();
         }

@@ -34,6 +34,22 @@ public sealed class ContainerSpecInput
     public bool SeccompUnconfined { get; init; }
     public bool NoNewPrivileges { get; init; }
 
+    /// <summary>A Docker-format seccomp profile (--security-opt seccomp=FILE: the CLI sends the file's JSON); null: Docker's default.</summary>
+    public string? SeccompProfile { get; init; }
+
+    /// <summary>HostConfig.MaskedPaths / ReadonlyPaths; null: Docker's defaults.</summary>
+    public IReadOnlyList<string>? MaskedPaths { get; init; }
+    public IReadOnlyList<string>? ReadonlyPaths { get; init; }
+
+    /// <summary>--group-add: group names (from the image's /etc/group) or numbers, added to the supplementary groups.</summary>
+    public IReadOnlyList<string>? GroupAdd { get; init; }
+
+    /// <summary>--pid, --ipc, --uts, --cgroupns as resolved at start; null: each a namespace of its own.</summary>
+    public NamespaceModes? Namespaces { get; init; }
+
+    /// <summary>--cgroup-parent (cgroupfs semantics: absolute, or relative to the daemon's own cgroup); empty: /berth.</summary>
+    public string? CgroupParent { get; init; }
+
     // HostConfig resources
     public long Memory { get; init; }
     public long MemorySwap { get; init; }
@@ -149,7 +165,7 @@ public static class DockerSpec
         var spec = new Spec
         {
             OciVersion = "1.0.2-dev",
-            Hostname = hostname,
+            Hostname = c.Namespaces?.UtsHost == true ? null : hostname, // --uts host: the host's name
             Domainname = string.IsNullOrEmpty(c.Domainname) ? null : c.Domainname,
             Root = new Root { Path = c.RootfsPath, Readonly = c.ReadonlyRootfs },
             Process = new Process
@@ -158,7 +174,7 @@ public static class DockerSpec
                 Args = args,
                 Env = Environment(c, image, hostname),
                 Cwd = string.IsNullOrEmpty(c.WorkingDir) ? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir) : c.WorkingDir,
-                User = resolveUser ? UserSpec.Resolve(c.User ?? image.User, c.RootfsPath) : new User(),
+                User = resolveUser ? UserSpec.Resolve(c.User ?? image.User, c.RootfsPath, c.GroupAdd) : new User(),
                 Capabilities = new LinuxCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
                 NoNewPrivileges = c.NoNewPrivileges,
                 OomScoreAdj = c.OomScoreAdj,
@@ -166,17 +182,19 @@ public static class DockerSpec
             },
             Linux = new Linux
             {
-                Namespaces = Namespaces(c, cgroupV2),
-                MaskedPaths = c.Privileged ? [] : [.. MaskedPaths],
-                ReadonlyPaths = c.Privileged ? [] : [.. ReadonlyPaths],
-                CgroupsPath = "/berth/" + c.Id,
+                Namespaces = NamespaceSpec.Build(c, cgroupV2),
+                MaskedPaths = c.Privileged ? [] : [.. c.MaskedPaths ?? MaskedPaths],
+                ReadonlyPaths = c.Privileged ? [] : [.. c.ReadonlyPaths ?? ReadonlyPaths],
+                // moby: filepath.Join(parent, id) under the cgroupfs driver.
+                CgroupsPath = string.IsNullOrEmpty(c.CgroupParent) ? "/berth/" + c.Id : c.CgroupParent.TrimEnd('/') + "/" + c.Id,
                 Resources = Resources(c),
                 Sysctl = c.Sysctls?.ToDictionary(kv => kv.Key, kv => kv.Value),
             },
         };
         spec.Mounts = Mounts(c, spec);
         if (!c.SeccompUnconfined && !c.Privileged)
-            spec.Linux.Seccomp = DefaultSeccomp(caps);
+            spec.Linux.Seccomp = c.SeccompProfile is { } profile
+                ? DockerSeccompProfile.ToOci(profile, caps, KernelReleaseOnce.Value) : DefaultSeccomp(caps);
         return spec;
     }
 
@@ -283,7 +301,8 @@ public static class DockerSpec
         }
         var taken = user.Select(u => u.Destination).ToHashSet(StringComparer.Ordinal);
         bool userDev = taken.Contains("/dev");
-        var mounts = defaults.Where(d => !taken.Contains(d.Destination) && !(userDev && d.Destination.StartsWith("/dev/", StringComparison.Ordinal))).ToList();
+        var mounts = defaults.Where(d => !taken.Contains(d.Destination) && !(userDev && d.Destination.StartsWith("/dev/", StringComparison.Ordinal))
+            && !(c.Namespaces?.IpcNone == true && d.Destination == "/dev/shm")).ToList(); // --ipc none: no /dev/shm
         // Parents before children: by the number of components of the destination (moby's sortMounts).
         mounts.AddRange(user.OrderBy(u => u.Destination.Split('/').Length));
         return mounts;
@@ -306,20 +325,6 @@ public static class DockerSpec
                 spec.Linux!.RootfsPropagation = "rslave";
         }
         return new Mount { Destination = m.Destination, Type = "bind", Source = m.Source, Options = options };
-    }
-
-    private static List<LinuxNamespace> Namespaces(ContainerSpecInput c, bool cgroupV2)
-    {
-        var ns = new List<LinuxNamespace> { new() { Type = "mount" } };
-        if (c.NetworkNamespacePath is null or "none") ns.Add(new LinuxNamespace { Type = "network" });
-        else if (c.NetworkNamespacePath == "host") { } // --network host: the host's network namespace
-        else ns.Add(new LinuxNamespace { Type = "network", Path = c.NetworkNamespacePath });
-        ns.Add(new LinuxNamespace { Type = "uts" });
-        ns.Add(new LinuxNamespace { Type = "pid" });
-        ns.Add(new LinuxNamespace { Type = "ipc" });
-        // Docker's default cgroupns mode is "private" on cgroup v2 and "host" on v1.
-        if (cgroupV2) ns.Add(new LinuxNamespace { Type = "cgroup" });
-        return ns;
     }
 
     private static LinuxResources Resources(ContainerSpecInput c)

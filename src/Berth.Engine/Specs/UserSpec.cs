@@ -9,7 +9,9 @@ namespace Berth.Engine.Specs;
 /// </summary>
 public static class UserSpec
 {
-    public static User Resolve(string? user, string rootfs)
+    /// <param name="groupAdd">--group-add: each a group name of the container's /etc/group or a number (runc's
+    /// GetAdditionalGroups: a name or gid in the file first, then any number in range).</param>
+    public static User Resolve(string? user, string rootfs, IReadOnlyList<string>? groupAdd = null)
     {
         if (string.IsNullOrEmpty(user)) user = "0";
         var parts = user.Split(':', 2);
@@ -55,6 +57,14 @@ public static class UserSpec
                 if (g.Length >= 4 && g[3].Split(',').Contains(userName) && uint.TryParse(g[2], out var id) && id != gid)
                     additional.Add(id);
             }
+        }
+        foreach (var ag in groupAdd ?? [])
+        {
+            var entry = groups.FirstOrDefault(g => g.Length >= 3 && (g[0] == ag || g[2] == ag) && uint.TryParse(g[2], out _));
+            if (entry is not null) additional.Add(uint.Parse(entry[2]));
+            else if (long.TryParse(ag, System.Globalization.NumberStyles.AllowLeadingSign, null, out long n))
+                additional.Add(n is >= 0 and <= int.MaxValue ? (uint)n : throw BerthException.Invalid("user: uid or gid out of range"));
+            else throw BerthException.Invalid($"Unable to find group {ag}");
         }
         return new User { Uid = uid, Gid = gid, AdditionalGids = additional.Count > 0 ? [.. additional] : null };
     }

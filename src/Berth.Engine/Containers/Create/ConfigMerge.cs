@@ -53,7 +53,7 @@ public static class ConfigMerge
 
     /// <summary>What the spec builder needs, from the record (paths filled in by the caller).</summary>
     public static ContainerSpecInput ToSpecInput(ContainerRecord r, string rootfs, string? etcDir, IReadOnlyList<ContainerMountSpec>? mounts = null,
-        string? netns = null)
+        string? netns = null, NamespaceModes? namespaces = null)
     {
         var c = r.Config;
         var h = r.HostConfig;
@@ -65,8 +65,10 @@ public static class ConfigMerge
             WorkingDir = c.WorkingDir, User = c.User, Tty = c.Tty,
             ConsoleHeight = h.ConsoleSize is [var ht, _] ? (int)ht : 0, ConsoleWidth = h.ConsoleSize is [_, var w] ? (int)w : 0,
             ReadonlyRootfs = h.ReadonlyRootfs, Privileged = h.Privileged, CapAdd = h.CapAdd, CapDrop = h.CapDrop,
-            SeccompUnconfined = secopts.Any(o => o is "seccomp=unconfined" or "seccomp:unconfined"),
-            NoNewPrivileges = secopts.Any(o => o.StartsWith("no-new-privileges", StringComparison.Ordinal) && !o.EndsWith("false", StringComparison.Ordinal)),
+            SeccompUnconfined = SecurityOpts.SeccompUnconfined(secopts), SeccompProfile = SecurityOpts.SeccompProfile(secopts),
+            NoNewPrivileges = SecurityOpts.NoNewPrivileges(secopts),
+            MaskedPaths = h.MaskedPaths, ReadonlyPaths = h.ReadonlyPaths, GroupAdd = h.GroupAdd, CgroupParent = h.CgroupParent,
+            Namespaces = namespaces ?? NamespaceModes.Of(h),
             Memory = h.Memory, MemorySwap = h.MemorySwap, MemoryReservation = h.MemoryReservation, NanoCpus = h.NanoCpus,
             CpuShares = h.CpuShares, CpuQuota = h.CpuQuota, CpuPeriod = h.CpuPeriod,
             CpusetCpus = h.CpusetCpus, CpusetMems = h.CpusetMems, PidsLimit = h.PidsLimit, BlkioWeight = h.BlkioWeight,

@@ -46,24 +46,11 @@ public static class CreateCheck
         if (Any(h.LogConfig.Config)) throw NotYet("HostConfig.LogConfig.Config", "log options (--log-opt) are");
 
         // Isolation modes.
-        if (h.PidMode is not "") throw NotYet("HostConfig.PidMode", $"--pid {h.PidMode} is");
-        if (h.IpcMode is not ("" or "private" or "shareable")) throw NotYet("HostConfig.IpcMode", $"--ipc {h.IpcMode} is");
-        if (h.UTSMode is not "") throw NotYet("HostConfig.UTSMode", $"--uts {h.UTSMode} is");
-        if (h.UsernsMode is not "") throw NotYet("HostConfig.UsernsMode", $"--userns {h.UsernsMode} is");
-        if (h.CgroupnsMode is not "") throw NotYet("HostConfig.CgroupnsMode", $"--cgroupns {h.CgroupnsMode} is");
+        // PidMode, IpcMode, UTSMode, UsernsMode, CgroupnsMode, CgroupParent, GroupAdd, MaskedPaths, ReadonlyPaths and
+        // SecurityOpt are honoured; their values are checked in IsolationModes.
+        IsolationModes.Validate(c, h);
         if (h.Cgroup is not "") throw NotYet("HostConfig.Cgroup", "joining another container's cgroup is");
-        if (h.CgroupParent is not "") throw NotYet("HostConfig.CgroupParent", "--cgroup-parent is");
         if (h.Isolation is not ("" or "default")) throw BerthException.Invalid($"HostConfig.Isolation: invalid isolation \"{h.Isolation}\" on linux");
-        if (Any(h.GroupAdd)) throw NotYet("HostConfig.GroupAdd", "--group-add is");
-        if (Any(h.MaskedPaths)) throw NotYet("HostConfig.MaskedPaths", "custom masked paths are");
-        if (Any(h.ReadonlyPaths)) throw NotYet("HostConfig.ReadonlyPaths", "custom read-only paths are");
-        foreach (var o in h.SecurityOpt ?? [])
-        {
-            if (o is "seccomp=unconfined" or "seccomp:unconfined" or "no-new-privileges" or "no-new-privileges=true"
-                or "no-new-privileges:true" or "no-new-privileges=false" or "no-new-privileges:false")
-                continue;
-            throw NotYet("HostConfig.SecurityOpt", $"security option \"{Short(o)}\" is");
-        }
 
         // Devices and resources the cgroup code does not take from a container yet.
         if (Any(h.Devices)) throw NotYet("HostConfig.Devices", "--device is");

@@ -31,15 +31,11 @@ public static class HostConfigDefaults
         h.Devices ??= [];
         h.Ulimits ??= [];
         if (h.PidsLimit == 0) h.PidsLimit = null;
-        if (h.Privileged)
+        // dockerd: Docker's defaults where the request has none (null; the CLI's systempaths=unconfined sends []).
+        if (!h.Privileged)
         {
-            h.MaskedPaths = null;
-            h.ReadonlyPaths = null;
-        }
-        else
-        {
-            h.MaskedPaths = [.. DockerSpec.MaskedPaths];
-            h.ReadonlyPaths = [.. DockerSpec.ReadonlyPaths];
+            h.MaskedPaths ??= [.. DockerSpec.MaskedPaths];
+            h.ReadonlyPaths ??= [.. DockerSpec.ReadonlyPaths];
         }
     }
 }

@@ -222,7 +222,7 @@ public sealed partial class ContainerManager : Backends.IExecBackend
         if (cfg.User.Length > 0)
         {
             var umask = process.User.Umask;
-            process.User = UserSpec.Resolve(cfg.User, spec.Root!.Path);
+            process.User = UserSpec.Resolve(cfg.User, spec.Root!.Path, c.HostConfig.GroupAdd);
             process.User.Umask = umask;
         }
         if (cfg.Privileged)

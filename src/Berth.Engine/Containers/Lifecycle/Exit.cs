@@ -35,6 +35,7 @@ public sealed partial class ContainerManager
             if (!Store.TryGet(id, out var c) || c is null) return;
             await _runtime.DeleteAsync(id, force: true, CancellationToken.None);
             TryCleanup(() => _rootfs.Unmount(id));
+            TryCleanup(() => UnmountShm(id));
             UnmountVolumes(c);
             TryCleanup(() => DetachNetworks(c));
             // A container about to be removed (auto-remove, rm -f) needs no durable exit record: a crash before the

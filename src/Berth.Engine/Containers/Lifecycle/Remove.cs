@@ -102,6 +102,7 @@ public sealed partial class ContainerManager
         KillMonitor(stateDir);
         TryCleanup(() => { if (Directory.Exists(runtimeDir)) Directory.Delete(runtimeDir, recursive: true); });
         TryCleanup(() => _rootfs.Unmount(id));
+        TryCleanup(() => UnmountShm(id));
         if (Store.TryGet(id, out var record) && record is not null) UnmountVolumes(record);
         TryCleanup(() => _networks?.Detach(id));
         TryCleanup(() => { if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true); });

@@ -46,7 +46,9 @@ public sealed partial class ContainerManager
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
                 var netns = AttachNetworks(c);
-                var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts, netns), new ImageDefaults(), _options.CgroupV2);
+                var namespaces = NamespacesAtStart(c, mounts);
+                var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts, netns, namespaces), new ImageDefaults(),
+                    _options.CgroupV2);
                 if (c.HostConfig.Init == true) WithInit(spec);
                 if (netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!);
                 else EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!);
@@ -88,6 +90,7 @@ public sealed partial class ContainerManager
                 TryCleanup(() => DetachNetworks(c));
                 TryCleanup(() => Directory.Delete(stateDir, recursive: true));
                 TryCleanup(() => _rootfs.Unmount(c.Id));
+                TryCleanup(() => UnmountShm(c.Id));
                 UnmountVolumes(c);
                 failure = e;
             }
