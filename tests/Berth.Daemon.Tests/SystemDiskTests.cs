@@ -126,7 +126,9 @@ public sealed class SystemDiskTests : IDisposable
         Assert.Equal(Row(table, "Images"), Row(berth, "Images"));
         var berthVerbose = BerthOk("system", "df", "-v");
         Assert.Equal(["shared", "2", "100kB"], Row(berthVerbose, "shared"));
-        Assert.Equal(w1, Row(berthVerbose, w1[0])[..w1.Length]);
+        var berthW1 = Row(berthVerbose, w1[0]);
+        Assert.Equal(w1[..5], berthW1[..5]); // ID, IMAGE, COMMAND, LOCAL VOLUMES, SIZE (CREATED may have moved on)
+        Assert.Equal(w1[^1], berthW1[^1]);
         Ok("rm", "-f", "w1", "w2");
     }
 
@@ -149,7 +151,7 @@ public sealed class SystemDiskTests : IDisposable
         Assert.Matches("^[0-9a-f]{64}$", stoppedId);
         Assert.Contains($"Deleted Images:\ndeleted: {dangling}\n", output);
         Assert.DoesNotContain("Deleted Volumes:", output);
-        Assert.Matches(@"Total reclaimed space: [0-9.]+kB\n$", output);
+        Assert.Matches(@"Total reclaimed space: [0-9.]+(kB|MB)\n$", output);
         Assert.Equal(1, Docker("inspect", "stopped").Code);
         Assert.Equal(1, Docker("image", "inspect", dangling).Code);
         Ok("image", "inspect", "unused-img:1");

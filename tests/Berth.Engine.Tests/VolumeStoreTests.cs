@@ -262,6 +262,7 @@ public sealed class VolumeStoreTests : IDisposable
             Directory.CreateSymbolicLink(Path.Combine(v.Mountpoint, "dir-link"), outside);
             File.CreateSymbolicLink(Path.Combine(v.Mountpoint, "file-link"), Path.Combine(outside, "precious"));
             Assert.Equal(0UL, store.Prune(FilterArgs.Empty).SpaceReclaimed);
+            store.WaitForBackgroundIo(); // removed volumes' data goes after the answer
             Assert.Equal("keep me", File.ReadAllText(Path.Combine(outside, "precious")));
             Assert.Empty(Directory.EnumerateFileSystemEntries(VolumesDir));
         }
@@ -364,6 +365,7 @@ public sealed class VolumeStoreTests : IDisposable
             }
         });
         var listed = store.List(FilterArgs.Empty).Select(v => v.Name).Order(StringComparer.Ordinal).ToList();
+        store.WaitForBackgroundIo(); // removed volumes' data goes after the answer
         Assert.Equal(listed, Directory.EnumerateDirectories(VolumesDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         foreach (var n in listed) Assert.True(File.Exists(Path.Combine(VolumesDir, n, "volume.json")));
         Assert.Equal(listed, new VolumeStore(_dataRoot).List(FilterArgs.Empty).Select(v => v.Name).Order(StringComparer.Ordinal));
@@ -380,6 +382,7 @@ public sealed class VolumeStoreTests : IDisposable
         Assert.Equal(1000, Directory.EnumerateDirectories(VolumesDir).Count());
         Parallel.ForEach(names, new ParallelOptions { MaxDegreeOfParallelism = 4 }, n => store.Remove(n, false));
         Assert.Empty(store.List(FilterArgs.Empty));
+        store.WaitForBackgroundIo(); // removed volumes' data goes after the answer
         Assert.Empty(Directory.EnumerateFileSystemEntries(VolumesDir));
         Assert.Empty(new VolumeStore(_dataRoot).List(FilterArgs.Empty));
     }
@@ -407,6 +410,7 @@ public sealed class VolumeStoreTests : IDisposable
         Assert.True(File.Exists(Path.Combine(VolumesDir, "plug", "volume.json")));
         store.Remove("plug", true);
         Assert.Empty(store.List(FilterArgs.Empty));
+        store.WaitForBackgroundIo(); // removed volumes' data goes after the answer
         Assert.Empty(Directory.EnumerateFileSystemEntries(VolumesDir));
     }
 

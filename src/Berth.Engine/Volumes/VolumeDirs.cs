@@ -42,13 +42,6 @@ internal static class VolumeDirs
         fs.Flush(flushToDisk: true);
     }
 
-    /// <summary>Renames and makes the rename durable.</summary>
-    public static void Rename(string from, string to)
-    {
-        Directory.Move(from, to);
-        AtomicFile.FsyncDirectory(Path.GetDirectoryName(to)!);
-    }
-
     /// <summary>Deletes a directory tree without following symbolic links; refuses (false) when something is mounted
     /// at or below it (a crash may leave a volume's mount behind: deleting through it would delete the mounted data).</summary>
     public static bool DeleteTree(string dir)

@@ -26,6 +26,11 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
     private readonly Dictionary<string, HashSet<string>> _mountedFor = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private int _pruneRunning;
+    private readonly VolumeBackgroundIo _io;
+
+    /// <summary>Waits for the disk work no answer waits for: the coalesced fsync of the volumes directory after
+    /// renames, the deletion of removed volumes' data (tests, shutdown).</summary>
+    public void WaitForBackgroundIo() => _io.WaitIdle();
 
     /// <param name="dataRoot">The daemon's data root: volumes live in its "volumes" directory.</param>
     /// <param name="drivers">The drivers (a registry with the local driver when null).</param>
@@ -35,6 +40,7 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
     {
         _root = Path.Combine(dataRoot, "volumes");
         Directory.CreateDirectory(_root, VolumeDirs.Mode0701);
+        _io = new VolumeBackgroundIo(_root);
         Drivers = drivers ?? new VolumeDriverRegistry(new LocalVolumeDriver(_root));
         Plugins = plugins;
         Load();
@@ -237,7 +243,10 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
                 // Written in place: the directory is not the volume until it is renamed, so no temporary file is needed.
                 VolumeDirs.WriteDurable(Path.Combine(tmp, VolumeDirs.MetaFile),
                     JsonSerializer.SerializeToUtf8Bytes(meta, VolumeJsonContext.Default.VolumeMeta));
-                VolumeDirs.Rename(tmp, DirOf(name));
+                // The directory is whole and its volume.json on disk: the rename names it; its fsync comes soon after
+                // (VolumeBackgroundIo), shared with the renames around it.
+                Directory.Move(tmp, DirOf(name));
+                _io.DirectoryChanged();
             }
             catch
             {
@@ -464,7 +473,8 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
         try
         {
             trash = Path.Combine(_root, VolumeDirs.Unique(VolumeDirs.TrashPrefix));
-            VolumeDirs.Rename(DirOf(name), trash);
+            Directory.Move(DirOf(name), trash);
+            _io.DirectoryChanged();
             try
             {
                 drv?.Remove(name, trash);
@@ -472,7 +482,8 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
             catch (BerthException e) when (!force)
             {
                 // The driver kept the volume: put it back as it was.
-                VolumeDirs.Rename(trash, DirOf(name));
+                Directory.Move(trash, DirOf(name));
+                _io.DirectoryChanged();
                 throw new BerthException(e.Kind, $"remove {name}: error while removing volume: {e.Message}", e);
             }
             catch (BerthException e)
@@ -489,14 +500,7 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
         {
             Release(name, claim);
         }
-        try
-        {
-            if (!VolumeDirs.DeleteTree(trash)) EngineLog.Logger.VolumeWarning(name, $"{trash} not deleted: something is mounted below it");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            EngineLog.Logger.VolumeWarning(name, $"could not delete {trash} (deleted at the next start): {e.Message}");
-        }
+        _io.DeleteTrash(name, trash);
         Publish("destroy", name, new Dictionary<string, string> { ["driver"] = meta.Driver });
         return true;
     }
