@@ -133,7 +133,7 @@ public sealed class SystemDiskTests : IDisposable
     }
 
     [Fact]
-    public void PruneRemovesWhatItReportsAndTheSpaceItFrees()
+    public async Task PruneRemovesWhatItReportsAndTheSpaceItFrees()
     {
         using var d = BerthdProcess.StartIn(_dir);
         Ok("volume", "create", "keep-used");
@@ -170,13 +170,13 @@ public sealed class SystemDiskTests : IDisposable
         // The API's report: what went and its bytes (a layer of 50,000 + 5 bytes of the marker, and busybox).
         var third = ImportTagless("third");
         using var http = UnixHttp.Client(_dir.Socket);
-        var answer = http.PostAsync("http://berth/v1.41/images/prune", null).GetAwaiter().GetResult();
+        var answer = await http.PostAsync("http://berth/v1.41/images/prune", null);
         Assert.Equal(200, (int)answer.StatusCode);
-        using var report = JsonDocument.Parse(answer.Content.ReadAsStringAsync().GetAwaiter().GetResult());
+        using var report = JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
         Assert.Equal(third, report.RootElement.GetProperty("ImagesDeleted")[0].GetProperty("Deleted").GetString());
         Assert.Equal(new FileInfo("/bin/busybox").Length + 50_005, report.RootElement.GetProperty("SpaceReclaimed").GetInt64());
-        answer = http.PostAsync("http://berth/v1.41/images/prune", null).GetAwaiter().GetResult();
-        Assert.Equal("{\"ImagesDeleted\":null,\"SpaceReclaimed\":0}\n", answer.Content.ReadAsStringAsync().GetAwaiter().GetResult());
+        answer = await http.PostAsync("http://berth/v1.41/images/prune", null);
+        Assert.Equal("{\"ImagesDeleted\":null,\"SpaceReclaimed\":0}\n", await answer.Content.ReadAsStringAsync());
 
         // berth system prune: the same sections.
         Ok("run", "--name", "stopped2", "busybox", "true");
