@@ -10,8 +10,9 @@
 #         than Docker.
 #   run   `run --rm --network none -v NAME:/data busybox true` against the plain `run --rm` (hyperfine, 30 runs):
 #         the time a volume adds. Goal: at most 2 ms on Berth.
-#   many  1,000 volumes created then removed through the API (one curl, one connection, per engine and verb).
-#         Goal: at least 3x Docker's rate.
+#   many  1,000 volumes (BENCH_VOLUMES) created then removed through the API with curl (one kept-alive connection
+#         per client), sequentially (one client) and by BENCH_CLIENTS (8) clients at once; both engines measured the
+#         same way in the same run. Goal: at least 3x Docker's rate.
 #
 # Needs root and out/bin from scripts/build.sh. Installs docker.io and hyperfine with apt when missing.
 set -euo pipefail
@@ -22,7 +23,7 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v hyperfine >/dev/null || need+=(hyperfine)
 [ ${#need[@]} -gt 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-W=/tmp/berth-bench-volumes
+W=${BENCH_DIR:-/tmp/berth-bench-volumes}
 source bench/lib.sh
 
 echo "# $(date -u +%F) $(nproc) cores, kernel $(uname -r), $($D version --format 'Docker {{.Server.Version}}'), berthd $($B version --format '{{.Server.Version}}')"
@@ -109,38 +110,64 @@ EOF
 fi
 
 if [ "$what" = all ] || [ "$what" = many ]; then
+  # What the engine does, not the client: each client is one curl process sending its requests on one kept-alive
+  # connection (curl -K), the same for both engines. "sequential": one client, each request waits for the answer
+  # of the last (a create is acknowledged once durable: Berth fsyncs volume.json and the volumes directory, dockerd
+  # commits its bolt database). "parallel": BENCH_CLIENTS (8) such clients at once over disjoint names, as a
+  # compose file or an orchestrator creates volumes; the rate is all requests over the wall time of the batch.
   echo
-  echo "## 1,000 volumes created, then removed, through the API (one curl and one connection per engine and verb)"
-  N=1000
+  N=${BENCH_VOLUMES:-1000}
+  P=${BENCH_CLIENTS:-8}
+  echo "## $N volumes created, then removed, through the API (curl, one kept-alive connection per client)"
   for e in berth docker; do
     sock=$W/$e.sock
-    : > "$W/create-$e.cfg"; : > "$W/rm-$e.cfg"
+    for j in $(seq 0 $((P - 1))); do : > "$W/create-$e-$j.cfg"; : > "$W/rm-$e-$j.cfg"; done
     for i in $(seq $N); do
-      printf 'unix-socket = "%s"\nurl = "http://x/v1.41/volumes/create"\nheader = "Content-Type: application/json"\ndata = "{\\"Name\\":\\"bench-many-%d\\"}"\noutput = "/dev/null"\nnext\n' "$sock" "$i" >> "$W/create-$e.cfg"
-      printf 'unix-socket = "%s"\nurl = "http://x/v1.41/volumes/bench-many-%d"\nrequest = "DELETE"\noutput = "/dev/null"\nnext\n' "$sock" "$i" >> "$W/rm-$e.cfg"
+      j=$((i % P))
+      printf 'unix-socket = "%s"\nurl = "http://x/v1.41/volumes/create"\nheader = "Content-Type: application/json"\ndata = "{\\"Name\\":\\"bench-many-%d\\"}"\noutput = "/dev/null"\nnext\n' "$sock" "$i" >> "$W/create-$e-$j.cfg"
+      printf 'unix-socket = "%s"\nurl = "http://x/v1.41/volumes/bench-many-%d"\nrequest = "DELETE"\noutput = "/dev/null"\nnext\n' "$sock" "$i" >> "$W/rm-$e-$j.cfg"
     done
     # curl takes a trailing "next" as one more operation without a URL.
-    sed -i '$ d' "$W/create-$e.cfg" "$W/rm-$e.cfg"
+    for j in $(seq 0 $((P - 1))); do sed -i '$ d' "$W/create-$e-$j.cfg" "$W/rm-$e-$j.cfg"; done
   done
+  # One client: the P files one after the other on one connection each (the order of names does not matter).
+  batch() { # engine verb clients -> ns
+    local e=$1 verb=$2 clients=$3 s pids=()
+    s=$(date +%s%N)
+    if [ "$clients" = 1 ]; then
+      for j in $(seq 0 $((P - 1))); do curl -sf -K "$W/$verb-$e-$j.cfg" || return 1; done
+    else
+      for j in $(seq 0 $((P - 1))); do curl -sf -K "$W/$verb-$e-$j.cfg" & pids+=($!); done
+      for p in "${pids[@]}"; do wait "$p" || return 1; done
+    fi
+    echo $(( $(date +%s%N) - s ))
+  }
+  check() { # engine expected
+    local c=$B n; [ "$1" = docker ] && c=$D
+    n=$($c volume ls -q --filter name=bench-many- | wc -l)
+    [ "$n" = "$2" ] || { echo "$1: $n volumes where $2 were expected" >&2; exit 1; }
+  }
   declare -A took
-  for e in berth docker; do
-    c=$B; [ "$e" = docker ] && c=$D
-    s=$(date +%s%N); curl -sf -K "$W/create-$e.cfg"; took[$e-create]=$(( $(date +%s%N) - s ))
-    n=$($c volume ls -q --filter name=bench-many- | wc -l)
-    [ "$n" = $N ] || { echo "$e: $n volumes after creating $N" >&2; exit 1; }
-    s=$(date +%s%N); curl -sf -K "$W/rm-$e.cfg"; took[$e-rm]=$(( $(date +%s%N) - s ))
-    n=$($c volume ls -q --filter name=bench-many- | wc -l)
-    [ "$n" = 0 ] || { echo "$e: $n volumes left after removing $N" >&2; exit 1; }
+  for mode in sequential parallel; do
+    clients=1; [ "$mode" = parallel ] && clients=$P
+    for e in berth docker; do
+      took[$mode-$e-create]=$(batch $e create $clients); check $e $N
+      took[$mode-$e-rm]=$(batch $e rm $clients); check $e 0
+    done
   done
-  python3 - "$N" "${took[berth-create]}" "${took[berth-rm]}" "${took[docker-create]}" "${took[docker-rm]}" <<'EOF'
+  python3 - "$N" "$P" "${took[sequential-berth-create]}" "${took[sequential-berth-rm]}" "${took[sequential-docker-create]}" "${took[sequential-docker-rm]}" \
+    "${took[parallel-berth-create]}" "${took[parallel-berth-rm]}" "${took[parallel-docker-create]}" "${took[parallel-docker-rm]}" <<'PY'
 import sys
-n, bc, br, dc, dr = (int(x) for x in sys.argv[1:])
+n, p = int(sys.argv[1]), int(sys.argv[2])
+t = [int(x) for x in sys.argv[3:]]
 rate = lambda ns: n / (ns / 1e9)
-print(f"create: berth {rate(bc):7.0f}/s, docker {rate(dc):7.0f}/s, ratio {dc / bc:.1f}x")
-print(f"remove: berth {rate(br):7.0f}/s, docker {rate(dr):7.0f}/s, ratio {dr / br:.1f}x")
-ratio = (dc + dr) / (bc + br)
-print(f"create + remove: {ratio:.1f}x Docker's rate (goal >= 3x): {'PASS' if ratio >= 3 else 'FAIL'}")
-EOF
+for label, (bc, br, dc, dr) in (("sequential, 1 client", t[0:4]), (f"parallel, {p} clients", t[4:8])):
+    print(f"{label}:")
+    print(f"  create: berth {rate(bc):7.0f}/s, docker {rate(dc):7.0f}/s, ratio {dc / bc:.1f}x")
+    print(f"  remove: berth {rate(br):7.0f}/s, docker {rate(dr):7.0f}/s, ratio {dr / br:.1f}x")
+    ratio = (dc + dr) / (bc + br)
+    print(f"  create + remove: {ratio:.1f}x Docker's rate (goal >= 3x): {'PASS' if ratio >= 3 else 'FAIL'}")
+PY
   left=$(find "$W/berth-data/volumes" -mindepth 1 -maxdepth 1 2>/dev/null | grep -c bench-many- || true)
   echo "berth: $left volume directories left behind; mounts under the data root: $(grep -c " $W/berth-data/volumes" /proc/mounts || true)"
 fi

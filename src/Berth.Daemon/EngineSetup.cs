@@ -40,7 +40,7 @@ public static class EngineSetup
         state.Containers = containers;
         state.Exec = containers;
         state.Networks = new Engine.Backends.NetworkBackend(networks, containers);
-        state.System = new Engine.Backends.SystemBackend(containers, images);
+        state.System = new Engine.Backends.SystemBackend(containers, images, volumes);
         state.Volumes = volumes;
     }
 

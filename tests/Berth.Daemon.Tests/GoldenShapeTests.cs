@@ -141,6 +141,25 @@ public sealed class GoldenShapeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SystemDiskUsage()
+    {
+        var (status, _) = await Api.CallAsync("POST", "/v1.41/volumes/create", """{"Name":"shape-df","Labels":{"refx":"1"}}""");
+        Assert.Equal(System.Net.HttpStatusCode.Created, status);
+        (status, var create) = await Api.CallAsync("POST", "/v1.41/containers/create?name=shape-df", """{"Image":"busybox","Cmd":["true"],"HostConfig":{"Binds":["shape-df:/d"]}}""");
+        Assert.Equal(System.Net.HttpStatusCode.Created, status);
+        var id = JsonDocument.Parse(create).RootElement.GetProperty("Id").GetString()!;
+        try
+        {
+            AssertShape("system-df.json", Get("/system/df"));
+        }
+        finally
+        {
+            using (Api.Send("DELETE", $"/containers/{id}?force=1", null)) { }
+            using (Api.Send("DELETE", "/volumes/shape-df", null)) { }
+        }
+    }
+
+    [Fact]
     public async Task Volumes()
     {
         var (status, create) = await Api.CallAsync("POST", "/v1.41/volumes/create", """{"Driver":"local","Labels":{"refx":"1"},"Name":"shape-v"}""");

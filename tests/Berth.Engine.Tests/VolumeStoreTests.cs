@@ -262,6 +262,7 @@ public sealed class VolumeStoreTests : IDisposable
             Directory.CreateSymbolicLink(Path.Combine(v.Mountpoint, "dir-link"), outside);
             File.CreateSymbolicLink(Path.Combine(v.Mountpoint, "file-link"), Path.Combine(outside, "precious"));
             Assert.Equal(0UL, store.Prune(FilterArgs.Empty).SpaceReclaimed);
+            store.WaitForBackgroundIo(); // removed volumes' data goes after the answer
             Assert.Equal("keep me", File.ReadAllText(Path.Combine(outside, "precious")));
             Assert.Empty(Directory.EnumerateFileSystemEntries(VolumesDir));
         }
@@ -306,6 +307,71 @@ public sealed class VolumeStoreTests : IDisposable
     }
 
     [Fact]
+    public void CopyUpIsMarkedWhileItRunsAndAHalfCopyIsEmptiedAtStartUp()
+    {
+        var image = Directory.CreateTempSubdirectory("berth-copyup-src-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(image, "sub"));
+            File.WriteAllText(Path.Combine(image, "sub", "f"), "from the image\n");
+            var store = new VolumeStore(_dataRoot);
+            var v = store.GetOrCreate("filled", null, null, null, anonymous: false);
+            Assert.True(store.CopyUp("filled", "c1", image));
+            Assert.Equal("from the image\n", File.ReadAllText(Path.Combine(v.Mountpoint, "sub", "f")));
+            Assert.False(store.CopyUpPending("filled"));
+            Assert.False(File.Exists(Path.Combine(VolumesDir, "filled", "copy-up.pending")));
+            Assert.False(store.CopyUp("filled", "c2", image)); // not empty: never copied into again
+            Assert.Empty(store.Users("filled"));
+
+            // A crash during a copy-up: the marker and half of the content are there.
+            var half = store.GetOrCreate("half", null, null, null, anonymous: false);
+            Directory.CreateDirectory(Path.Combine(half.Mountpoint, "sub"));
+            File.WriteAllText(Path.Combine(half.Mountpoint, "sub", "f"), "from the im");
+            File.WriteAllText(Path.Combine(VolumesDir, "half", "copy-up.pending"), "c3\n");
+            Assert.True(store.CopyUpPending("half"));
+
+            var restarted = new VolumeStore(_dataRoot);
+            Assert.False(restarted.CopyUpPending("half"));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(half.Mountpoint));
+            Assert.Equal("from the image\n", File.ReadAllText(Path.Combine(v.Mountpoint, "sub", "f"))); // whole volumes untouched
+            Assert.True(restarted.CopyUp("half", "c4", image));
+            Assert.Equal("from the image\n", File.ReadAllText(Path.Combine(half.Mountpoint, "sub", "f")));
+
+            // A marked volume met by a copy-up (a volume the store could not empty at start-up): emptied, copied again.
+            File.WriteAllText(Path.Combine(half.Mountpoint, "stray"), "half");
+            File.WriteAllText(Path.Combine(VolumesDir, "half", "copy-up.pending"), "c5\n");
+            Assert.True(restarted.CopyUp("half", "c6", image));
+            Assert.Equal(["sub"], Directory.EnumerateFileSystemEntries(half.Mountpoint).Select(Path.GetFileName));
+            Assert.False(restarted.CopyUpPending("half"));
+        }
+        finally
+        {
+            Directory.Delete(image, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ConcurrentCreatesAndRemovesOfOneNameNeverLeaveAHalfVolume()
+    {
+        var store = new VolumeStore(_dataRoot);
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var name = "same-" + (i % 4);
+            if (i % 2 == 0) store.Create(name, null, null, null);
+            else
+            {
+                try { store.Remove(name, false); }
+                catch (BerthException e) when (e.Kind == ErrorKind.NotFound) { }
+            }
+        });
+        var listed = store.List(FilterArgs.Empty).Select(v => v.Name).Order(StringComparer.Ordinal).ToList();
+        store.WaitForBackgroundIo(); // removed volumes' data goes after the answer
+        Assert.Equal(listed, Directory.EnumerateDirectories(VolumesDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var n in listed) Assert.True(File.Exists(Path.Combine(VolumesDir, n, "volume.json")));
+        Assert.Equal(listed, new VolumeStore(_dataRoot).List(FilterArgs.Empty).Select(v => v.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void AThousandVolumesCreatedAndRemovedLeaveNothingBehind()
     {
         var store = new VolumeStore(_dataRoot);
@@ -316,6 +382,7 @@ public sealed class VolumeStoreTests : IDisposable
         Assert.Equal(1000, Directory.EnumerateDirectories(VolumesDir).Count());
         Parallel.ForEach(names, new ParallelOptions { MaxDegreeOfParallelism = 4 }, n => store.Remove(n, false));
         Assert.Empty(store.List(FilterArgs.Empty));
+        store.WaitForBackgroundIo(); // removed volumes' data goes after the answer
         Assert.Empty(Directory.EnumerateFileSystemEntries(VolumesDir));
         Assert.Empty(new VolumeStore(_dataRoot).List(FilterArgs.Empty));
     }
@@ -343,6 +410,7 @@ public sealed class VolumeStoreTests : IDisposable
         Assert.True(File.Exists(Path.Combine(VolumesDir, "plug", "volume.json")));
         store.Remove("plug", true);
         Assert.Empty(store.List(FilterArgs.Empty));
+        store.WaitForBackgroundIo(); // removed volumes' data goes after the answer
         Assert.Empty(Directory.EnumerateFileSystemEntries(VolumesDir));
     }
 

@@ -76,6 +76,20 @@ public sealed record ImageDeleteItem(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Untagged,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Deleted);
 
+/// <summary>POST /images/prune's answer (ImagesPruneReport): null when nothing was deleted, as dockerd.</summary>
+public sealed class ImagesPruneReport
+{
+    public List<ImageDeleteItem>? ImagesDeleted { get; init; }
+    public ulong SpaceReclaimed { get; init; }
+}
+
+/// <summary>POST /build/prune's answer (BuildCachePruneReport).</summary>
+public sealed class BuildCachePruneReport
+{
+    public List<string>? CachesDeleted { get; init; }
+    public ulong SpaceReclaimed { get; init; }
+}
+
 /// <summary>The image payloads' serializer context (source-generated: NativeAOT-clean).</summary>
 [JsonSourceGenerationOptions(
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
@@ -84,6 +98,8 @@ public sealed record ImageDeleteItem(
 [JsonSerializable(typeof(List<ImageSummary>))]
 [JsonSerializable(typeof(ImageInspect))]
 [JsonSerializable(typeof(List<ImageDeleteItem>))]
+[JsonSerializable(typeof(ImagesPruneReport))]
+[JsonSerializable(typeof(BuildCachePruneReport))]
 public sealed partial class ImagesApiJsonContext : JsonSerializerContext
 {
     /// <summary>As <see cref="ApiJsonContext.Api"/>: Go's escaping ('+', '&lt;', non-ASCII left as they are).</summary>

@@ -367,7 +367,7 @@ internal static class ContainerCommands
 
     /// <summary>One ps row with docker's --format fields (ID, Image, Command, RunningFor, Status, Names, Labels, ...).
     /// <paramref name="c"/> undefined: the header source (every field, no values).</summary>
-    private static Row PsRow(JsonElement c, bool trunc)
+    internal static Row PsRow(JsonElement c, bool trunc)
     {
         if (c.ValueKind == JsonValueKind.Undefined) return PsRow(JsonDocument.Parse("""{"Id":"","Command":"","Created":0,"Names":[],"Labels":{}}""").RootElement, trunc);
         string S(string name) => c.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";

@@ -96,7 +96,7 @@ internal static class VolumeCommands
     }
 
     /// <summary>The --filter flags as the filters query value ({"key":{"value":true}}), or null.</summary>
-    private static string? FiltersJson(Invocation inv)
+    internal static string? FiltersJson(Invocation inv)
     {
         var filters = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var f in inv.Args.All("filter"))

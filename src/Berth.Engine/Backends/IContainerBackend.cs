@@ -91,6 +91,9 @@ public interface IContainerBackend
     Task ExportAsync(string idOrName, Func<Stream> begin, CancellationToken ct) => throw NotHere("container export");
     Task<PruneResult> PruneAsync(Berth.Api.FilterArgs filters, CancellationToken ct) => throw NotHere("container prune");
 
+    /// <summary>The bytes of the container's writable layer (system df's SizeRw), 0 when unknown.</summary>
+    long SizeRw(string id) => 0;
+
     private static Core.BerthException NotHere(string op) => new(Core.ErrorKind.NotImplemented, $"{op} is not implemented in Berth yet");
 }
 

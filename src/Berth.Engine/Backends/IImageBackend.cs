@@ -20,4 +20,12 @@ public interface IImageBackend : IImageResolver
 
     /// <summary>Untags or deletes; an image a container uses is a Conflict unless forced.</summary>
     IReadOnlyList<ImageDeleteItem> Remove(string nameOrId, bool force);
+
+    /// <summary>system df: the bytes of all layers, each image with SharedSize and its number of containers.</summary>
+    (long LayersSize, IReadOnlyList<ImageSummary> Images) DiskUsage(Func<string, int> containersOf) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "system data usage is not implemented in Berth yet");
+
+    /// <summary>docker image prune (filters dangling, until, label, label!).</summary>
+    ImagesPruneReport Prune(Berth.Api.FilterArgs filters) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image prune is not implemented in Berth yet");
 }

@@ -86,7 +86,7 @@ public sealed partial class ContainerManager
             {
                 // A plugin's volume may have no path before its first mount: then it is looked at after the mount.
                 var at = _volumes.Get(m.Name).Mountpoint;
-                if (at.Length > 0 && Directory.EnumerateFileSystemEntries(at).Any()) filled.Add(m);
+                if (at.Length > 0 && Directory.EnumerateFileSystemEntries(at).Any() && !_volumes.CopyUpPending(m.Name)) filled.Add(m);
             }
             catch (Exception e) when (e is BerthException or IOException or UnauthorizedAccessException) { }
         }
@@ -109,9 +109,13 @@ public sealed partial class ContainerManager
                     if (File.Exists(at)) throw BerthException.Invalid($"cannot mount volume over existing file, file exists {at}");
                 }
                 var opts = m.Spec.VolumeOptions;
-                var v = _volumes.GetOrCreate(m.Name.Length == 0 ? null : m.Name, m.Driver.Length == 0 ? null : m.Driver,
-                    opts?.DriverConfig?.Options, opts?.Labels, m.Name.Length == 0);
-                if (m.Name.Length == 0) made.Add(v.Name);
+                // An anonymous volume is named in the container's record before it exists: from its creation on, a
+                // concurrent `volume rm` or prune sees the container among its users (ContainersUsing).
+                bool anonymous = m.Name.Length == 0;
+                if (anonymous) m.Name = VolumeNames.NewAnonymous();
+                var v = _volumes.GetOrCreate(m.Name, m.Driver.Length == 0 ? null : m.Driver,
+                    opts?.DriverConfig?.Options, opts?.Labels, anonymous);
+                if (anonymous) made.Add(v.Name);
                 m.Name = v.Name;
                 m.Driver = v.Driver;
                 m.Source = v.Mountpoint;
@@ -119,10 +123,9 @@ public sealed partial class ContainerManager
                 {
                     var from = InRootPath.Resolve(rootfs, m.Destination);
                     if (!Directory.Exists(from)) continue;
-                    var into = _volumes.Mount(m.Name, id);
-                    // Only into an empty volume (a plugin's volume is seen only now, once mounted).
-                    try { if (!Directory.EnumerateFileSystemEntries(into).Any()) CopyUp.Copy(from, into); }
-                    finally { _volumes.Unmount(m.Name, id); }
+                    // Only into an empty volume (a plugin's volume is seen only now, once mounted), or one that a
+                    // crash left half-filled (the store's marker).
+                    _volumes.CopyUp(m.Name, id, from);
                 }
             }
         }

@@ -10,7 +10,7 @@ namespace Berth.Engine.Images;
 /// The image store seen by the container lifecycle: image references resolve to an id and the defaults a
 /// container inherits; a container's rootfs is an overlay snapshot over its image's layers.
 /// </summary>
-public sealed class ImageBackend(ImageStore store, OverlaySnapshotter snapshots) : Backends.IImageBackend, IRootfsProvider
+public sealed partial class ImageBackend(ImageStore store, OverlaySnapshotter snapshots) : Backends.IImageBackend, IRootfsProvider
 {
     public ImageStore Store { get; } = store;
 

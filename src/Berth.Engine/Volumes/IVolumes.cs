@@ -48,4 +48,17 @@ public interface IVolumes
     /// <summary>Removes a volume as `rm -v` does for a container's anonymous volumes (no error when it is gone or
     /// still used by another container: it is then kept).</summary>
     void RemoveIfUnused(string name);
+
+    /// <summary>True when a copy-up into the volume was cut short by a crash (its content is half a copy).</summary>
+    bool CopyUpPending(string name) => false;
+
+    /// <summary>Fills the volume with the content of <paramref name="from"/> (the image's directory at the mount's
+    /// destination) when it is empty; mounted for <paramref name="containerId"/> meanwhile. False when nothing was
+    /// copied. The store's version makes it crash-safe (<see cref="VolumeStore.CopyUp"/>).</summary>
+    bool CopyUp(string name, string containerId, string from)
+    {
+        var into = Mount(name, containerId);
+        try { return !Directory.EnumerateFileSystemEntries(into).Any() && global::Berth.Engine.Volumes.CopyUp.Copy(from, into); }
+        finally { Unmount(name, containerId); }
+    }
 }

@@ -13,6 +13,10 @@ internal static class VolumeDirs
     public const string TempPrefix = ".tmp-";
     public const string TrashPrefix = ".trash-";
 
+    /// <summary>In a volume's directory while the image's content is copied into the volume (<see cref="VolumeStore.CopyUp"/>):
+    /// a volume that has it after a crash holds half a copy.</summary>
+    public const string CopyUpMarker = "copy-up.pending";
+
     public const UnixFileMode Mode0755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
         | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
@@ -26,11 +30,16 @@ internal static class VolumeDirs
 
     public static bool IsLeftover(string entry) => entry.StartsWith(TempPrefix, StringComparison.Ordinal) || entry.StartsWith(TrashPrefix, StringComparison.Ordinal);
 
-    /// <summary>Renames and makes the rename durable.</summary>
-    public static void Rename(string from, string to)
+    /// <summary>Writes a new file (0600) and fsyncs it: for files in a directory that is not yet in place (a create's
+    /// temporary directory), where a temporary file and a rename would add nothing.</summary>
+    public static void WriteDurable(string path, ReadOnlySpan<byte> content)
     {
-        Directory.Move(from, to);
-        AtomicFile.FsyncDirectory(Path.GetDirectoryName(to)!);
+        using var fs = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        fs.Write(content);
+        fs.Flush(flushToDisk: true);
     }
 
     /// <summary>Deletes a directory tree without following symbolic links; refuses (false) when something is mounted
@@ -41,6 +50,35 @@ internal static class VolumeDirs
         if (MountsUnder(dir).Count > 0) return false;
         Directory.Delete(dir, recursive: true);
         return true;
+    }
+
+    /// <summary>Deletes what is inside <paramref name="dir"/> (not the directory itself), links not followed; refuses
+    /// (false) when something is mounted below it.</summary>
+    public static bool ClearContents(string dir)
+    {
+        var full = Path.GetFullPath(dir).TrimEnd('/');
+        if (MountsUnder(dir).Any(m => m != full)) return false;
+        foreach (var e in new DirectoryInfo(dir).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }))
+        {
+            if (e is DirectoryInfo d && d.LinkTarget is null) d.Delete(recursive: true);
+            else e.Delete();
+        }
+        return true;
+    }
+
+    /// <summary>Writes back the filesystem that holds <paramref name="dir"/> (syncfs): what was copied there is on disk.</summary>
+    public static void SyncFilesystem(string dir)
+    {
+        int fd = Libc.open(dir, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+        if (fd < 0) throw new ErrnoException(System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), "open", dir);
+        try
+        {
+            if (Libc.syncfs(fd) != 0) throw new ErrnoException(System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), "syncfs", dir);
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
     }
 
     /// <summary>Mount points at or below <paramref name="dir"/> (from /proc/self/mountinfo).</summary>

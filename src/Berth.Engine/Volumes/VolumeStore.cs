@@ -16,7 +16,7 @@ namespace Berth.Engine.Volumes;
 /// and the containers it is mounted for right now (<see cref="Mount"/>): a volume with users is not removed.
 /// One lock serializes the store's changes (a driver call included); a removed volume's data is deleted outside it.
 /// </summary>
-public sealed class VolumeStore : IVolumes, IVolumeBackend
+public sealed partial class VolumeStore : IVolumes, IVolumeBackend
 {
     private static readonly HashSet<string> ListFilters = new(StringComparer.Ordinal) { "dangling", "driver", "label", "name" };
     private static readonly HashSet<string> PruneFilters = new(StringComparer.Ordinal) { "label", "label!" };
@@ -26,6 +26,11 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
     private readonly Dictionary<string, HashSet<string>> _mountedFor = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private int _pruneRunning;
+    private readonly VolumeBackgroundIo _io;
+
+    /// <summary>Waits for the disk work no answer waits for: the coalesced fsync of the volumes directory after
+    /// renames, the deletion of removed volumes' data (tests, shutdown).</summary>
+    public void WaitForBackgroundIo() => _io.WaitIdle();
 
     /// <param name="dataRoot">The daemon's data root: volumes live in its "volumes" directory.</param>
     /// <param name="drivers">The drivers (a registry with the local driver when null).</param>
@@ -35,6 +40,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
     {
         _root = Path.Combine(dataRoot, "volumes");
         Directory.CreateDirectory(_root, VolumeDirs.Mode0701);
+        _io = new VolumeBackgroundIo(_root);
         Drivers = drivers ?? new VolumeDriverRegistry(new LocalVolumeDriver(_root));
         Plugins = plugins;
         Load();
@@ -84,6 +90,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
                 continue;
             }
             _volumes[entry] = meta;
+            RecoverCopyUp(entry, meta);
             if (meta.Driver == LocalVolumeDriver.DriverName && meta.Options is { Count: > 0 } && Local is { } local)
             {
                 try { local.Known(entry, meta.Options); }
@@ -170,40 +177,57 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
         bool named = !string.IsNullOrEmpty(driver);
         string driverName = named ? driver! : LocalVolumeDriver.DriverName;
         VolumeMeta meta;
-        lock (_lock)
+        IVolumeDriver drv;
+        TaskCompletionSource claim;
+        for (;;)
         {
-            if (!named && _volumes.TryGetValue(name, out var any)) return any;
-            IVolumeDriver drv;
-            try
+            Task? busy;
+            lock (_lock)
             {
-                drv = DriverOf(driverName);
+                busy = _busy.GetValueOrDefault(name)?.Task;
+                if (busy is null)
+                {
+                    if (!named && _volumes.TryGetValue(name, out var any)) return any;
+                    try
+                    {
+                        drv = DriverOf(driverName);
+                    }
+                    catch (BerthException e)
+                    {
+                        throw Wrap("create", name, e);
+                    }
+                    if (_volumes.TryGetValue(name, out var existing))
+                    {
+                        if (existing.Driver != drv.Name)
+                            throw BerthException.Conflict($"create {name}: driver '{existing.Driver}' already has volume '{name}': volume name must be unique");
+                        return existing;
+                    }
+                    try
+                    {
+                        VolumeNames.Validate(name);
+                    }
+                    catch (BerthException e)
+                    {
+                        throw Wrap("create", name, e);
+                    }
+                    if (Directory.Exists(DirOf(name)) || File.Exists(DirOf(name)))
+                        throw BerthException.Conflict($"create {name}: {DirOf(name)} exists and is not a volume (no valid {VolumeDirs.MetaFile}): move it away first");
+                    meta = new VolumeMeta
+                    {
+                        Name = name, Driver = drv.Name, CreatedAt = DateTime.UtcNow, Anonymous = anonymous,
+                        Labels = labels is null ? null : new Dictionary<string, string>(labels, StringComparer.Ordinal),
+                        Options = options is null ? null : new Dictionary<string, string>(options, StringComparer.Ordinal),
+                    };
+                    _busy[name] = claim = NewClaim();
+                    break;
+                }
             }
-            catch (BerthException e)
-            {
-                throw Wrap("create", name, e);
-            }
-            if (_volumes.TryGetValue(name, out var existing))
-            {
-                if (existing.Driver != drv.Name)
-                    throw BerthException.Conflict($"create {name}: driver '{existing.Driver}' already has volume '{name}': volume name must be unique");
-                return existing;
-            }
-            try
-            {
-                VolumeNames.Validate(name);
-            }
-            catch (BerthException e)
-            {
-                throw Wrap("create", name, e);
-            }
-            if (Directory.Exists(DirOf(name)) || File.Exists(DirOf(name)))
-                throw BerthException.Conflict($"create {name}: {DirOf(name)} exists and is not a volume (no valid {VolumeDirs.MetaFile}): move it away first");
-            meta = new VolumeMeta
-            {
-                Name = name, Driver = drv.Name, CreatedAt = DateTime.UtcNow, Anonymous = anonymous,
-                Labels = labels is null ? null : new Dictionary<string, string>(labels, StringComparer.Ordinal),
-                Options = options is null ? null : new Dictionary<string, string>(options, StringComparer.Ordinal),
-            };
+            busy.Wait();
+        }
+        // The name is claimed: the driver's create and the disk steps (and their fsyncs, which concurrent creates
+        // share: the filesystem's journal commits them together) run outside the store's lock.
+        try
+        {
             var tmp = Path.Combine(_root, VolumeDirs.Unique(VolumeDirs.TempPrefix));
             Directory.CreateDirectory(tmp, VolumeDirs.Mode0755);
             try
@@ -216,9 +240,13 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
                 {
                     throw Wrap("create", name, e);
                 }
-                AtomicFile.WriteAllBytes(Path.Combine(tmp, VolumeDirs.MetaFile),
-                    JsonSerializer.SerializeToUtf8Bytes(meta, VolumeJsonContext.Default.VolumeMeta), sync: Sync.FileOnly);
-                VolumeDirs.Rename(tmp, DirOf(name));
+                // Written in place: the directory is not the volume until it is renamed, so no temporary file is needed.
+                VolumeDirs.WriteDurable(Path.Combine(tmp, VolumeDirs.MetaFile),
+                    JsonSerializer.SerializeToUtf8Bytes(meta, VolumeJsonContext.Default.VolumeMeta));
+                // The directory is whole and its volume.json on disk: the rename names it; its fsync comes soon after
+                // (VolumeBackgroundIo), shared with the renames around it.
+                Directory.Move(tmp, DirOf(name));
+                _io.DirectoryChanged();
             }
             catch
             {
@@ -226,10 +254,34 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { EngineLog.Logger.VolumeWarning(name, $"could not remove {tmp}: {e.Message}"); }
                 throw;
             }
-            _volumes[name] = meta;
+            lock (_lock) _volumes[name] = meta;
+        }
+        finally
+        {
+            Release(name, claim);
         }
         Publish("create", name, new Dictionary<string, string> { ["driver"] = meta.Driver });
         return meta;
+    }
+
+    /// <summary>Names being created or removed right now (claimed under the lock, worked on outside it): another
+    /// create, remove or mount of the name waits for the task.</summary>
+    private readonly Dictionary<string, TaskCompletionSource> _busy = new(StringComparer.Ordinal);
+
+    private static TaskCompletionSource NewClaim() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void Release(string name, TaskCompletionSource claim)
+    {
+        lock (_lock) _busy.Remove(name);
+        claim.SetResult();
+    }
+
+    /// <summary>Waits until no create or remove of <paramref name="name"/> is under way (call without the lock).</summary>
+    private void WaitNotBusy(string name)
+    {
+        Task? busy;
+        lock (_lock) busy = _busy.GetValueOrDefault(name)?.Task;
+        busy?.Wait();
     }
 
     // ---- get, list ----
@@ -307,8 +359,11 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
     {
         string path;
         string driver;
-        lock (_lock)
+        for (;;)
         {
+            WaitNotBusy(name);
+            using var scope = _lock.EnterScope();
+            if (_busy.ContainsKey(name)) continue; // claimed again meanwhile
             var meta = _volumes.GetValueOrDefault(name) ?? throw NoSuch(name);
             driver = meta.Driver;
             try
@@ -321,6 +376,7 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
             }
             if (!_mountedFor.TryGetValue(name, out var set)) _mountedFor[name] = set = new(StringComparer.Ordinal);
             set.Add(containerId);
+            break;
         }
         Publish("mount", name, new Dictionary<string, string> { ["container"] = containerId, ["driver"] = driver });
         return path;
@@ -387,24 +443,38 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
         string name = meta.Name;
         string trash;
         IVolumeDriver? drv;
-        lock (_lock)
+        TaskCompletionSource claim;
+        for (;;)
         {
-            if (!_volumes.TryGetValue(name, out var current) || !ReferenceEquals(current, meta))
+            WaitNotBusy(name);
+            lock (_lock)
             {
-                if (ifUnused || force) return false;
-                throw NoSuch(name);
+                if (_busy.ContainsKey(name)) continue; // claimed again meanwhile
+                if (!_volumes.TryGetValue(name, out var current) || !ReferenceEquals(current, meta))
+                {
+                    if (ifUnused || force) return false;
+                    throw NoSuch(name);
+                }
+                var users = Users(name);
+                if (users.Count > 0)
+                {
+                    if (ifUnused) return false;
+                    throw BerthException.Conflict($"remove {name}: volume is in use - [{string.Join(", ", users)}]");
+                }
+                drv = TryDriverOf(meta.Driver);
+                if (drv is null && !force)
+                    throw BerthException.NotFound($"remove {meta.Driver}: error looking up volume plugin {meta.Driver}: plugin \"{meta.Driver}\" not found");
+                // Claimed: no mount and no create of the name until the remove is done; the rename and its fsync
+                // run outside the lock (concurrent removes share the journal commit).
+                _busy[name] = claim = NewClaim();
+                break;
             }
-            var users = Users(name);
-            if (users.Count > 0)
-            {
-                if (ifUnused) return false;
-                throw BerthException.Conflict($"remove {name}: volume is in use - [{string.Join(", ", users)}]");
-            }
-            drv = TryDriverOf(meta.Driver);
-            if (drv is null && !force)
-                throw BerthException.NotFound($"remove {meta.Driver}: error looking up volume plugin {meta.Driver}: plugin \"{meta.Driver}\" not found");
+        }
+        try
+        {
             trash = Path.Combine(_root, VolumeDirs.Unique(VolumeDirs.TrashPrefix));
-            VolumeDirs.Rename(DirOf(name), trash);
+            Directory.Move(DirOf(name), trash);
+            _io.DirectoryChanged();
             try
             {
                 drv?.Remove(name, trash);
@@ -412,24 +482,25 @@ public sealed class VolumeStore : IVolumes, IVolumeBackend
             catch (BerthException e) when (!force)
             {
                 // The driver kept the volume: put it back as it was.
-                VolumeDirs.Rename(trash, DirOf(name));
+                Directory.Move(trash, DirOf(name));
+                _io.DirectoryChanged();
                 throw new BerthException(e.Kind, $"remove {name}: error while removing volume: {e.Message}", e);
             }
             catch (BerthException e)
             {
                 EngineLog.Logger.VolumeWarning(name, $"the driver failed to remove the volume, its metadata is purged (force): {e.Message}");
             }
-            _volumes.Remove(name);
-            _mountedFor.Remove(name);
+            lock (_lock)
+            {
+                _volumes.Remove(name);
+                _mountedFor.Remove(name);
+            }
         }
-        try
+        finally
         {
-            if (!VolumeDirs.DeleteTree(trash)) EngineLog.Logger.VolumeWarning(name, $"{trash} not deleted: something is mounted below it");
+            Release(name, claim);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            EngineLog.Logger.VolumeWarning(name, $"could not delete {trash} (deleted at the next start): {e.Message}");
-        }
+        _io.DeleteTrash(name, trash);
         Publish("destroy", name, new Dictionary<string, string> { ["driver"] = meta.Driver });
         return true;
     }

@@ -17,35 +17,41 @@ public static partial class ContainersRouter
         await WriteJson(ctx, w =>
         {
             w.WriteStartArray();
-            foreach (var c in list)
-            {
-                w.WriteStartObject();
-                w.WriteString("Id", c.Id);
-                w.WriteStartArray("Names");
-                w.WriteStringValue("/" + c.Name);
-                w.WriteEndArray();
-                w.WriteString("Image", c.ImageRef);
-                w.WriteString("ImageID", c.Image);
-                w.WriteString("Command", CommandText(c));
-                w.WriteNumber("Created", new DateTimeOffset(c.Created).ToUnixTimeSeconds());
-                w.WriteStartArray("Ports");
-                w.WriteEndArray();
-                w.WriteStartObject("Labels");
-                foreach (var (k, v) in c.Labels) w.WriteString(k, v);
-                w.WriteEndObject();
-                w.WriteString("State", c.State.DockerStatus);
-                w.WriteString("Status", StatusText(c));
-                w.WriteStartObject("HostConfig");
-                w.WriteString("NetworkMode", c.HostConfig.NetworkMode);
-                w.WriteEndObject();
-                w.WriteStartObject("NetworkSettings");
-                WriteNetworks(w, c);
-                w.WriteEndObject();
-                WriteMounts(w, c);
-                w.WriteEndObject();
-            }
+            foreach (var c in list) WriteSummary(w, c);
             w.WriteEndArray();
         });
+    }
+
+    /// <summary>One container of the list (Docker's types.Container); SizeRw and SizeRootFs where computed (system
+    /// df, ps -s), omitted when 0 as dockerd's omitempty.</summary>
+    internal static void WriteSummary(Utf8JsonWriter w, ContainerRecord c, long sizeRw = 0, long sizeRootFs = 0)
+    {
+        w.WriteStartObject();
+        w.WriteString("Id", c.Id);
+        w.WriteStartArray("Names");
+        w.WriteStringValue("/" + c.Name);
+        w.WriteEndArray();
+        w.WriteString("Image", c.ImageRef);
+        w.WriteString("ImageID", c.Image);
+        w.WriteString("Command", CommandText(c));
+        w.WriteNumber("Created", new DateTimeOffset(c.Created).ToUnixTimeSeconds());
+        w.WriteStartArray("Ports");
+        w.WriteEndArray();
+        if (sizeRw != 0) w.WriteNumber("SizeRw", sizeRw);
+        if (sizeRootFs != 0) w.WriteNumber("SizeRootFs", sizeRootFs);
+        w.WriteStartObject("Labels");
+        foreach (var (k, v) in c.Labels) w.WriteString(k, v);
+        w.WriteEndObject();
+        w.WriteString("State", c.State.DockerStatus);
+        w.WriteString("Status", StatusText(c));
+        w.WriteStartObject("HostConfig");
+        w.WriteString("NetworkMode", c.HostConfig.NetworkMode);
+        w.WriteEndObject();
+        w.WriteStartObject("NetworkSettings");
+        WriteNetworks(w, c);
+        w.WriteEndObject();
+        WriteMounts(w, c);
+        w.WriteEndObject();
     }
 
     /// <summary>Docker's types.MountPoint for each of the container's mount points (HostConfig.Tmpfs mounts are not

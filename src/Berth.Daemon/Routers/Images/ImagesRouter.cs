@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Berth.Daemon.Routers.Images;
 
-/// <summary>Image routes over <see cref="IImageBackend"/>: list, inspect, import (docker import: POST /images/create?fromSrc=-), tag, remove.</summary>
+/// <summary>Image routes over <see cref="IImageBackend"/>: list, inspect, import (docker import: POST /images/create?fromSrc=-), tag, remove, prune.</summary>
 public static class ImagesRouter
 {
     public static void Map(IEndpointRouteBuilder app, DaemonState state)
@@ -16,6 +16,8 @@ public static class ImagesRouter
         IImageBackend Backend() => state.Images ?? throw new BerthException(ErrorKind.Unavailable, "the image store is not running");
         app.MapGet("/images/json", ctx => HttpJson.Write(ctx, Backend().List().ToList(), ImagesApiJsonContext.Api.ListImageSummary));
         app.MapPost("/images/create", ctx => Create(ctx, Backend()));
+        app.MapPost("/images/prune", ctx =>
+            HttpJson.Write(ctx, Backend().Prune(Berth.Api.FilterArgs.Parse(ctx.Request.Query["filters"].FirstOrDefault())), ImagesApiJsonContext.Api.ImagesPruneReport));
         // Names contain '/' and ':' (localhost:5000/a/b:tag): one catch-all route, the action is the last segment.
         app.MapMethods("/images/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete], ctx => Named(ctx, Backend()));
     }
