@@ -28,6 +28,13 @@ public sealed class TempDir : IDisposable
 
     public void Dispose()
     {
+        // A test that failed half-way (or a daemon killed without recovery) may leave its containers' mounts:
+        // detach them, deepest first, so that nothing of this directory stays mounted on the machine.
+        var mounts = File.ReadAllLines("/proc/self/mountinfo")
+            .Select(l => l.Split(' ')[4].Replace("\\040", " "))
+            .Where(m => m.StartsWith(Path + "/", StringComparison.Ordinal))
+            .OrderByDescending(m => m.Length);
+        foreach (var m in mounts) Berth.Interop.Libc.umount2(m, Berth.Interop.Libc.MNT_DETACH);
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
     }
 }
