@@ -21,7 +21,7 @@ public sealed class PyDockerTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
     [InlineData("restart_health")] // run(restart_policy=...), run(healthcheck=...)
     [InlineData("events")]         // events: decode, since/until, filters, live stream ending at until
     [InlineData("volumes_networks")] // volumes create/list/remove/prune, networks create/connect/disconnect/remove
-    public void Script(string name)
+    public async Task Script(string name)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3")
         {
@@ -35,15 +35,20 @@ public sealed class PyDockerTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
         psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
         psi.Environment.Remove("DOCKER_HOST");
         using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(240_000))
+        var stdoutTask = p.StandardOutput.ReadToEndAsync();
+        var stderrTask = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
         {
             p.Kill(entireProcessTree: true);
-            Assert.Fail($"{name}.py did not finish in 240 s: {stdout.Result}{stderr.Result}");
+            Assert.Fail($"{name}.py did not finish in 240 s: {await stdoutTask}{await stderrTask}");
         }
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{name}.py exited {p.ExitCode}:\n{stdout.Result}\n{stderr.Result}\nberthd:\n{fx.LogTail}");
-        Assert.Contains("all checks passed", stdout.Result);
+        string stdout = await stdoutTask, stderr = await stderrTask;
+        Assert.True(p.ExitCode == 0, $"{name}.py exited {p.ExitCode}:\n{stdout}\n{stderr}\nberthd:\n{fx.LogTail}");
+        Assert.Contains("all checks passed", stdout);
     }
 }
