@@ -34,6 +34,10 @@ public static class EngineSetup
         {
             DataRoot = options.DataRoot, ExecRoot = options.ExecRoot, RuntimePath = runtimes.DefaultPath,
             MonitorPath = FindMonitor(), InitPath = options.InitPath,
+            // The exec collector's period: dockerd's 5 minutes; a Go duration in BERTH_EXEC_GC_INTERVAL (tests).
+            ExecGcInterval = Environment.GetEnvironmentVariable("BERTH_EXEC_GC_INTERVAL") is { Length: > 0 } gc
+                             && Berth.Api.DockerTime.TryParseGoDuration(gc, out var every) && every > TimeSpan.Zero
+                ? every : TimeSpan.FromMinutes(5),
         }, images, images, events: state.Events, volumes: volumes, networks: networks);
         images.ContainerUsing = imageId => containers.Store.List().FirstOrDefault(c => c.Image == imageId)?.Id;
         state.Images = images;

@@ -184,7 +184,7 @@ public sealed class RouterTests : IAsyncLifetime
         var q = _containers.LastLogQuery!;
         Assert.True(q.Stdout && q.Stderr && !q.Follow && !q.Timestamps);
         Assert.Equal(2, q.Tail);
-        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(100).UtcDateTime, q.Since);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(100_250).UtcDateTime, q.Since); // the fraction kept, as dockerd's time.Unix(s, ns)
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(200).UtcDateTime, q.Until);
         Assert.Equal(
             [1, 0, 0, 0, 0, 0, 0, 4, .. "out\n"u8.ToArray(), 2, 0, 0, 0, 0, 0, 0, 4, .. "err\n"u8.ToArray()],

@@ -64,17 +64,19 @@ public static class StdCopy
     }
 
     /// <summary>Frames copied from one stream to another as they are (<paramref name="raw"/> false) or payloads
-    /// only (raw, for a tty). Returns when <paramref name="from"/> ends.</summary>
-    public static async Task CopyFramesAsync(Stream from, Stream to, bool raw, CancellationToken ct)
+    /// only (raw, for a tty). Returns when <paramref name="from"/> ends. Frames of a stream the client did not
+    /// attach (<paramref name="stdout"/>, <paramref name="stderr"/> false) are read and dropped.</summary>
+    public static async Task CopyFramesAsync(Stream from, Stream to, bool raw, CancellationToken ct, bool stdout = true, bool stderr = true)
     {
         var header = new byte[HeaderSize];
         var payload = new byte[32 * 1024];
         while (true)
         {
             if (await ReadFullAsync(from, header, ct) < HeaderSize) return;
-            var (_, len) = ReadHeader(header);
+            var (stream, len) = ReadHeader(header);
             if (len > payload.Length) payload = new byte[len];
             if (await ReadFullAsync(from, payload.AsMemory(0, len), ct) < len) return;
+            if (stream == Stderr ? !stderr : stream == Stdout && !stdout) continue;
             if (!raw) await to.WriteAsync(header, ct);
             await to.WriteAsync(payload.AsMemory(0, len), ct);
             await to.FlushAsync(ct);

@@ -13,8 +13,10 @@ namespace Berth.Daemon.Server;
 public static class StdioRelay
 {
     /// <summary>Relays until the monitor ends the output (the process exited) or the client is gone; true when the
-    /// client detached with the keys.</summary>
-    public static async Task<bool> RunAsync(Stream client, Socket monitor, bool raw, bool stdin, byte[]? detachKeys)
+    /// client detached with the keys. Output of a stream not attached (<paramref name="stdout"/>,
+    /// <paramref name="stderr"/> false: an exec created with AttachStdout/AttachStderr false) is dropped.</summary>
+    public static async Task<bool> RunAsync(Stream client, Socket monitor, bool raw, bool stdin, byte[]? detachKeys,
+                                            bool stdout = true, bool stderr = true)
     {
         bool detached = false;
         await using var ms = new NetworkStream(monitor, ownsSocket: false);
@@ -48,7 +50,7 @@ public static class StdioRelay
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException) { }
         });
-        try { await StdCopy.CopyFramesAsync(ms, client, raw, CancellationToken.None); }
+        try { await StdCopy.CopyFramesAsync(ms, client, raw, CancellationToken.None, stdout, stderr); }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException) { }
         return detached;
     }

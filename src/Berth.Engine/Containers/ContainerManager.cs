@@ -47,6 +47,11 @@ public sealed class EngineOptions
     /// <summary>The init binary of --init (dockerd's --init-path), or "": the first of Debian's tini-static,
     /// docker-init, tini that exists.</summary>
     public string InitPath { get; init; } = "";
+
+    /// <summary>The period of the exec instance collector (dockerd's execCommandGC: 5 minutes). An exec that has
+    /// ended is dropped at the second sweep after its end. berthd takes BERTH_EXEC_GC_INTERVAL (a Go duration) for
+    /// tests.</summary>
+    public TimeSpan ExecGcInterval { get; init; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>What `docker create` asks for, engine-side: Docker's typed config, host config and networking.</summary>
@@ -122,6 +127,7 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         if (_volumes is Volumes.VolumeStore store) store.ContainersUsing = name => [.. ContainersUsingVolume(name)];
         Directory.CreateDirectory(RuntimeRoot);
         _runtime = runtime ?? OciRuntime.For(options.RuntimePath, RuntimeRoot);
+        _execGc = new Timer(_ => SweepExecs(), null, options.ExecGcInterval, options.ExecGcInterval);
         StartRestartManager(); // before recovery: exits found while watching again are weighed too
         StartHealthMonitors();
         Recover();

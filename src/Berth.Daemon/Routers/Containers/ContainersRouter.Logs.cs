@@ -8,6 +8,9 @@ namespace Berth.Daemon.Routers.Containers;
 /// <summary>GET /containers/{id}/logs: the json-file log, framed (stdcopy) unless the container has a tty.</summary>
 public static partial class ContainersRouter
 {
+    private static DateTime? Bound(string? value) =>
+        Berth.Api.DockerTime.ParseTimestamp(value) is { } t && t > DateTime.UnixEpoch ? t : null;
+
     private static async Task Logs(HttpContext ctx, IContainerBackend engine, string id)
     {
         var c = engine.Get(id);
@@ -16,8 +19,9 @@ public static partial class ContainersRouter
         {
             Stdout = Flag(ctx, "stdout"), Stderr = Flag(ctx, "stderr"), Follow = Flag(ctx, "follow"), Timestamps = Flag(ctx, "timestamps"),
             Tail = int.TryParse(q["tail"], out var tail) ? tail : null,
-            Since = long.TryParse(q["since"].FirstOrDefault()?.Split('.')[0], out var since) && since > 0 ? DateTimeOffset.FromUnixTimeSeconds(since).UtcDateTime : null,
-            Until = long.TryParse(q["until"].FirstOrDefault()?.Split('.')[0], out var until) && until > 0 ? DateTimeOffset.FromUnixTimeSeconds(until).UtcDateTime : null,
+            // "seconds[.nanoseconds]" as the CLI sends it (python3-docker: whole seconds); 0 is no bound.
+            Since = Bound(q["since"].FirstOrDefault()),
+            Until = Bound(q["until"].FirstOrDefault()),
         };
         if (!query.Stdout && !query.Stderr)
             throw BerthException.Invalid("Bad parameters: you must choose at least one stream");

@@ -62,7 +62,7 @@ public static partial class ContainersRouter
     {
         var c = engine.Get(id);
         var q = ctx.Request.Query;
-        bool stream = q["stream"].FirstOrDefault() is not { } s || s is "1" or "true" or "True";
+        bool stream = q["stream"].FirstOrDefault() is null || Flag(ctx, "stream"); // dockerd's BoolValueOrDefault(true)
         bool oneShot = Flag(ctx, "one-shot");
         if (stream && oneShot) throw BerthException.Invalid("cannot have stream=true and one-shot=true");
         ctx.Response.StatusCode = 200;

@@ -68,8 +68,10 @@ public static partial class ContainersRouter
             ? v : throw BerthException.Invalid($"strconv.Atoi: parsing \"{t}\": invalid syntax");
     }
 
+    /// <summary>dockerd's BoolValue: present and not "", "0", "no", "false" or "none" (any case), so python3-docker's
+    /// "True"/"False" and the CLI's "1"/"0" both work.</summary>
     internal static bool Flag(HttpContext ctx, string name) =>
-        ctx.Request.Query[name].FirstOrDefault() is { } v && v is "1" or "true" or "True";
+        ctx.Request.Query[name].FirstOrDefault() is { } v && v.Trim().ToLowerInvariant() is not ("" or "0" or "no" or "false" or "none");
 
     private static async Task Create(HttpContext ctx, IContainerBackend engine, string runtimeName)
     {

@@ -139,7 +139,8 @@ public static class ExecRouter
             bool detached;
             using (var monitor = session.Attach!)
                 detached = await StdioRelay.RunAsync(client, monitor, raw: tty, stdin: exec.Config.AttachStdin,
-                    detachKeys: exec.Config.Tty ? exec.DetachKeySequence : null);
+                    detachKeys: exec.Config.Tty ? exec.DetachKeySequence : null,
+                    stdout: exec.Config.AttachStdout, stderr: exec.Config.AttachStderr);
             // The CLI asks for the exit code as soon as the stream ends: it is recorded first.
             if (!detached)
             {
@@ -190,7 +191,7 @@ public static class ExecRouter
             w.WriteBoolean("OpenStdin", cfg.AttachStdin);
             w.WriteBoolean("OpenStderr", cfg.AttachStderr);
             w.WriteBoolean("OpenStdout", cfg.AttachStdout);
-            w.WriteBoolean("CanRemove", false);
+            w.WriteBoolean("CanRemove", e.CanRemove);
             w.WriteString("ContainerID", e.ContainerId);
             w.WriteString("DetachKeys", cfg.DetachKeys);
             w.WriteNumber("Pid", e.Pid);

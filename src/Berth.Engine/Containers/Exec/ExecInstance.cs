@@ -21,8 +21,11 @@ public sealed class ExecCreate
 }
 
 /// <summary>
-/// One exec instance (Docker's exec.Config): created, started once, then kept with its exit code until its container
-/// is removed. Its process has a monitor of its own (berth-monitor without a log) in &lt;exec-root&gt;/exec/&lt;id&gt;/.
+/// One exec instance (Docker's exec.Config): created, started once, then kept as dockerd keeps it: one that never
+/// started or still runs is dropped when its container stops (dockerd's Cleanup), one that ended is inspectable
+/// until the collector's second sweep after its end (dockerd's execCommandGC, 5 to 10 minutes), and every one goes
+/// with its container. Its process has a monitor of its own (berth-monitor without a log) in
+/// &lt;exec-root&gt;/exec/&lt;id&gt;/.
 /// </summary>
 public sealed class ExecInstance
 {
@@ -51,6 +54,9 @@ public sealed class ExecInstance
     public int? ExitCode { get; internal set; }
 
     public int Pid { get; internal set; }
+
+    /// <summary>Marked by the collector's first sweep after the end (inspect's CanRemove); dropped at the next.</summary>
+    public bool CanRemove { get; internal set; }
 
     /// <summary>Completes when the process runs, or its start failed (resize waits for it).</summary>
     internal readonly TaskCompletionSource Started = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -56,8 +56,11 @@ public sealed partial class ContainerManager : Backends.IExecBackend
     public ExecInstance GetExec(string execId) =>
         _execs.TryGetValue(execId, out var e) ? e : throw BerthException.NotFound($"No such exec instance: {execId}");
 
+    /// <summary>The container's ExecIDs as dockerd lists them: the execs not started yet and those running (an
+    /// exec that ended leaves its container's list at once, as dockerd's exit handler does).</summary>
     public IReadOnlyList<string> ExecIdsOf(string containerId) =>
-        [.. _execs.Values.Where(e => e.ContainerId == containerId).OrderBy(e => _execOrder.GetValueOrDefault(e)).Select(e => e.Id)];
+        [.. _execs.Values.Where(e => e.ContainerId == containerId && e.ExitCode is null)
+            .OrderBy(e => _execOrder.GetValueOrDefault(e)).Select(e => e.Id)];
 
     /// <summary>Drops the exec instances of a removed container (their processes ended with it).</summary>
     private void ForgetExecs(string containerId)
@@ -66,6 +69,34 @@ public sealed partial class ContainerManager : Backends.IExecBackend
         {
             _execs.TryRemove(e.Id, out _);
             _execOrder.TryRemove(e, out _);
+        }
+    }
+
+    /// <summary>dockerd's Cleanup at a container's exit: the execs still in its list (never started, or running:
+    /// their processes die with the container) are dropped; those that ended stay for the collector.</summary>
+    private void ForgetPendingExecs(string containerId)
+    {
+        foreach (var e in _execs.Values.Where(e => e.ContainerId == containerId && e.ExitCode is null).ToList())
+        {
+            _execs.TryRemove(e.Id, out _);
+            _execOrder.TryRemove(e, out _);
+        }
+    }
+
+    private readonly Timer _execGc;
+
+    /// <summary>dockerd's execCommandGC, run every <see cref="EngineOptions.ExecGcInterval"/>: an exec marked at the
+    /// sweep before is dropped; an exec that has ended (it is in no container's list) is marked.</summary>
+    internal void SweepExecs()
+    {
+        foreach (var e in _execs.Values.ToList())
+        {
+            if (e.CanRemove)
+            {
+                _execs.TryRemove(e.Id, out _);
+                _execOrder.TryRemove(e, out _);
+            }
+            else if (e.ExitCode is not null) e.CanRemove = true;
         }
     }
 

@@ -46,6 +46,7 @@ public sealed partial class ContainerManager
                 FinishedAt = exit.FinishedAt == default ? DateTime.UtcNow : exit.FinishedAt,
             }, exit.OomKilled ? "oom" : null, c.AutoRemove || entry.Removing ? Sync.None : Sync.FileAndDirectory);
             Publish(c, "die", ("exitCode", exit.ExitCode.ToString(CultureInfo.InvariantCulture)));
+            ForgetPendingExecs(id); // dockerd's Cleanup: execs never started (or still running) go with the run
             autoRemove = c.AutoRemove && !entry.Removing;
         }
         finally

@@ -1,0 +1,51 @@
+"""volumes create/list/get/remove/prune and networks create/list/connect/disconnect/remove: python3-docker against
+berthd, with the effect seen inside containers."""
+import docker
+from common import api, check, client, done, ok, raises, sleeper, track
+
+# volumes
+v = client.volumes.create("py-vol", labels={"k": "v"})
+check("volume name", v.name, "py-vol")
+check("volume driver", v.attrs["Driver"], "local")
+check("volume labels", v.attrs["Labels"], {"k": "v"})
+ok("volume mountpoint", v.attrs["Mountpoint"].endswith("/py-vol/_data"), v.attrs)
+check("volume get", client.volumes.get("py-vol").id, "py-vol")
+ok("volume list", "py-vol" in [x.name for x in client.volumes.list()], [x.name for x in client.volumes.list()])
+check("volume list filter label", [x.name for x in client.volumes.list(filters={"label": "k=v"})], ["py-vol"])
+out = client.containers.run("busybox", ["sh", "-c", "echo kept > /v/f"], volumes={"py-vol": {"bind": "/v", "mode": "rw"}}, remove=True)
+check("a second container sees the first's file", client.containers.run("busybox", ["cat", "/v/f"], volumes=["py-vol:/v:ro"], remove=True), b"kept\n")
+user = track(client.containers.create("busybox", ["true"], volumes=["py-vol:/v"], name="py-vol-user"))
+raises("remove a volume in use", v.remove, docker.errors.APIError, 409, "volume is in use")
+user.remove()
+v.remove()
+raises("volume gone", lambda: client.volumes.get("py-vol"), docker.errors.NotFound, 404)
+client.volumes.create("py-vol-unused1")
+client.volumes.create("py-vol-unused2", labels={"keep": "1"})
+res = client.volumes.prune(filters={"label!": "keep"})
+ok("prune removed the unused one", "py-vol-unused1" in (res["VolumesDeleted"] or []), res)
+ok("prune kept the labelled one", "py-vol-unused2" not in (res["VolumesDeleted"] or []), res)
+ok("prune SpaceReclaimed", isinstance(res["SpaceReclaimed"], int), res)
+client.volumes.get("py-vol-unused2").remove()
+
+# networks
+n = client.networks.create("py-net", driver="bridge", ipam=docker.types.IPAMConfig(
+    pool_configs=[docker.types.IPAMPool(subnet="10.231.7.0/24", gateway="10.231.7.1")]), labels={"n": "1"})
+check("network name/driver", (n.name, n.attrs["Driver"]), ("py-net", "bridge"))
+check("network subnet", n.attrs["IPAM"]["Config"][0]["Subnet"], "10.231.7.0/24")
+ok("network list by label", [x.name for x in client.networks.list(filters={"label": "n=1"})] == ["py-net"], client.networks.list(filters={"label": "n=1"}))
+c = sleeper("py-net-ctr")
+n.connect(c, ipv4_address="10.231.7.10")
+n.reload()
+ok("connect: the container is listed", c.id in n.attrs["Containers"], n.attrs["Containers"])
+addrs = c.exec_run(["ip", "-o", "-4", "addr"]).output.decode()
+ok("connect: the address inside", "10.231.7.10/24" in addrs, addrs)
+raises("connect twice", lambda: n.connect(c), docker.errors.APIError, 403)
+n.disconnect(c)
+n.reload()
+ok("disconnect: not listed", c.id not in (n.attrs["Containers"] or {}), n.attrs["Containers"])
+addrs = c.exec_run(["ip", "-o", "-4", "addr"]).output.decode()
+ok("disconnect: the address is gone", "10.231.7.10" not in addrs, addrs)
+n.remove()
+raises("network gone", lambda: client.networks.get("py-net"), docker.errors.NotFound, 404)
+raises("remove a predefined network", lambda: client.networks.get("bridge").remove(), docker.errors.APIError, 403)
+done()
