@@ -247,6 +247,12 @@ int berth_tty_restore(int fd, const void *saved, size_t saved_len);
 int berth_tty_copy_size(int from, int to);
 int berth_tty_set_size(int fd, unsigned short rows, unsigned short cols);
 
+/* ---- sockets inside another network namespace (netns_sock.c) ---- */
+/* Makes a UDP socket and a listening TCP socket (both CLOEXEC, non-blocking) bound to ip:port inside the
+ * network namespace at ns_path (a bind-mounted nsfs file or /proc/PID/ns/net), on a pthread of its own that
+ * enters the namespace and ends (the caller's thread never changes namespace).  0, or -1 with errno and err. */
+int berth_netns_listen(const char *ns_path, const char *ip, int port, int *udp_fd, int *tcp_fd, char *err, size_t errlen);
+
 /* Returns a static version string, used by tests to check the library loaded. */
 const char *berth_native_version(void);
 

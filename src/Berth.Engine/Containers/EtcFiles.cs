@@ -12,19 +12,21 @@ public static class EtcFiles
 {
     private const UnixFileMode Mode = (UnixFileMode)0x1a4; // 0644
 
-    public static void Write(string dir, ContainerRecord c, string hostname)
+    /// <param name="hostGateway">What --add-host NAME:host-gateway maps to (the default bridge's gateway, as
+    /// dockerd's default host-gateway-ip); such entries are left out when null.</param>
+    public static void Write(string dir, ContainerRecord c, string hostname, string? hostGateway = null)
     {
         AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), Encoding.UTF8.GetBytes(hostname + "\n"), Mode, sync: Sync.None);
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "hosts"), Encoding.UTF8.GetBytes(Hosts(c)), Mode, sync: Sync.None);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "hosts"), Encoding.UTF8.GetBytes(Hosts(c, hostGateway)), Mode, sync: Sync.None);
         AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), Encoding.UTF8.GetBytes(ResolvConf(c)), Mode, sync: Sync.None);
     }
 
     /// <summary>Writes them again when one is missing or the hostname file (never empty when written) is empty.</summary>
-    public static void Ensure(string dir, ContainerRecord c, string hostname)
+    public static void Ensure(string dir, ContainerRecord c, string hostname, string? hostGateway = null)
     {
         var f = new FileInfo(Path.Combine(dir, "hostname"));
         if (!f.Exists || f.Length == 0 || !File.Exists(Path.Combine(dir, "hosts")) || !File.Exists(Path.Combine(dir, "resolv.conf")))
-            Write(dir, c, hostname);
+            Write(dir, c, hostname, hostGateway);
     }
 
     /// <summary>The host's name (/proc/sys/kernel/hostname), which --network host containers get.</summary>
@@ -34,7 +36,7 @@ public static class EtcFiles
         catch (IOException) { return System.Environment.MachineName; }
     }
 
-    public static string Hosts(ContainerRecord c)
+    public static string Hosts(ContainerRecord c, string? hostGateway = null)
     {
         // --network host: the host's /etc/hosts, as dockerd copies it (then --add-host entries).
         if (c.HostConfig.NetworkMode == "host")
@@ -44,12 +46,12 @@ public static class EtcFiles
             catch (IOException) { host = "127.0.0.1\tlocalhost\n"; }
             var hb = new StringBuilder(host);
             if (host.Length > 0 && !host.EndsWith('\n')) hb.Append('\n');
-            AddExtraHosts(hb, c);
+            AddExtraHosts(hb, c, hostGateway);
             return hb.ToString();
         }
         var sb = new StringBuilder(
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-        AddExtraHosts(sb, c);
+        AddExtraHosts(sb, c, hostGateway);
         // The container's own addresses with its hostname (dockerd: "IP\tHOSTNAME"), one per network.
         var name = c.Config.Hostname;
         if (!string.IsNullOrEmpty(c.Config.Domainname)) name = $"{name}.{c.Config.Domainname} {name}";
@@ -58,13 +60,16 @@ public static class EtcFiles
         return sb.ToString();
     }
 
-    // --add-host HOST:IP, as dockerd writes them: "IP\tHOST".
-    private static void AddExtraHosts(StringBuilder sb, ContainerRecord c)
+    // --add-host HOST:IP, as dockerd writes them: "IP\tHOST"; host-gateway is the host's address on the default bridge.
+    private static void AddExtraHosts(StringBuilder sb, ContainerRecord c, string? hostGateway)
     {
         foreach (var e in c.HostConfig.ExtraHosts ?? [])
         {
             int colon = e.IndexOf(':');
-            sb.Append(e[(colon + 1)..].Trim('[', ']')).Append('\t').Append(e[..colon]).Append('\n');
+            var ip = e[(colon + 1)..].Trim('[', ']');
+            if (ip == "host-gateway") ip = hostGateway;
+            if (ip is null) continue;
+            sb.Append(ip).Append('\t').Append(e[..colon]).Append('\n');
         }
     }
 
@@ -73,12 +78,15 @@ public static class EtcFiles
     /// file otherwise, so that programs reading it do not fail). --network host: the host's resolv.conf. A bridge
     /// network: the host's resolv.conf without localhost nameservers (unreachable from the container's namespace;
     /// Google's public resolvers when none is left, as dockerd), each of --dns, --dns-search, --dns-option
-    /// replacing its part.
+    /// replacing its part. A user-defined network: the embedded DNS (nameserver 127.0.0.11, which forwards to
+    /// the --dns servers or the host's), the host's or --dns-search domains, and the host's or --dns-option
+    /// options with ndots:0 added unless one sets ndots, as dockerd writes it.
     /// </summary>
     public static string ResolvConf(ContainerRecord c)
     {
         var h = c.HostConfig;
         var mode = h.NetworkMode;
+        if (UsesEmbeddedDns(c)) return Embedded(h);
         if (mode != "none" && !mode.StartsWith("container:", StringComparison.Ordinal))
             return FromHost(h, filterLocalhost: mode != "host");
         var sb = new StringBuilder();
@@ -86,6 +94,44 @@ public static class EtcFiles
         foreach (var d in h.Dns ?? []) sb.Append("nameserver ").Append(d).Append('\n');
         if (h.DnsOptions is { Count: > 0 }) sb.Append("options ").AppendJoin(' ', h.DnsOptions).Append('\n');
         return sb.ToString();
+    }
+
+    /// <summary>Whether the container is on a user-defined network (the predefined ones are bridge, host and none).</summary>
+    public static bool UsesEmbeddedDns(ContainerRecord c)
+    {
+        var mode = c.HostConfig.NetworkMode;
+        if (mode is "host" or "none" or "bridge" or "default" or "" || mode.StartsWith("container:", StringComparison.Ordinal)) return false;
+        return c.Networks.Keys.Any(k => k is not ("bridge" or "host" or "none"));
+    }
+
+    private static string Embedded(Berth.Api.Containers.HostConfig h)
+    {
+        var (search, options) = HostSearchAndOptions();
+        if (h.DnsSearch is { Count: > 0 }) search = [.. h.DnsSearch];
+        if (h.DnsOptions is { Count: > 0 }) options = [.. h.DnsOptions];
+        if (!options.Any(o => o.StartsWith("ndots:", StringComparison.Ordinal))) options.Add("ndots:0");
+        var sb = new StringBuilder();
+        if (search.Count > 0) sb.Append("search ").AppendJoin(' ', search).Append('\n');
+        sb.Append("nameserver 127.0.0.11\n");
+        sb.Append("options ").AppendJoin(' ', options).Append('\n');
+        return sb.ToString();
+    }
+
+    private static (List<string> Search, List<string> Options) HostSearchAndOptions()
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines("/etc/resolv.conf"); }
+        catch (IOException) { lines = []; }
+        var search = new List<string>();
+        var options = new List<string>();
+        foreach (var raw in lines)
+        {
+            var f = raw.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 2) continue;
+            if (f[0] is "search" or "domain") search = [.. f.Skip(1)];
+            else if (f[0] == "options") options.AddRange(f.Skip(1));
+        }
+        return (search, options);
     }
 
     private static string FromHost(Berth.Api.Containers.HostConfig h, bool filterLocalhost)

@@ -22,7 +22,8 @@ public sealed partial class NetworkManager
     /// endpoint on each of its networks (<paramref name="networks"/>: network name → settings, filled here with
     /// what each endpoint got). Returns the namespace path the runtime joins. On failure nothing is left.
     /// </summary>
-    public string Attach(string containerId, string containerName, IDictionary<string, EndpointSettings> networks, string? primaryMac)
+    public string Attach(string containerId, string containerName, IDictionary<string, EndpointSettings> networks, string? primaryMac,
+        string? hostname = null)
     {
         lock (_lock)
         {
@@ -37,7 +38,7 @@ public sealed partial class NetworkManager
                 foreach (var (name, settings) in networks)
                 {
                     var n = Find(settings.NetworkID) ?? Find(name) ?? throw BerthException.NotFound($"network {name} not found");
-                    Join(n, containerId, containerName, settings, sandbox, "eth" + i, i == 0 ? primaryMac ?? settings.RequestedMac : settings.RequestedMac);
+                    Join(n, containerId, containerName, settings, sandbox, "eth" + i, i == 0 ? primaryMac ?? settings.RequestedMac : settings.RequestedMac, hostname);
                     i++;
                 }
             }
@@ -51,22 +52,32 @@ public sealed partial class NetworkManager
         }
     }
 
-    private void Join(NetworkRecord n, string containerId, string containerName, EndpointSettings settings, Sandbox sandbox, string ifName, string? mac)
+    private void Join(NetworkRecord n, string containerId, string containerName, EndpointSettings settings, Sandbox sandbox, string ifName, string? mac,
+        string? hostname)
     {
         var drv = DriverOf(n);
         if (!drv.HasEndpoints) throw BerthException.Invalid($"container cannot be connected to network {n.Name}");
         Plumb(n);
+        // dockerd: on a user-defined network the short id is one of the endpoint's aliases.
+        if (HasEmbeddedDns(n))
+        {
+            settings.Aliases ??= [];
+            if (!settings.Aliases.Contains(containerId[..Math.Min(12, containerId.Length)]))
+                settings.Aliases.Add(containerId[..Math.Min(12, containerId.Length)]);
+        }
         uint ip = Ipam.Allocate(n, settings.RequestedIPv4);
         var ep = new EndpointRecord
         {
             Id = NewId(), ContainerId = containerId, ContainerName = containerName, IPAddress = Ipam.Format(ip),
             MacAddress = string.IsNullOrEmpty(mac) ? Ipam.MacFor(ip) : mac.ToLowerInvariant(), HostIfName = NewVethName(), IfName = ifName,
+            Aliases = settings.Aliases is { Count: > 0 } a ? [.. a] : null, Hostname = hostname,
         };
         n.Endpoints[ep.Id] = ep;
         try
         {
             drv.Join(n, ep, sandbox);
             Save(n, durable: false);
+            RebuildDnsLocked();
         }
         catch
         {
@@ -102,13 +113,16 @@ public sealed partial class NetworkManager
             }
             if (mine.Count > 0) Save(n, durable: false);
         }
+        StopResolverLocked(containerId);
+        RebuildDnsLocked();
         if (_sandboxes.Remove(containerId, out var s)) s.Dispose();
         var path = SandboxPath(containerId);
         if (File.Exists(path)) NetNamespace.Remove(path);
     }
 
     /// <summary>docker network connect of a running container: a new endpoint (ethN) in its sandbox.</summary>
-    public void ConnectRunning(string containerId, string containerName, string network, EndpointSettings settings, int ifIndex)
+    public void ConnectRunning(string containerId, string containerName, string network, EndpointSettings settings, int ifIndex,
+        string? hostname = null)
     {
         lock (_lock)
         {
@@ -121,7 +135,7 @@ public sealed partial class NetworkManager
                 sandbox.HasDefaultRoute = true; // its first network gave it one, or it has none on purpose
                 _sandboxes[containerId] = sandbox;
             }
-            Join(n, containerId, containerName, settings, sandbox, "eth" + ifIndex, settings.RequestedMac);
+            Join(n, containerId, containerName, settings, sandbox, "eth" + ifIndex, settings.RequestedMac, hostname);
         }
     }
 
@@ -138,6 +152,8 @@ public sealed partial class NetworkManager
                 Publish("disconnect", n, containerId);
             }
             Save(n, durable: false);
+            RebuildDnsLocked();
+            if (!_dns.Knows(containerId)) StopResolverLocked(containerId);
         }
     }
 

@@ -123,6 +123,7 @@ public sealed partial class NetworkManager : IDisposable
             }
             foreach (var f in Directory.GetFiles(_netnsDir))
                 if (!running.Contains(Path.GetFileName(f))) TryQuiet(() => NetNamespace.Remove(f));
+            RebuildDnsLocked();
             ApplyRules();
         }
     }
@@ -219,6 +220,7 @@ public sealed partial class NetworkManager : IDisposable
         {
             foreach (var s in _sandboxes.Values) s.Dispose();
             _sandboxes.Clear();
+            DisposeResolvers();
             _host.Dispose();
             lock (_reapLock) _reaper?.Dispose();
         }

@@ -52,6 +52,11 @@ public sealed class EndpointRecord
     public string HostIfName { get; set; } = "";
     /// <summary>The interface in the container ("eth0", "eth1", ...).</summary>
     public string IfName { get; set; } = "";
+    /// <summary>Network-scoped aliases (--network-alias, connect --alias, the short id on user networks): names
+    /// the embedded DNS answers with this endpoint's address.</summary>
+    public List<string>? Aliases { get; set; }
+    /// <summary>The container's hostname (the embedded DNS answers it and its first label too).</summary>
+    public string? Hostname { get; set; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

@@ -1194,6 +1194,43 @@ static void run(const char *name, int (*fn)(void))
         printf("#   reaped a stray child after %s\n", name);
 }
 
+/* berth_netns_listen: UDP + listening TCP bound in the namespace given (here our own), the caller's thread
+ * never changes namespace, datagrams arrive; a bad path fails with the step named. */
+static int t_netns_listen(void)
+{
+    char before[64] = "", after[64] = "", err[256];
+    CHECK(readlink("/proc/thread-self/ns/net", before, sizeof(before) - 1) > 0, "readlink");
+    int port = 20000 + getpid() % 20000, udp = -1, tcp = -1;
+    CHECK(berth_netns_listen("/proc/self/ns/net", "127.0.0.11", port, &udp, &tcp, err, sizeof(err)) == 0, "listen: %s", err);
+    CHECK(readlink("/proc/thread-self/ns/net", after, sizeof(after) - 1) > 0, "readlink");
+    CHECK(strcmp(before, after) == 0, "thread moved: %s -> %s", before, after);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    CHECK(getsockname(udp, (struct sockaddr *)&sa, &len) == 0 && sa.sin_addr.s_addr == inet_addr("127.0.0.11") && ntohs(sa.sin_port) == port,
+          "udp name");
+    int type = 0, acc = 0;
+    len = sizeof(type);
+    getsockopt(tcp, SOL_SOCKET, SO_TYPE, &type, &len);
+    len = sizeof(acc);
+    getsockopt(tcp, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len);
+    CHECK(type == SOCK_STREAM && acc == 1, "tcp type %d listening %d", type, acc);
+    CHECK(fcntl(udp, F_GETFD) & FD_CLOEXEC, "cloexec");
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(sendto(c, "hi", 2, 0, (struct sockaddr *)&sa, sizeof(sa)) == 2, "sendto");
+    char buf[8];
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    ssize_t n = -1;
+    for (int i = 0; i < 40 && n < 0; i++) {
+        n = recv(udp, buf, sizeof(buf), 0);
+        if (n < 0) nanosleep(&ts, NULL);
+    }
+    CHECK(n == 2, "recv %zd", n);
+    close(c), close(udp), close(tcp);
+    CHECK(berth_netns_listen("/nonexistent/ns", "127.0.0.11", port, &udp, &tcp, err, sizeof(err)) == -1 && errno == ENOENT
+          && strncmp(err, "open", 4) == 0, "bad path: %s", err);
+    return 0;
+}
+
 #define RUN(fn) run(#fn + 2, fn)
 
 int main(int argc, char **argv)
@@ -1246,6 +1283,7 @@ int main(int argc, char **argv)
     RUN(t_creds_and_files);
     RUN(t_userns_fallbacks);
     RUN(t_rootfs);
+    RUN(t_netns_listen);
 
     printf("1..%d\n%d passed, %d failed, %d skipped\n", ntest, ntest - nfail - nskip, nfail, nskip);
     return nfail ? 1 : 0;

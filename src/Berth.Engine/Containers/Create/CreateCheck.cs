@@ -122,7 +122,6 @@ public static class CreateCheck
             if (colon <= 0 || colon == e.Length - 1) throw BerthException.Invalid($"invalid extra host: {e}: expected HOST:IP");
             if (!System.Net.IPAddress.TryParse(e[(colon + 1)..].Trim('[', ']'), out _) && e[(colon + 1)..] != "host-gateway")
                 throw BerthException.Invalid($"invalid IP address in add-host: \"{e[(colon + 1)..]}\"");
-            if (e[(colon + 1)..] == "host-gateway") throw NotYet("HostConfig.ExtraHosts", "host-gateway is");
         }
         foreach (var d in h.Dns ?? [])
             if (!System.Net.IPAddress.TryParse(d, out _)) throw BerthException.Invalid($"{d} is not an ip address");

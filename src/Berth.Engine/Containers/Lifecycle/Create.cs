@@ -48,7 +48,7 @@ public sealed partial class ContainerManager
         try
         {
             record.LogPath = Path.Combine(Store.DirectoryOf(id), id + "-json.log");
-            EtcFiles.Write(Store.DirectoryOf(id), record, probe.Hostname!);
+            EtcFiles.Write(Store.DirectoryOf(id), record, probe.Hostname!, _networks?.HostGatewayIp);
             _rootfs.Prepare(id, imageId);
             CreateVolumes(id, record.MountPoints, madeVolumes);
             Store.Save(record);

@@ -107,8 +107,12 @@ public sealed partial class ContainerManager
                     }
                     break;
                 case "Aliases" when !IsEmptyJson(p.Value):
-                    if (network == "bridge") throw BerthException.Invalid("network-scoped alias is supported only for containers in user defined networks");
-                    throw BerthException.Invalid("NetworkingConfig.EndpointsConfig.Aliases: network-scoped aliases (--network-alias, the embedded DNS) are not implemented in Berth yet");
+                    // dockerd: only user-defined networks have aliases (the embedded DNS answers them).
+                    if (network is "bridge" or "default" or "host" or "none")
+                        throw BerthException.Invalid("network-scoped alias is supported only for containers in user defined networks");
+                    if (p.Value.ValueKind != JsonValueKind.Array) throw BerthException.Invalid("NetworkingConfig.EndpointsConfig.Aliases: an array of names is expected");
+                    s.Aliases = [.. p.Value.EnumerateArray().Where(a => a.ValueKind == JsonValueKind.String).Select(a => a.GetString()!).Where(a => a.Length > 0).Distinct()];
+                    break;
                 case "Links" when !IsEmptyJson(p.Value):
                     throw BerthException.Invalid("NetworkingConfig.EndpointsConfig.Links: links are not implemented in Berth yet");
                 case "DriverOpts" when !IsEmptyJson(p.Value):
@@ -153,7 +157,22 @@ public sealed partial class ContainerManager
         if (eps.Count == 0) return null;
         var ordered = new Dictionary<string, EndpointSettings>(StringComparer.Ordinal);
         foreach (var (k, v) in eps) ordered[k] = v;
-        return _networks.Attach(c.Id, c.Name, ordered, null);
+        var sandbox = _networks.Attach(c.Id, c.Name, ordered, null, c.Config.Hostname);
+        // The embedded DNS of a container on a user-defined network answers before its process runs.
+        _networks.StartResolver(c.Id, DnsUpstreamsOf(c));
+        return sandbox;
+    }
+
+    /// <summary>Where the container's embedded DNS forwards: its --dns servers, else the host's resolvers.</summary>
+    private static IReadOnlyList<System.Net.IPEndPoint> DnsUpstreamsOf(ContainerRecord c) =>
+        Networking.Dns.DnsUpstreams.For(c.HostConfig.Dns);
+
+    /// <summary>After berthd starts again: running containers on user-defined networks get their resolvers back.</summary>
+    private void ResumeResolvers()
+    {
+        if (_networks is null) return;
+        foreach (var c in Store.List().Where(c => c.State.Running))
+            TryCleanup(() => _networks.StartResolver(c.Id, DnsUpstreamsOf(c)));
     }
 
     /// <summary>After an exit or a failed start: endpoints released and the sandbox removed; the record forgets the addresses.</summary>
@@ -186,7 +205,11 @@ public sealed partial class ContainerManager
             if (s.RequestedIPv4 is not null && !n.UserIpam)
                 throw BerthException.Invalid("user specified IP address is supported only when connecting to networks with user configured subnets");
             s.NetworkID = n.Id;
-            if (c.State.Running) _networks.ConnectRunning(c.Id, c.Name, n.Name, s, c.Networks.Count);
+            if (c.State.Running)
+            {
+                _networks.ConnectRunning(c.Id, c.Name, n.Name, s, c.Networks.Count, c.Config.Hostname);
+                _networks.StartResolver(c.Id, DnsUpstreamsOf(c));
+            }
             c.Networks[n.Name] = s;
             Store.Save(c);
         }

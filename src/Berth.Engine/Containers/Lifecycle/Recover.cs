@@ -40,6 +40,7 @@ public sealed partial class ContainerManager
                 if (!known.Contains(Path.GetFileName(d))) TearDownRunState(Path.GetFileName(d));
         // Endpoints and sandboxes of containers that do not run any more are released; the others kept.
         _networks?.Reconcile(running);
+        ResumeResolvers();
         foreach (var c in Store.List())
         {
             if (c.State.Running || !c.Networks.Values.Any(s => s.EndpointID != "")) continue;

@@ -29,6 +29,7 @@ public sealed partial class ContainerManager
                 Store.Rename(c, oldName);
                 throw;
             }
+            _networks?.Renamed(c.Id, c.Name);
             Publish(c, "rename", ("oldName", "/" + oldName));
         }
         finally

@@ -50,8 +50,8 @@ public sealed partial class ContainerManager
                 var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts, netns, namespaces), new ImageDefaults(),
                     _options.CgroupV2);
                 if (c.HostConfig.Init == true) WithInit(spec);
-                if (netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!);
-                else EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!);
+                if (netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
+                else EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
                 // A runtime container left by an earlier run that was not deleted (a crash between its exit and
