@@ -52,6 +52,8 @@ public sealed class EndpointRecord
     public string HostIfName { get; set; } = "";
     /// <summary>The interface in the container ("eth0", "eth1", ...).</summary>
     public string IfName { get; set; } = "";
+    /// <summary>The ports published on this endpoint (the container's first non-internal bridge network).</summary>
+    public List<PortMap> Ports { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

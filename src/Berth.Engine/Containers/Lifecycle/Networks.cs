@@ -153,7 +153,8 @@ public sealed partial class ContainerManager
         if (eps.Count == 0) return null;
         var ordered = new Dictionary<string, EndpointSettings>(StringComparer.Ordinal);
         foreach (var (k, v) in eps) ordered[k] = v;
-        return _networks.Attach(c.Id, c.Name, ordered, null);
+        var ports = PortRequests.Requested(c.Config.ExposedPorts?.Keys, c.HostConfig.PortBindings, c.HostConfig.PublishAllPorts);
+        return _networks.Attach(c.Id, c.Name, ordered, null, ports);
     }
 
     /// <summary>After an exit or a failed start: endpoints released and the sandbox removed; the record forgets the addresses.</summary>
