@@ -69,8 +69,8 @@ public static class PortMaps
     }
 
     /// <summary>
-    /// Binds the host port and keeps the socket (not listening: the DNAT rules take the traffic before any
-    /// socket sees it), so that no other program and no other daemon on the host takes it while the container
+    /// Binds the host port and keeps the socket (the DNAT rules take the traffic before any socket sees it), so
+    /// that no other program and no other daemon on the host takes it while the container
     /// publishes it. Null when the port is not free; SCTP is not held (nothing to bind without the module).
     /// </summary>
     public static Socket? Hold(string proto, string hostIp, int port)
@@ -81,8 +81,11 @@ public static class PortMaps
         var s = new Socket(AddressFamily.InterNetwork, type, p);
         try
         {
-            s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
             s.Bind(new IPEndPoint(addr, port));
+            // .NET sets SO_REUSEADDR on TCP sockets at bind on Linux, and two such sockets bound but not
+            // listening may share a port: a listening one may not be shared. (dockerd's dummy proxy listens too.)
+            // The DNAT rules take every connection before a socket is looked up: none ever waits here.
+            if (proto == "tcp") s.Listen(1);
             return s;
         }
         catch (SocketException)
