@@ -49,7 +49,7 @@ public sealed class CreateContractTests
     public static TheoryData<string, Action<ContainerConfig, HostConfig>> Refused => new()
     {
         { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
-        { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
+        { "HostConfig.Links", (_, h) => h.Links = ["other:alias"] },
         { "HostConfig.PidMode", (_, h) => h.PidMode = "host" },
         { "HostConfig.Devices", (_, h) => h.Devices = [new DeviceMapping { PathOnHost = "/dev/null" }] },
         { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },
