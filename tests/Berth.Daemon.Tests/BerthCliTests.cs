@@ -61,7 +61,7 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
             var (code, _, stderr) = Berth("port", name, "82");
             var byDocker = DockerCli.Run(fx.Dir.Socket, fx.Dir.Path, "port", name, "82");
             Assert.Equal((byDocker.Code, byDocker.Stderr), (code, stderr));
-            Assert.Contains($"No public port '82/tcp' published for {name}", stderr);
+            Assert.Contains($"No public port '82' published for {name}", stderr);
             (code, _, stderr) = Berth("run", "--rm", "-p", "80/icmp", "busybox", "true");
             Assert.Equal(125, code);
             Assert.Contains("invalid proto: icmp", stderr);

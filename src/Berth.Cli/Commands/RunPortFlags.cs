@@ -114,7 +114,7 @@ internal static class RunPortFlags
                 foreach (var b in bs.EnumerateArray()) Console.WriteLine(Addr(b));
                 return 0;
             }
-            throw new CliException($"Error: No public port '{want}' published for {a[0]}", 1);
+            throw new CliException($"Error: No public port '{a[1]}' published for {a[0]}", 1);
         }
         if (ports.ValueKind != JsonValueKind.Object) return 0;
         // docker port sorts by port number, then protocol.
