@@ -1,7 +1,7 @@
 # bench/lib.sh: sourced by the bench scripts. Starts berthd (out/bin) and Docker 20.10's dockerd side by side, each
 # on its own socket and roots under $W (default /tmp/berth-bench), imports the same busybox into Docker, warms
 # both up, and stops and removes everything at exit. Defines W, DOCKER, B (docker CLI on berthd), D (on dockerd),
-# PODMAN, cleanup.
+# PODMAN, cleanup. DOCKERD_NET replaces dockerd's network flags (default: no bridge, no iptables, no proxy).
 # The package may have started its own daemon: it is not ours to measure.
 W=${W:-/tmp/berth-bench}
 rm -rf "$W"; mkdir -p "$W"
@@ -31,7 +31,7 @@ trap cleanup EXIT
 out/bin/berthd -H "unix://$W/berth.sock" --data-root "$W/berth-data" --exec-root "$W/berth-exec" -p "$W/berthd.pid" \
   >"$W/berthd.log" 2>&1 </dev/null &
 dockerd -H "unix://$W/docker.sock" --data-root "$W/docker-data" --exec-root "$W/docker-exec" -p "$W/docker.pid" \
-  --bridge none --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false --userland-proxy=false \
+  ${DOCKERD_NET:---bridge none --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false --userland-proxy=false} \
   >"$W/dockerd.log" 2>&1 </dev/null &
 for _ in $(seq 200); do [ -S "$W/berth.sock" ] && [ -S "$W/docker.sock" ] && $DOCKER -H "unix://$W/docker.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
 B="$DOCKER -H unix://$W/berth.sock"

@@ -71,6 +71,9 @@ internal static class CommandLine
             new("tmpfs", '\0', "list", "Mount a tmpfs directory"),
             new("volumes-from", '\0', "list", "Mount volumes from the specified container(s)"),
             new("read-only", '\0', null, "Mount the container's root filesystem as read only"),
+            new("publish", 'p', "list", "Publish a container's port(s) to the host"),
+            new("publish-all", 'P', null, "Publish all exposed ports to random ports"),
+            new("expose", '\0', "list", "Expose a port or a range of ports"),
         };
         flags.AddRange(RunIsolationFlags.Flags);
         if (!create)
@@ -142,6 +145,8 @@ internal static class CommandLine
             [], 1, -1, i => ContainerCommands.Each(i, "pause")),
         new(["container unpause", "unpause"], "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers",
             [], 1, -1, i => ContainerCommands.Each(i, "unpause")),
+        new(["container port", "port"], "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
+            [], 1, 2, RunPortFlags.Port),
         new(["container rename", "rename"], "CONTAINER NEW_NAME", "Rename a container", [], 2, 2, OperationCommands.Rename),
         new(["container top", "top"], "CONTAINER [ps OPTIONS]", "Display the running processes of a container", [], 1, -1, OperationCommands.Top,
             Interspersed: false),

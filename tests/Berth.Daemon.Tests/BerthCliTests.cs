@@ -44,6 +44,32 @@ public sealed class BerthCliTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
     }
 
     [Fact]
+    public void Publish_AndPort_AsDocker()
+    {
+        var name = "bport" + Guid.NewGuid().ToString("N")[..6];
+        Ok("run", "-d", "--name", name, "-p", "127.0.0.1::80", "-P", "--expose", "81/udp", "busybox", "sleep", "60");
+        try
+        {
+            // The same request as the docker CLI's: PortBindings, ExposedPorts, PublishAllPorts.
+            Assert.Equal("{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}]} true\n",
+                Docker("inspect", "-f", "{{json .HostConfig.PortBindings}} {{.HostConfig.PublishAllPorts}}", name));
+            Assert.Equal("map[80/tcp:{} 81/udp:{}]\n", Docker("inspect", "-f", "{{.Config.ExposedPorts}}", name));
+            var docker = DockerCli.Run(fx.Dir.Socket, fx.Dir.Path, "port", name);
+            Assert.Equal(docker.Stdout, Ok("port", name));
+            Assert.Matches(@"^80/tcp -> 127\.0\.0\.1:\d+\n81/udp -> 0\.0\.0\.0:\d+\n$", docker.Stdout);
+            Assert.Equal(DockerCli.Run(fx.Dir.Socket, fx.Dir.Path, "port", name, "81/udp").Stdout, Ok("port", name, "81/udp"));
+            var (code, _, stderr) = Berth("port", name, "82");
+            var byDocker = DockerCli.Run(fx.Dir.Socket, fx.Dir.Path, "port", name, "82");
+            Assert.Equal((byDocker.Code, byDocker.Stderr), (code, stderr));
+            Assert.Contains($"No public port '82' published for {name}", stderr);
+            (code, _, stderr) = Berth("run", "--rm", "-p", "80/icmp", "busybox", "true");
+            Assert.Equal(125, code);
+            Assert.Contains("invalid proto: icmp", stderr);
+        }
+        finally { Berth("rm", "-f", name); }
+    }
+
+    [Fact]
     public void RunFlags_AndStdin()
     {
         var envFile = Path.Combine(fx.Dir.Path, "berth-env.list");

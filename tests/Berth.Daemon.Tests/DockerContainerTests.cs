@@ -33,11 +33,12 @@ public sealed class DaemonFixture : IDisposable
     }
 
     /// <summary>kill -9 of the daemon (no cleanup runs), then a new one over the same roots and socket.</summary>
-    public void Crash()
+    public void Crash(Action? whileDown = null)
     {
         Daemon.Signal(9);
         Assert.True(Daemon.WaitForExit(TimeSpan.FromSeconds(15)), "berthd did not die");
         Daemon.Dispose();
+        whileDown?.Invoke();
         Daemon = BerthdProcess.StartIn(Dir, ["-D", .. _extra]);
     }
 

@@ -22,7 +22,6 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
 
     [Theory]
     [InlineData("--storage-opt", "size=1G", "HostConfig.StorageOpt")]
-    [InlineData("-p", "127.0.0.1:18099:80", "HostConfig.PortBindings")]
     [InlineData("--device", "/dev/null:/dev/xnull", "HostConfig.Devices")]
     [InlineData("--log-opt", "max-size=1m", "HostConfig.LogConfig.Config")]
     [InlineData("--link", "other:alias", "HostConfig.Links")]

@@ -49,8 +49,8 @@ public sealed class CreateContractTests
     public static TheoryData<string, Action<ContainerConfig, HostConfig>> Refused => new()
     {
         { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
-        { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
         { "HostConfig.Cgroup", (_, h) => h.Cgroup = "container:x" },
+        { "HostConfig.Links", (_, h) => h.Links = ["other:alias"] },
         { "HostConfig.Devices", (_, h) => h.Devices = [new DeviceMapping { PathOnHost = "/dev/null" }] },
         { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },
         { "HostConfig.MemorySwappiness", (_, h) => h.MemorySwappiness = 10 },

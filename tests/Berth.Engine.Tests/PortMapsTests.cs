@@ -52,4 +52,41 @@ public sealed class PortMapsTests
         int eph = PortMaps.Allocate("tcp", "", 0, 0, [], "ep");
         Assert.InRange(eph, a, b);
     }
+
+    [Fact]
+    public void Requested_BindingsPerExposedPort_PublishAllTakesTheRest()
+    {
+        var bindings = new Dictionary<string, List<Berth.Api.Containers.PortBinding>?>
+        {
+            ["80/tcp"] = [new() { HostIp = "", HostPort = "8080" }, new() { HostIp = "127.0.0.1", HostPort = "9000-9010" }],
+            ["53/udp"] = [],
+        };
+        var r = PortRequests.Requested(["81/tcp", "53/udp"], bindings, publishAll: true);
+        Assert.Equal([
+            new PortRequest("udp", 53, "", 0, 0),
+            new PortRequest("tcp", 80, "", 8080, 8080),
+            new PortRequest("tcp", 80, "127.0.0.1", 9000, 9010),
+            new PortRequest("tcp", 81, "", 0, 0)], r);
+        Assert.Equal(["53/udp", "80/tcp", "81/tcp"], PortRequests.ExposedKeys(["81/tcp", "53/udp"], bindings));
+        Assert.Equal(2, PortRequests.Requested(["81/tcp"], bindings, publishAll: false).Count);
+    }
+
+    [Fact]
+    public void Rules_DnatPerMap_MasqueradeForLoopbackAndHairpin()
+    {
+        var n = new NetworkRecord { Id = "n", Driver = "bridge", BridgeName = "berth0", Subnet = "172.17.0.0/16" };
+        n.Endpoints["e"] = new EndpointRecord
+        {
+            Id = "e", IPAddress = "172.17.0.2",
+            Ports = [new PortMap("tcp", "0.0.0.0", 8080, "172.17.0.2", 80), new PortMap("udp", "127.0.0.1", 5353, "172.17.0.2", 53)],
+        };
+        var text = NftRules.Render("berth", [n]);
+        Assert.Contains("chain port-prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+            + "\t\tfib daddr type local tcp dport 8080 dnat to 172.17.0.2:80\n\t\tip daddr 127.0.0.1 udp dport 5353 dnat to 172.17.0.2:53\n", text);
+        Assert.Contains("type nat hook output priority -100; policy accept;\n\t\tfib daddr type local tcp dport 8080 dnat to 172.17.0.2:80", text);
+        Assert.Contains("ip saddr 127.0.0.0/8 oifname \"berth0\" masquerade", text);
+        Assert.Contains("ip saddr 172.17.0.0/16 oifname \"berth0\" ct status dnat masquerade", text);
+        n.Endpoints["e"].Ports = [];
+        Assert.DoesNotContain("port-", NftRules.Render("berth", [n]));
+    }
 }

@@ -29,6 +29,7 @@ internal static class ContainerCommands
         }
         foreach (var e in a.All("env")) env.Add(e.Contains('=') ? e : e + "=" + Environment.GetEnvironmentVariable(e));
 
+        var (portBindings, exposedPorts) = RunPortFlags.Parse(a, cmd);
         var body = new MemoryStream();
         using (var w = new Utf8JsonWriter(body))
         {
@@ -51,6 +52,7 @@ internal static class ContainerCommands
                 w.WriteEndArray();
             }
             w.WriteString("Image", image);
+            RunPortFlags.WriteExposed(w, portBindings, exposedPorts);
             if (a.Value("workdir") is { } wd) w.WriteString("WorkingDir", wd);
             if (a.All("label").Count > 0)
             {
@@ -100,6 +102,7 @@ internal static class ContainerCommands
             }
             RunStorageFlags.Write(w, a, cmd);
             RunIsolationFlags.Write(w, a, cmd);
+            RunPortFlags.WriteHost(w, a, portBindings);
             w.WriteEndObject();
             w.WriteEndObject();
         }

@@ -18,11 +18,14 @@ public sealed class EndpointSettings
     /// <summary>--mac-address for this network; null for the one derived from the address.</summary>
     public string? RequestedMac { get; set; }
     public List<string>? Aliases { get; set; }
+    /// <summary>The ports published on this endpoint while the container runs (NetworkSettings.Ports); null otherwise.</summary>
+    public List<PortMap>? Ports { get; set; }
 
     /// <summary>Forgets what the last run got (the endpoint is gone), keeps what was asked.</summary>
     public void Clear()
     {
         EndpointID = Gateway = IPAddress = MacAddress = "";
         IPPrefixLen = 0;
+        Ports = null;
     }
 }

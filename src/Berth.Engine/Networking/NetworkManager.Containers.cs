@@ -23,7 +23,7 @@ public sealed partial class NetworkManager
     /// what each endpoint got). Returns the namespace path the runtime joins. On failure nothing is left.
     /// </summary>
     public string Attach(string containerId, string containerName, IDictionary<string, EndpointSettings> networks, string? primaryMac,
-        string? hostname = null)
+        string? hostname = null, IReadOnlyList<PortRequest>? ports = null)
     {
         lock (_lock)
         {
@@ -41,6 +41,7 @@ public sealed partial class NetworkManager
                     Join(n, containerId, containerName, settings, sandbox, "eth" + i, i == 0 ? primaryMac ?? settings.RequestedMac : settings.RequestedMac, hostname);
                     i++;
                 }
+                if (ports is { Count: > 0 }) PublishLocked(containerId, containerName, networks, ports);
             }
             catch
             {
@@ -102,11 +103,13 @@ public sealed partial class NetworkManager
 
     private void DetachLocked(string containerId)
     {
+        bool hadPorts = false;
         foreach (var n in _networks.Values)
         {
             var mine = n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList();
             foreach (var ep in mine)
             {
+                hadPorts |= ep.Ports.Count > 0;
                 n.Endpoints.Remove(ep.Id);
                 if (ep.HostIfName != "") DeleteLinkLater(ep.HostIfName);
                 Publish("disconnect", n, containerId);
@@ -115,6 +118,8 @@ public sealed partial class NetworkManager
         }
         StopResolverLocked(containerId);
         RebuildDnsLocked();
+        ReleaseHolds(containerId);
+        if (hadPorts) ApplyRules(); // the published ports' rules go with the endpoint
         if (_sandboxes.Remove(containerId, out var s)) s.Dispose();
         var path = SandboxPath(containerId);
         if (File.Exists(path)) NetNamespace.Remove(path);
@@ -145,13 +150,21 @@ public sealed partial class NetworkManager
         lock (_lock)
         {
             var n = Find(network) ?? throw BerthException.NotFound($"network {network} not found");
+            bool hadPorts = false;
             foreach (var ep in n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList())
             {
+                hadPorts |= ep.Ports.Count > 0;
                 DriverOf(n).Leave(n, ep);
                 n.Endpoints.Remove(ep.Id);
                 Publish("disconnect", n, containerId);
             }
             Save(n, durable: false);
+            if (hadPorts)
+            {
+                // The network that carried the published ports: they go with it (as with dockerd).
+                ReleaseHolds(containerId);
+                ApplyRules();
+            }
             RebuildDnsLocked();
             if (!_dns.Knows(containerId)) StopResolverLocked(containerId);
         }

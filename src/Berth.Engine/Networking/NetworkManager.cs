@@ -117,9 +117,11 @@ public sealed partial class NetworkManager : IDisposable
                     n.Endpoints.Remove(ep.Id);
                 }
                 if (stale.Count > 0) Save(n);
+                foreach (var ep in n.Endpoints.Values) HoldAgain(ep); // running containers keep their published ports
                 // A bridge that exists (made by an earlier run) or that running containers need.
                 if (n.Endpoints.Count > 0 || (n.BridgeName != "" && _host.LinkIndex(n.BridgeName) != 0) || (!n.Predefined && n.Driver == "bridge"))
                     Plumb(n);
+                foreach (var ep in n.Endpoints.Values.Where(e => e.Ports.Count > 0)) TryQuiet(() => PrepareBridgeForPorts(n, ep));
             }
             foreach (var f in Directory.GetFiles(_netnsDir))
                 if (!running.Contains(Path.GetFileName(f))) TryQuiet(() => NetNamespace.Remove(f));
@@ -221,6 +223,7 @@ public sealed partial class NetworkManager : IDisposable
             foreach (var s in _sandboxes.Values) s.Dispose();
             _sandboxes.Clear();
             DisposeResolvers();
+            foreach (var id in _held.Keys.ToList()) ReleaseHolds(id);
             _host.Dispose();
             lock (_reapLock) _reaper?.Dispose();
         }

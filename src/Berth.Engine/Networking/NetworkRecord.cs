@@ -57,6 +57,8 @@ public sealed class EndpointRecord
     public List<string>? Aliases { get; set; }
     /// <summary>The container's hostname (the embedded DNS answers it and its first label too).</summary>
     public string? Hostname { get; set; }
+    /// <summary>The ports published on this endpoint (the container's first non-internal bridge network).</summary>
+    public List<PortMap> Ports { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

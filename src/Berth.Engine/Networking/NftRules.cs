@@ -27,6 +27,8 @@ public sealed class NftRules(string table)
         sb.Append("delete table ip ").Append(table).Append('\n');
         sb.Append("table ip ").Append(table).Append(" {\n");
         sb.Append("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+        // Published ports are reachable from every network, as through dockerd's userland proxy.
+        if (bridges.Count > 1 && bridges.Any(b => b.Endpoints.Values.Any(e => e.Ports.Count > 0))) sb.Append("\t\tct status dnat accept\n");
         if (bridges.Count > 1)
         {
             var set = string.Join(", ", bridges.Select(b => $"\"{b.BridgeName}\""));
@@ -42,7 +44,9 @@ public sealed class NftRules(string table)
         sb.Append("\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
         foreach (var b in bridges.Where(b => !b.Internal && b.Masquerade && b.Subnet != ""))
             sb.Append($"\t\tip saddr {b.Subnet} oifname != \"{b.BridgeName}\" masquerade\n");
-        sb.Append("\t}\n}\n");
+        sb.Append("\t}\n");
+        PortRules.Append(sb, bridges); // published ports: chains of their own
+        sb.Append("}\n");
         return sb.ToString();
     }
 

@@ -12,10 +12,11 @@ public sealed record PortMap(string Proto, string HostIp, int HostPort, string C
 }
 
 /// <summary>
-/// Published ports (groundwork, not wired to containers yet: HostConfig.PortBindings is still refused by
-/// CreateCheck): Docker's PortBindings keys and bindings parsed, host ports allocated (a fixed port, a range,
+/// Published ports: Docker's PortBindings keys and bindings parsed, host ports allocated (a fixed port, a range,
 /// or a free ephemeral port from /proc/sys/net/ipv4/ip_local_port_range), each host port checked against
-/// the other containers' maps and against the host by binding it, as dockerd with userland-proxy=false does.
+/// the other containers' maps and against the host by binding it, as dockerd with userland-proxy=false does;
+/// the port is then held by a bound socket for the container's life (<see cref="Hold"/>), as dockerd's
+/// (dummy) proxy holds it. The rules are <see cref="PortRules"/>'.
 /// </summary>
 public static class PortMaps
 {
@@ -67,6 +68,33 @@ public static class PortMaps
         catch (SocketException) { return false; }
     }
 
+    /// <summary>
+    /// Binds the host port and keeps the socket (the DNAT rules take the traffic before any socket sees it), so
+    /// that no other program and no other daemon on the host takes it while the container
+    /// publishes it. Null when the port is not free; SCTP is not held (nothing to bind without the module).
+    /// </summary>
+    public static Socket? Hold(string proto, string hostIp, int port)
+    {
+        if (proto == "sctp") return null;
+        var addr = hostIp is "" or "0.0.0.0" ? IPAddress.Any : IPAddress.Parse(hostIp);
+        var (type, p) = proto == "udp" ? (SocketType.Dgram, ProtocolType.Udp) : (SocketType.Stream, ProtocolType.Tcp);
+        var s = new Socket(AddressFamily.InterNetwork, type, p);
+        try
+        {
+            s.Bind(new IPEndPoint(addr, port));
+            // .NET sets SO_REUSEADDR on TCP sockets at bind on Linux, and two such sockets bound but not
+            // listening may share a port: a listening one may not be shared. (dockerd's dummy proxy listens too.)
+            // The DNAT rules take every connection before a socket is looked up: none ever waits here.
+            if (proto == "tcp") s.Listen(1);
+            return s;
+        }
+        catch (SocketException)
+        {
+            s.Dispose();
+            throw;
+        }
+    }
+
     private static bool Overlap(string a, string b) => a == b || a is "" or "0.0.0.0" || b is "" or "0.0.0.0";
 
     /// <summary>
@@ -89,6 +117,10 @@ public static class PortMaps
             if (!used.Contains(port) && hostFree(proto, hostIp, port)) return port;
         }
         var ip = hostIp is "" ? "0.0.0.0" : hostIp;
+        // A fixed port that no container holds but something else on the host does: dockerd's proxy's words.
+        if (!ephemeral && first == last && !used.Contains(first))
+            throw new BerthException(ErrorKind.System,
+                $"driver failed programming external connectivity on endpoint {endpoint}: Error starting userland proxy: listen {proto}4 {ip}:{first}: bind: address already in use");
         if (ephemeral) throw BerthException.Conflict($"driver failed programming external connectivity on endpoint {endpoint}: no free port in the range {first}-{last}");
         var shown = first == last ? first.ToString() : $"{first}-{last}";
         throw new BerthException(ErrorKind.System,

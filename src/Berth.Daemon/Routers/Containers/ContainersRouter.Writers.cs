@@ -36,6 +36,22 @@ public static partial class ContainersRouter
         w.WriteString("Command", CommandText(c));
         w.WriteNumber("Created", new DateTimeOffset(c.Created).ToUnixTimeSeconds());
         w.WriteStartArray("Ports");
+        foreach (var (key, maps) in PublishedPorts.Of(c))
+        {
+            var slash = key.IndexOf('/');
+            int priv = int.Parse(key[..slash]);
+            var proto = key[(slash + 1)..];
+            // dockerd's types.Port: IP and PublicPort only for a published port.
+            foreach (var m in maps ?? [null!])
+            {
+                w.WriteStartObject();
+                if (m is not null) w.WriteString("IP", m.HostIp);
+                w.WriteNumber("PrivatePort", priv);
+                if (m is not null) w.WriteNumber("PublicPort", m.HostPort);
+                w.WriteString("Type", proto);
+                w.WriteEndObject();
+            }
+        }
         w.WriteEndArray();
         if (sizeRw != 0) w.WriteNumber("SizeRw", sizeRw);
         if (sizeRootFs != 0) w.WriteNumber("SizeRootFs", sizeRootFs);
@@ -195,6 +211,23 @@ public static partial class ContainersRouter
         w.WriteString("LinkLocalIPv6Address", "");
         w.WriteNumber("LinkLocalIPv6PrefixLen", 0);
         w.WriteStartObject("Ports");
+        foreach (var (key, maps) in PublishedPorts.Of(c))
+        {
+            if (maps is null)
+            {
+                w.WriteNull(key);
+                continue;
+            }
+            w.WriteStartArray(key);
+            foreach (var m in maps)
+            {
+                w.WriteStartObject();
+                w.WriteString("HostIp", m.HostIp);
+                w.WriteString("HostPort", m.HostPort.ToString(global::System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
         w.WriteEndObject();
         w.WriteString("SandboxKey", sandboxKey);
         w.WriteNull("SecondaryIPAddresses");

@@ -19,6 +19,7 @@ public static class CreateCheck
         NoNulBytes(c, h);
         Refuse(c, h, n);
         Values(c, h, warnings);
+        warnings.AddRange(Networking.PortRequests.Check(c, h));
         return warnings;
     }
 
@@ -34,10 +35,8 @@ public static class CreateCheck
         if (Any(h.StorageOpt)) throw NotYet("HostConfig.StorageOpt", "storage options are");
 
         // Networking (issue: networking): the network mode, --ip and --mac-address are honoured (checked in
-        // ContainerManager.NetworksAtCreate); ports, links and aliases not yet.
-        if (h.PortBindings is { Count: > 0 } pb && pb.Values.Any(v => v is { Count: > 0 }))
-            throw NotYet("HostConfig.PortBindings", "publishing ports (-p) is");
-        if (h.PublishAllPorts) throw NotYet("HostConfig.PublishAllPorts", "publishing ports (-P) is");
+        // ContainerManager.NetworksAtCreate); PortBindings and PublishAllPorts too (checked in PortRequests.Check);
+        // links and aliases not yet.
         if (Any(h.Links)) throw NotYet("HostConfig.Links", "links are");
 
         // Operations (issue: operations).

@@ -157,7 +157,8 @@ public sealed partial class ContainerManager
         if (eps.Count == 0) return null;
         var ordered = new Dictionary<string, EndpointSettings>(StringComparer.Ordinal);
         foreach (var (k, v) in eps) ordered[k] = v;
-        var sandbox = _networks.Attach(c.Id, c.Name, ordered, null, c.Config.Hostname);
+        var ports = PortRequests.Requested(c.Config.ExposedPorts?.Keys, c.HostConfig.PortBindings, c.HostConfig.PublishAllPorts);
+        var sandbox = _networks.Attach(c.Id, c.Name, ordered, null, c.Config.Hostname, ports);
         // The embedded DNS of a container on a user-defined network answers before its process runs.
         _networks.StartResolver(c.Id, DnsUpstreamsOf(c));
         return sandbox;
