@@ -51,9 +51,8 @@ public sealed class CreateContractTests
         { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
         { "HostConfig.PortBindings", (_, h) => h.PortBindings = new() { ["80/tcp"] = [new PortBinding { HostPort = "8080" }] } },
         { "HostConfig.PidMode", (_, h) => h.PidMode = "host" },
-        { "HostConfig.Devices", (_, h) => h.Devices = [new DeviceMapping { PathOnHost = "/dev/null" }] },
-        { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },
-        { "HostConfig.MemorySwappiness", (_, h) => h.MemorySwappiness = 10 },
+        { "HostConfig.LogConfig.Type", (_, h) => h.LogConfig.Type = "local" },
+        { "HostConfig.LogConfig.Config", (_, h) => h.LogConfig.Config = new() { ["mode"] = "non-blocking" } },
         { "HostConfig.CgroupParent", (_, h) => h.CgroupParent = "/x" },
         { "Config.OnBuild", (c, _) => c.OnBuild = ["RUN true"] },
     };
