@@ -72,6 +72,7 @@ internal static class CommandLine
             new("volumes-from", '\0', "list", "Mount volumes from the specified container(s)"),
             new("read-only", '\0', null, "Mount the container's root filesystem as read only"),
         };
+        flags.AddRange(RunResourceFlags.Flags);
         if (!create)
         {
             flags.Add(new("detach", 'd', null, "Run container in background and print container ID"));
