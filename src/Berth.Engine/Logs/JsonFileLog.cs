@@ -77,6 +77,8 @@ public static class JsonFileLog
                 line = await reader.ReadLineAsync(ct);
                 if (line is null)
                 {
+                    // Whether it runs is asked before the rotation check: a rotation just before the exit is seen.
+                    bool running = stillRunning();
                     if (Rotated(path, inode))
                     {
                         // The monitor renamed this file and writes a new one: the rest of this one, then the new one.
@@ -88,7 +90,7 @@ public static class JsonFileLog
                         reader = new StreamReader(fs);
                         continue;
                     }
-                    if (!stillRunning())
+                    if (!running)
                     {
                         // A last read after the exit, for lines written just before it.
                         while ((line = await reader.ReadLineAsync(ct)) is not null)
