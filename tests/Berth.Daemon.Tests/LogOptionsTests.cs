@@ -22,7 +22,8 @@ public sealed class LogOptionsTests(DaemonFixture fx) : IClassFixture<DaemonFixt
     [Fact]
     public void RotationKeepsMaxFileFilesAndLogsReadsThemInOrder()
     {
-        var id = Ok("run", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "busybox", "seq", "1", "2000").Stdout.Trim();
+        Ok("run", "--name", "rot3", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "busybox", "seq", "1", "2000");
+        const string id = "rot3";
         try
         {
             var logPath = Ok("inspect", "-f", "{{.LogPath}}", id).Stdout.Trim();
@@ -47,7 +48,8 @@ public sealed class LogOptionsTests(DaemonFixture fx) : IClassFixture<DaemonFixt
     [Fact]
     public void MaxFileOneTruncates()
     {
-        var id = Ok("run", "--log-opt", "max-size=1k", "busybox", "seq", "1", "500").Stdout.Trim();
+        Ok("run", "--name", "rot1", "--log-opt", "max-size=1k", "busybox", "seq", "1", "500");
+        const string id = "rot1";
         var logPath = Ok("inspect", "-f", "{{.LogPath}}", id).Stdout.Trim();
         Assert.Equal([logPath], LogFiles(logPath));
         Assert.EndsWith("\n500\n", Ok("logs", id).Stdout);
@@ -57,9 +59,9 @@ public sealed class LogOptionsTests(DaemonFixture fx) : IClassFixture<DaemonFixt
     [Fact]
     public void FollowCrossesRotations()
     {
-        // 400 lines, 2 ms apart, into 1 kB files (about 40 lines each): `logs -f` sees each rotation and misses nothing.
+        // 400 lines, 5 ms apart, into 1 kB files (about 40 lines each): `logs -f` sees each rotation and misses nothing.
         var id = Ok("run", "-d", "--log-opt", "max-size=1k", "--log-opt", "max-file=4", "busybox", "sh", "-c",
-            "sleep 1; i=1; while [ $i -le 400 ]; do echo $i; usleep 2000; i=$((i+1)); done").Stdout.Trim();
+            "sleep 1; i=1; while [ $i -le 400 ]; do echo $i; usleep 5000; i=$((i+1)); done").Stdout.Trim();
         try
         {
             var lines = Ok("logs", "-f", id).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
@@ -74,7 +76,8 @@ public sealed class LogOptionsTests(DaemonFixture fx) : IClassFixture<DaemonFixt
     [Fact]
     public void NoneDriverHasNoFileAndLogsSaysSo()
     {
-        var id = Ok("run", "--log-driver", "none", "busybox", "echo", "hi").Stdout.Trim();
+        Assert.Equal("hi\n", Ok("run", "--name", "lognone", "--log-driver", "none", "busybox", "echo", "hi").Stdout); // attach still works
+        const string id = "lognone";
         Assert.Equal("|none", Ok("inspect", "-f", "{{.LogPath}}|{{.HostConfig.LogConfig.Type}}", id).Stdout.Trim());
         var (code, _, stderr) = Docker("logs", id);
         Assert.Equal(1, code);

@@ -81,12 +81,13 @@ public static class JsonFileLog
                     bool running = stillRunning();
                     if (Rotated(path, inode))
                     {
-                        // The monitor renamed this file and writes a new one: the rest of this one, then the new one.
+                        // The monitor renamed this file: the rest of this one, then the file written after it (the
+                        // next rotated one when the reader is more than one rotation behind, else the current one).
                         while ((line = await reader.ReadLineAsync(ct)) is not null)
                             if (Parse(partial + line) is { } r && Matches(r, q)) yield return r;
                         partial = "";
                         reader.Dispose();
-                        fs = Open(path, out inode);
+                        fs = Open(NextAfter(path, inode), out inode);
                         reader = new StreamReader(fs);
                         continue;
                     }
@@ -115,6 +116,22 @@ public static class JsonFileLog
         {
             reader.Dispose();
         }
+    }
+
+    /// <summary>The file written after the one with <paramref name="inode"/>: LOG.(i-1) when it is LOG.i now, LOG when
+    /// it is LOG.1; the oldest rotated file when it is gone (the reader fell more than max-file rotations behind).</summary>
+    private static string NextAfter(string path, ulong inode)
+    {
+        var rotated = RotatedFiles(path); // oldest first: LOG.N ... LOG.1
+        for (int k = 0; k < rotated.Count; k++)
+        {
+            try
+            {
+                if (Berth.Interop.Libc.Stat(rotated[k]).Ino == inode) return k + 1 < rotated.Count ? rotated[k + 1] : path;
+            }
+            catch (Berth.Interop.ErrnoException) { }
+        }
+        return rotated.Count > 0 ? rotated[0] : path;
     }
 
     private static FileStream Open(string path, out ulong inode)
