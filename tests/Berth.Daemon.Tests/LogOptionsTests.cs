@@ -59,7 +59,7 @@ public sealed class LogOptionsTests(DaemonFixture fx) : IClassFixture<DaemonFixt
     [Fact]
     public void FollowCrossesRotations()
     {
-        // 400 lines, 5 ms apart, into 1 kB files (about 40 lines each): `logs -f` sees each rotation and misses nothing.
+        // 400 lines, 5 ms apart, into 1 kB files (about 14 entries each): `logs -f` sees each rotation and misses nothing.
         var id = Ok("run", "-d", "--log-opt", "max-size=1k", "--log-opt", "max-file=4", "busybox", "sh", "-c",
             "sleep 1; i=1; while [ $i -le 400 ]; do echo $i; usleep 5000; i=$((i+1)); done").Stdout.Trim();
         try
