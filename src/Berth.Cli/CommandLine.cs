@@ -76,6 +76,7 @@ internal static class CommandLine
             new("expose", '\0', "list", "Expose a port or a range of ports"),
         };
         flags.AddRange(RunIsolationFlags.Flags);
+        flags.AddRange(RunResourceFlags.Flags);
         if (!create)
         {
             flags.Add(new("detach", 'd', null, "Run container in background and print container ID"));

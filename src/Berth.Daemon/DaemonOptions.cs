@@ -23,6 +23,10 @@ public sealed class DaemonOptions
     /// <summary>--init-path: the docker-init binary of --init ("" = Debian's tini-static, found at start).</summary>
     public string InitPath { get; set; } = "";
 
+    /// <summary>--log-driver / --log-opt (daemon.json "log-driver", "log-opts"): a container's defaults.</summary>
+    public string LogDriver { get; set; } = "json-file";
+    public Dictionary<string, string> LogOpts { get; set; } = new(StringComparer.Ordinal);
+
     public static string Usage => """
         Usage: berthd [OPTIONS]
 
@@ -36,6 +40,8 @@ public sealed class DaemonOptions
               --config-file string Daemon configuration file (default "/etc/berth/daemon.json")
               --runtime string     Default OCI runtime: a name or a path (default "berth-runtime")
           -D, --debug              Log every request to stderr
+              --log-driver string  Default driver for container logs (default "json-file")
+              --log-opt map        Default log driver options for containers (default map[])
               --init-path string   The docker-init binary of --init (default: tini-static)
           -v, --version            Print version information and quit
           -h, --help               Print usage
@@ -48,7 +54,8 @@ public sealed class DaemonOptions
         exitEarly = false;
         var o = new DaemonOptions();
         var hosts = new List<string>();
-        string? dataRoot = null, execRoot = null, pidFile = null, runtime = null;
+        string? dataRoot = null, execRoot = null, pidFile = null, runtime = null, logDriver = null;
+        var logOpts = new Dictionary<string, string>(StringComparer.Ordinal);
 
         for (int i = 0; i < args.Count; i++)
         {
@@ -76,6 +83,15 @@ public sealed class DaemonOptions
                 case "--runtime": case "--default-runtime": runtime = Next(); break;
                 case "-D": case "--debug": o.Debug = true; break;
                 case "--init-path": o.InitPath = Path.GetFullPath(Next()); break;
+                case "--log-driver": logDriver = Next(); break;
+                case "--log-opt":
+                {
+                    var kv = Next();
+                    int sep = kv.IndexOf('=');
+                    if (sep <= 0) throw BerthException.Invalid($"invalid argument \"{kv}\" for \"--log-opt\" flag: invalid key value pair format");
+                    logOpts[kv[..sep]] = kv[(sep + 1)..];
+                    break;
+                }
                 case "-v": case "--version":
                     (stdout ?? Console.Out).WriteLine($"Berth version {BuildInfo.Version}, build {BuildInfo.GitCommit}");
                     exitEarly = true;
@@ -102,6 +118,8 @@ public sealed class DaemonOptions
                 foreach (var (rtName, rt) in file.Runtimes)
                     if (!string.IsNullOrEmpty(rt.Path)) o.Runtimes[rtName] = rt.Path;
             o.Debug |= file.Debug ?? false;
+            logDriver ??= file.LogDriver;
+            if (logOpts.Count == 0 && file.LogOpts is not null) foreach (var (k, v) in file.LogOpts) logOpts[k] = v;
         }
 
         if (hosts.Count > 0) o.Hosts = hosts;
@@ -109,6 +127,8 @@ public sealed class DaemonOptions
         if (execRoot is not null) o.ExecRoot = Path.GetFullPath(execRoot);
         if (pidFile is not null) o.PidFile = pidFile.Length == 0 ? "" : Path.GetFullPath(pidFile);
         if (runtime is not null) o.Runtime = runtime;
+        if (logDriver is not null) o.LogDriver = logDriver;
+        o.LogOpts = logOpts;
         return o;
     }
 }
@@ -123,6 +143,8 @@ public sealed class DaemonConfigFile
     [JsonPropertyName("default-runtime")] public string? DefaultRuntime { get; set; }
     [JsonPropertyName("runtimes")] public Dictionary<string, DaemonConfigRuntime>? Runtimes { get; set; }
     [JsonPropertyName("debug")] public bool? Debug { get; set; }
+    [JsonPropertyName("log-driver")] public string? LogDriver { get; set; }
+    [JsonPropertyName("log-opts")] public Dictionary<string, string>? LogOpts { get; set; }
 
     /// <summary>Reads the file; a missing file is no configuration (null), a malformed one is an error.</summary>
     public static DaemonConfigFile? Load(string path)

@@ -9,6 +9,10 @@ try
     DaemonOptions options = DaemonOptions.Parse(args, out bool exitEarly);
     if (exitEarly) return 0;
     if (options.Debug) DaemonLog.Configure(debug: true);
+    // Containers' log defaults; checked as a container's (dockerd refuses to start with a bad one).
+    Berth.Engine.Logs.LogOptions.Validate(new Berth.Api.Containers.LogConfig { Type = options.LogDriver, Config = options.LogOpts });
+    Berth.Engine.Logs.LogOptions.DefaultDriver = options.LogDriver;
+    Berth.Engine.Logs.LogOptions.DefaultOpts = options.LogOpts;
 
     DaemonHost host = await DaemonHost.StartAsync(options);
     var signalled = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);

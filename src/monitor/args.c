@@ -19,7 +19,7 @@ static char *abspath(const char *p)
 static void usage(void)
 {
 	fprintf(stderr, "usage: berth-monitor --id ID --bundle DIR (--runtime PATH | --spawn FILE) --runtime-root DIR "
-			"--state-dir DIR --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES] [--cgroup-join FILE]...\n");
+			"--state-dir DIR --log-path FILE [--terminal] [--stdin] [--log-max-size BYTES [--log-max-file N]] [--log-attrs JSON] [--cgroup-join FILE]...\n");
 	const char *e = "{\"error\":\"berth-monitor: invalid arguments\",\"exitCode\":125,\"errno\":0,\"syscall\":\"\",\"path\":\"\",\"kind\":\"other\"}\n";
 	write_all(1, e, strlen(e));
 	exit(1);
@@ -50,7 +50,14 @@ void parse_args(int argc, char **argv)
 			opt.logmax = strtoll(argv[++i], &e, 10);
 			if (*e || opt.logmax < 0) usage();
 			continue;
-		} else usage();
+		} else if (!strcmp(a, "--log-max-file")) {
+			char *e;
+			long n = strtol(argv[++i], &e, 10);
+			if (*e || n < 1 || n > 1000000) usage();
+			opt.logfiles = (int)n;
+			continue;
+		} else if (!strcmp(a, "--log-attrs")) dst = &opt.logattrs;
+		else usage();
 		*dst = argv[++i];
 	}
 	if (!opt.id || !opt.bundle || (!opt.runtime && !opt.spawnfile) || !opt.rroot || !opt.sdir || (!opt.logpath && !opt.spawnfile)) usage();

@@ -120,6 +120,25 @@ static void log_time(char *out /* >= 31 bytes */)
 	out[30] = '\0';
 }
 
+/* Docker's json-file rotation: LOG.(N-2) -> LOG.(N-1), ..., LOG -> LOG.1, keeping N files in all
+ * (--log-max-file N); with N = 1 the file is only truncated (by the caller's O_TRUNC). */
+static void log_rotate(void)
+{
+	int files = opt.logfiles > 0 ? opt.logfiles : 2;
+	if (files < 2) return;
+	size_t len = strlen(opt.logpath) + 24;
+	char *from = malloc(len), *to = malloc(len);
+	if (!from || !to) { free(from); free(to); rename(opt.logpath, p_logrot); return; }
+	for (int i = files - 1; i > 1; i--) {
+		snprintf(to, len, "%s.%d", opt.logpath, i);
+		snprintf(from, len, "%s.%d", opt.logpath, i - 1);
+		rename(from, to); /* ENOENT: not that many yet */
+	}
+	free(from);
+	free(to);
+	rename(opt.logpath, p_logrot);
+}
+
 void log_entry(struct stream *st, const char *p, size_t n)
 {
 	if (log_fd < 0 || n == 0) return;
@@ -129,11 +148,12 @@ void log_entry(struct stream *st, const char *p, size_t n)
 	if (opt.logmax > 0) {
 		struct sink c = { NULL, 0, 0, 0, -1 };
 		json_esc(&c, (const unsigned char *)p, n);
-		long long need = (long long)c.total + 33 + (long long)strlen(stream) + (long long)strlen(ts);
+		long long need = (long long)c.total + 33 + (long long)strlen(stream) + (long long)strlen(ts)
+			+ (opt.logattrs ? (long long)strlen(opt.logattrs) + 9 : 0);
 		if (log_size > 0 && log_size + need > opt.logmax) {
 			log_flush();
 			close(log_fd);
-			rename(opt.logpath, p_logrot);
+			log_rotate();
 			log_fd = open(opt.logpath, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 			lsink.fd = log_fd;
 			log_size = 0;
@@ -145,7 +165,12 @@ void log_entry(struct stream *st, const char *p, size_t n)
 	json_esc(&lsink, (const unsigned char *)p, n);
 	sputs(&lsink, "\",\"stream\":\"");
 	sputs(&lsink, stream);
-	sputs(&lsink, "\",\"time\":\"");
+	if (opt.logattrs) {
+		sputs(&lsink, "\",\"attrs\":");
+		sputs(&lsink, opt.logattrs);
+		sputs(&lsink, ",\"time\":\"");
+	} else
+		sputs(&lsink, "\",\"time\":\"");
 	sputs(&lsink, ts);
 	sputs(&lsink, "\"}\n");
 	log_size += (long long)(lsink.total - before);

@@ -11,7 +11,7 @@
  *
  *   berth-monitor --id ID --bundle DIR (--runtime PATH | --spawn FILE) --runtime-root DIR
  *                 --state-dir DIR --log-path FILE
- *                 [--terminal] [--stdin] [--log-max-size BYTES]
+ *                 [--terminal] [--stdin] [--log-max-size BYTES [--log-max-file N]] [--log-attrs JSON]
  *
  *   --spawn FILE: berthd did the C# half of berth-runtime's create itself (state dir,
  *   exec.fifo, cgroup, plan) and wrote FILE (`-`: stdin, read to EOF by the first process;
@@ -54,8 +54,9 @@
  * LOG (LOG_PATH, Docker json-file): one object per line
  *   {"log":"<text>","stream":"stdout"|"stderr","time":"<RFC3339Nano UTC, 9 digits>"}
  *   split at '\n'; a partial line is written when 16 KiB accumulate without '\n' and
- *   at EOF. Invalid UTF-8 is replaced by U+FFFD. With --log-max-size the file is
- *   renamed to LOG_PATH.1 (one kept) before an entry would make it exceed the limit.
+ *   at EOF. Invalid UTF-8 is replaced by U+FFFD. With --log-max-size the files shift
+ *   (LOG_PATH -> LOG_PATH.1 -> ... up to --log-max-file files, default 2; 1: truncated)
+ *   before an entry would make it exceed the limit. --log-attrs JSON: written as "attrs".
  *
  * ATTACH (STATE_DIR/attach.sock, unix stream): any number of clients; each receives
  *   every output chunk produced after it connected, framed as Docker's stdcopy:

@@ -89,6 +89,8 @@ struct options {
 	int ncgjoin;
 	int terminal, stdin_;
 	long long logmax;
+	int logfiles;         /* --log-max-file: files kept, the current one included (0: 2, the old behaviour) */
+	const char *logattrs; /* --log-attrs: a JSON object written as "attrs" in every entry */
 };
 
 struct reaped { pid_t pid; int status; };

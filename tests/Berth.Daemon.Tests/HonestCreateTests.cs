@@ -22,8 +22,8 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
 
     [Theory]
     [InlineData("--storage-opt", "size=1G", "HostConfig.StorageOpt")]
-    [InlineData("--device", "/dev/null:/dev/xnull", "HostConfig.Devices")]
-    [InlineData("--log-opt", "max-size=1m", "HostConfig.LogConfig.Config")]
+    [InlineData("--log-driver", "syslog", "HostConfig.LogConfig.Type")]
+    [InlineData("--log-opt", "compress=true", "HostConfig.LogConfig.Config")]
     [InlineData("--link", "other:alias", "HostConfig.Links")]
     public void UnhonouredFlagsAreRefusedByName(string flag, string value, string field)
     {

@@ -51,10 +51,9 @@ public sealed class CreateContractTests
         { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
         { "HostConfig.Cgroup", (_, h) => h.Cgroup = "container:x" },
         { "HostConfig.Links", (_, h) => h.Links = ["other:alias"] },
-        { "HostConfig.Devices", (_, h) => h.Devices = [new DeviceMapping { PathOnHost = "/dev/null" }] },
-        { "HostConfig.OomKillDisable", (_, h) => h.OomKillDisable = true },
-        { "HostConfig.MemorySwappiness", (_, h) => h.MemorySwappiness = 10 },
         { "Config.Shell", (c, _) => c.Shell = ["/bin/sh"] },
+        { "HostConfig.LogConfig.Type", (_, h) => h.LogConfig.Type = "local" },
+        { "HostConfig.LogConfig.Config", (_, h) => h.LogConfig.Config = new() { ["mode"] = "non-blocking" } },
         { "Config.OnBuild", (c, _) => c.OnBuild = ["RUN true"] },
     };
 

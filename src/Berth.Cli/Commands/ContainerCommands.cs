@@ -103,6 +103,7 @@ internal static class ContainerCommands
             RunStorageFlags.Write(w, a, cmd);
             RunIsolationFlags.Write(w, a, cmd);
             RunPortFlags.WriteHost(w, a, portBindings);
+            RunResourceFlags.Write(w, a, cmd);
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -453,6 +454,7 @@ internal static class ContainerCommands
         var q = new StringBuilder("?stdout=1&stderr=1");
         if (a.Bool("follow")) q.Append("&follow=1");
         if (a.Bool("timestamps")) q.Append("&timestamps=1");
+        if (a.Bool("details")) q.Append("&details=1");
         if (a.Value("tail") is { } tail) q.Append("&tail=").Append(Q(tail));
         if (a.Value("since") is { } since) q.Append("&since=").Append(Q(Timestamp(since)));
         if (a.Value("until") is { } until) q.Append("&until=").Append(Q(Timestamp(until)));

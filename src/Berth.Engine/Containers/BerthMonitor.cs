@@ -32,6 +32,21 @@ public sealed class BerthMonitor(string monitorPath) : IContainerMonitor
         {
             psi.ArgumentList.Add("--log-path");
             psi.ArgumentList.Add(l.LogPath);
+            if (l.Log is { } log)
+            {
+                if (log.MaxSize > 0)
+                {
+                    psi.ArgumentList.Add("--log-max-size");
+                    psi.ArgumentList.Add(log.MaxSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    psi.ArgumentList.Add("--log-max-file");
+                    psi.ArgumentList.Add(log.MaxFile.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+                if (log.AttrsJson is not null)
+                {
+                    psi.ArgumentList.Add("--log-attrs");
+                    psi.ArgumentList.Add(log.AttrsJson);
+                }
+            }
         }
         foreach (var f in l.CgroupJoin ?? [])
         {

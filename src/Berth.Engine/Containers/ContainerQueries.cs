@@ -24,6 +24,8 @@ public sealed partial class ContainerManager
     public IAsyncEnumerable<LogEntry> Logs(string idOrName, LogQuery query, CancellationToken ct)
     {
         var c = Store.Get(idOrName);
+        if (c.HostConfig.LogConfig.Type == "none")
+            throw new BerthException(ErrorKind.NotImplemented, "configured logging driver does not support reading");
         return JsonFileLog.ReadAsync(c.LogPath, query, () => Store.TryGet(c.Id, out var now) && now!.State.Running, ct);
     }
 }

@@ -28,7 +28,7 @@ public sealed class ExitInfo
 /// log (<paramref name="LogPath"/> null) and joins the container's cgroup v1 <paramref name="CgroupJoin"/> "tasks"
 /// files before it spawns.</summary>
 public sealed record MonitorLaunch(string Id, string StateDir, string RuntimeRoot, string? LogPath, bool Tty, bool Stdin,
-    string RuntimePath, byte[]? Spawn, IReadOnlyList<string>? CgroupJoin = null);
+    string RuntimePath, byte[]? Spawn, IReadOnlyList<string>? CgroupJoin = null, Logs.LogSettings? Log = null);
 
 /// <summary>
 /// The per-container monitor (berth-monitor: holds the container's stdio, writes its log, serves attach and

@@ -62,6 +62,20 @@ public sealed class ContainerSpecInput
     public string? CpusetMems { get; init; }
     public long? PidsLimit { get; init; }
     public ushort BlkioWeight { get; init; }
+    public long? MemorySwappiness { get; init; }
+    public bool OomKillDisable { get; init; }
+    public long CpuRealtimePeriod { get; init; }
+    public long CpuRealtimeRuntime { get; init; }
+
+    /// <summary>--device, --device-cgroup-rule and the per-device blkio options: host paths, read at start
+    /// (<see cref="DeviceSpec"/>).</summary>
+    public IReadOnlyList<Berth.Api.Containers.DeviceMapping>? Devices { get; init; }
+    public IReadOnlyList<string>? DeviceCgroupRules { get; init; }
+    public List<Berth.Api.Containers.WeightDevice>? BlkioWeightDevice { get; init; }
+    public List<Berth.Api.Containers.ThrottleDevice>? BlkioDeviceReadBps { get; init; }
+    public List<Berth.Api.Containers.ThrottleDevice>? BlkioDeviceWriteBps { get; init; }
+    public List<Berth.Api.Containers.ThrottleDevice>? BlkioDeviceReadIOps { get; init; }
+    public List<Berth.Api.Containers.ThrottleDevice>? BlkioDeviceWriteIOps { get; init; }
     public int OomScoreAdj { get; init; }
     public long ShmSize { get; init; }
     public IReadOnlyDictionary<string, string>? Sysctls { get; init; }
@@ -187,11 +201,12 @@ public static class DockerSpec
                 ReadonlyPaths = c.Privileged ? [] : [.. c.ReadonlyPaths ?? ReadonlyPaths],
                 // moby: filepath.Join(parent, id) under the cgroupfs driver.
                 CgroupsPath = string.IsNullOrEmpty(c.CgroupParent) ? "/berth/" + c.Id : c.CgroupParent.TrimEnd('/') + "/" + c.Id,
-                Resources = Resources(c),
+                Resources = Resources(c, resolveUser),
                 Sysctl = c.Sysctls?.ToDictionary(kv => kv.Key, kv => kv.Value),
             },
         };
         spec.Mounts = Mounts(c, spec);
+        if (resolveUser) AddDevices(c, spec);
         if (!c.SeccompUnconfined && !c.Privileged)
             spec.Linux.Seccomp = c.SeccompProfile is { } profile
                 ? DockerSeccompProfile.ToOci(profile, caps, KernelReleaseOnce.Value) : DefaultSeccomp(caps);
@@ -327,7 +342,20 @@ public static class DockerSpec
         return new Mount { Destination = m.Destination, Type = "bind", Source = m.Source, Options = options };
     }
 
-    private static LinuxResources Resources(ContainerSpecInput c)
+    /// <summary>--device nodes and their cgroup rules, then --device-cgroup-rule (moby's WithDevices); at start only,
+    /// when the host's nodes are read.</summary>
+    private static void AddDevices(ContainerSpecInput c, Spec spec)
+    {
+        var devices = new List<LinuxDevice>();
+        var rules = spec.Linux!.Resources!.Devices!;
+        foreach (var d in c.Devices ?? []) DeviceSpec.AddMapping(d, devices, rules);
+        foreach (var r in c.DeviceCgroupRules ?? []) rules.Add(DeviceSpec.Rule(r));
+        if (devices.Count > 0) spec.Linux.Devices = devices;
+    }
+
+    /// <param name="atStart">False at create and update: the per-device blkio options name host paths, which are
+    /// read (stat) when the container starts.</param>
+    private static LinuxResources Resources(ContainerSpecInput c, bool atStart)
     {
         if (c.Memory is > 0 and < 6 * 1024 * 1024)
             throw BerthException.Invalid("Minimum memory limit allowed is 6MB");
@@ -342,7 +370,7 @@ public static class DockerSpec
                 new LinuxDeviceCgroup { Allow = false, Access = "rwm" },
             ],
         };
-        if (c.Memory > 0 || c.MemoryReservation > 0 || c.MemorySwap != 0)
+        if (c.Memory > 0 || c.MemoryReservation > 0 || c.MemorySwap != 0 || c.MemorySwappiness is not null || c.OomKillDisable)
         {
             r.Memory = new LinuxMemory
             {
@@ -350,9 +378,12 @@ public static class DockerSpec
                 Reservation = c.MemoryReservation > 0 ? c.MemoryReservation : null,
                 // Docker: no --memory-swap means swap = 2 x memory; -1 unlimited.
                 Swap = c.MemorySwap != 0 ? c.MemorySwap : c.Memory > 0 ? c.Memory * 2 : null,
+                Swappiness = c.MemorySwappiness is long sw and >= 0 ? (ulong)sw : null,
+                DisableOomKiller = c.OomKillDisable ? true : null,
             };
         }
-        if (c.NanoCpus > 0 || c.CpuShares > 0 || c.CpuQuota > 0 || !string.IsNullOrEmpty(c.CpusetCpus) || !string.IsNullOrEmpty(c.CpusetMems))
+        if (c.NanoCpus > 0 || c.CpuShares > 0 || c.CpuQuota > 0 || !string.IsNullOrEmpty(c.CpusetCpus) || !string.IsNullOrEmpty(c.CpusetMems)
+            || c.CpuRealtimePeriod != 0 || c.CpuRealtimeRuntime != 0)
         {
             r.Cpu = new LinuxCpu
             {
@@ -361,10 +392,27 @@ public static class DockerSpec
                 Quota = c.NanoCpus > 0 ? c.NanoCpus * 100_000 / 1_000_000_000 : c.CpuQuota > 0 ? c.CpuQuota : null,
                 Cpus = string.IsNullOrEmpty(c.CpusetCpus) ? null : c.CpusetCpus,
                 Mems = string.IsNullOrEmpty(c.CpusetMems) ? null : c.CpusetMems,
+                RealtimePeriod = c.CpuRealtimePeriod > 0 ? (ulong)c.CpuRealtimePeriod : null,
+                RealtimeRuntime = c.CpuRealtimeRuntime != 0 ? c.CpuRealtimeRuntime : null,
             };
         }
         if (c.PidsLimit is long pids && pids != 0) r.Pids = new LinuxPids { Limit = pids };
         if (c.BlkioWeight > 0) r.BlockIO = new LinuxBlockIO { Weight = c.BlkioWeight };
+        if (atStart)
+        {
+            var io = new LinuxBlockIO
+            {
+                Weight = r.BlockIO?.Weight,
+                WeightDevice = DeviceSpec.Weights(c.BlkioWeightDevice),
+                ThrottleReadBpsDevice = DeviceSpec.Throttles(c.BlkioDeviceReadBps),
+                ThrottleWriteBpsDevice = DeviceSpec.Throttles(c.BlkioDeviceWriteBps),
+                ThrottleReadIopsDevice = DeviceSpec.Throttles(c.BlkioDeviceReadIOps),
+                ThrottleWriteIopsDevice = DeviceSpec.Throttles(c.BlkioDeviceWriteIOps),
+            };
+            if (io.WeightDevice is not null || io.ThrottleReadBpsDevice is not null || io.ThrottleWriteBpsDevice is not null
+                || io.ThrottleReadIopsDevice is not null || io.ThrottleWriteIopsDevice is not null)
+                r.BlockIO = io;
+        }
         return r;
     }
 }

@@ -46,6 +46,20 @@ public static unsafe partial class Libc
             MakeDev(st.RdevMajor, st.RdevMinor), (long)st.Size, st.Mtime.Sec, st.Mtime.Nsec);
     }
 
+    /// <summary>stat(2) through statx: follows symlinks; throws <see cref="ErrnoException"/>.</summary>
+    public static FileStat Stat(string path)
+    {
+        Statx st;
+        Check(statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &st), "stat", path);
+        return new FileStat(MakeDev(st.DevMajor, st.DevMinor), st.Ino, st.Nlink, st.Mode, st.Uid, st.Gid,
+            MakeDev(st.RdevMajor, st.RdevMinor), (long)st.Size, st.Mtime.Sec, st.Mtime.Nsec);
+    }
+
+    /// <summary>glibc's major(3) and minor(3) of a device number made by <see cref="MakeDev"/>.</summary>
+    public static long DevMajor(ulong dev) => (long)(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL));
+
+    public static long DevMinor(ulong dev) => (long)((dev & 0xff) | ((dev >> 12) & ~0xffUL));
+
     [LibraryImport(L, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint lgetxattr(string path, string name, byte* value, nuint size);
 

@@ -533,6 +533,30 @@ def t_rotation(rt):
         c.cleanup()
 
 
+def t_rotation_max_file(rt):
+    # --log-max-file 3: FILE, FILE.1, FILE.2 and no more, in order; --log-attrs in every entry
+    c = Ctr(rt, ["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done"], log_max=2048,
+            extra=["--log-max-file", "3", "--log-attrs", '{"app":"web"}'])
+    try:
+        c.launch()
+        c.start()
+        c.wait_exit()
+        check(c.wait_monitor_gone(), "monitor still running")
+        check(not os.path.exists(c.log + ".3"), ".3 exists")
+        lines = []
+        for f in (c.log + ".2", c.log + ".1", c.log):
+            check(os.path.getsize(f) <= 2048, "%s: %d bytes" % (f, os.path.getsize(f)))
+            with open(f) as fh:
+                for l in fh:
+                    e = json.loads(l)
+                    check(e["attrs"] == {"app": "web"}, "attrs %r" % e)
+                    check(list(e) == ["log", "stream", "attrs", "time"], "field order %r" % list(e))
+                    lines.append(int(e["log"].strip().split("-")[1]))
+        check(lines == list(range(lines[0], 300)), "not contiguous: %r" % lines[:5])
+    finally:
+        c.cleanup()
+
+
 def t_slow_client(rt):
     # a client that never reads must not block the container and gets dropped past 1 MiB
     c = Ctr(rt, ["sh", "-c", "yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c 4000000; echo done"])
@@ -602,6 +626,7 @@ TESTS = [
     ("existing ID / running monitor on the state dir: refused, first container untouched", t_duplicate_id),
     ("idle monitor private memory <= 256 kB, ignores SIGTERM, kill -> 137", t_idle_pss),
     ("log rotation with --log-max-size", t_rotation),
+    ("log rotation with --log-max-file 3 and --log-attrs", t_rotation_max_file),
     ("slow attach client dropped, container not blocked", t_slow_client),
     ("partial lines split at 16 KiB", t_long_line),
     ("oomKilled from the memory cgroup", t_oom),

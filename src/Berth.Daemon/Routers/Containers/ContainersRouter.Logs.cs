@@ -25,12 +25,13 @@ public static partial class ContainersRouter
         };
         if (!query.Stdout && !query.Stderr)
             throw BerthException.Invalid("Bad parameters: you must choose at least one stream");
-        bool tty = c.Tty;
+        bool tty = c.Tty, details = Flag(ctx, "details");
+        var entries = engine.Logs(c.Id, query, ctx.RequestAborted); // a driver that cannot be read fails here, before the 200
         ctx.Response.StatusCode = 200;
         await ctx.Response.StartAsync(ctx.RequestAborted);
-        await foreach (var e in engine.Logs(c.Id, query, ctx.RequestAborted))
+        await foreach (var e in entries)
         {
-            var bytes = Encoding.UTF8.GetBytes(JsonFileLog.Text(e, query.Timestamps));
+            var bytes = Encoding.UTF8.GetBytes(JsonFileLog.Text(e, query.Timestamps, details));
             await ctx.Response.Body.WriteAsync(tty ? bytes : JsonFileLog.Frame(e.Stream, bytes), ctx.RequestAborted);
             if (query.Follow) await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
         }

@@ -72,6 +72,11 @@ public static class ConfigMerge
             Memory = h.Memory, MemorySwap = h.MemorySwap, MemoryReservation = h.MemoryReservation, NanoCpus = h.NanoCpus,
             CpuShares = h.CpuShares, CpuQuota = h.CpuQuota, CpuPeriod = h.CpuPeriod,
             CpusetCpus = h.CpusetCpus, CpusetMems = h.CpusetMems, PidsLimit = h.PidsLimit, BlkioWeight = h.BlkioWeight,
+            MemorySwappiness = h.MemorySwappiness, OomKillDisable = h.OomKillDisable == true,
+            CpuRealtimePeriod = h.CpuRealtimePeriod, CpuRealtimeRuntime = h.CpuRealtimeRuntime,
+            Devices = h.Devices, DeviceCgroupRules = h.DeviceCgroupRules, BlkioWeightDevice = h.BlkioWeightDevice,
+            BlkioDeviceReadBps = h.BlkioDeviceReadBps, BlkioDeviceWriteBps = h.BlkioDeviceWriteBps,
+            BlkioDeviceReadIOps = h.BlkioDeviceReadIOps, BlkioDeviceWriteIOps = h.BlkioDeviceWriteIOps,
             OomScoreAdj = h.OomScoreAdj, ShmSize = h.ShmSize, Sysctls = h.Sysctls, Mounts = mounts,
             Rlimits = h.Ulimits?.Select(u => new PosixRlimit
             {

@@ -20,6 +20,8 @@ public static class CreateCheck
         Refuse(c, h, n);
         Values(c, h, warnings);
         warnings.AddRange(Networking.PortRequests.Check(c, h));
+        ResourceCheck.Apply(h, Berth.Cgroups.CgroupSupport.Host, warnings); // devices, blkio, swappiness, kmem, OOM, rt
+        Logs.LogOptions.Validate(h.LogConfig);
         return warnings;
     }
 
@@ -39,10 +41,7 @@ public static class CreateCheck
         // links and aliases not yet.
         if (Any(h.Links)) throw NotYet("HostConfig.Links", "links are");
 
-        // Operations (issue: operations).
-        if (h.LogConfig.Type is not ("" or "json-file"))
-            throw NotYet("HostConfig.LogConfig.Type", $"log driver \"{h.LogConfig.Type}\" is");
-        if (Any(h.LogConfig.Config)) throw NotYet("HostConfig.LogConfig.Config", "log options (--log-opt) are");
+        // Operations (issue: operations). Log drivers and options: Logs/LogOptions.Validate.
 
         // Isolation modes.
         // PidMode, IpcMode, UTSMode, UsernsMode, CgroupnsMode, CgroupParent, GroupAdd, MaskedPaths, ReadonlyPaths and
@@ -52,19 +51,7 @@ public static class CreateCheck
         if (h.Isolation is not ("" or "default")) throw BerthException.Invalid($"HostConfig.Isolation: invalid isolation \"{h.Isolation}\" on linux");
 
         // Devices and resources the cgroup code does not take from a container yet.
-        if (Any(h.Devices)) throw NotYet("HostConfig.Devices", "--device is");
-        if (Any(h.DeviceCgroupRules)) throw NotYet("HostConfig.DeviceCgroupRules", "--device-cgroup-rule is");
         if (Any(h.DeviceRequests)) throw NotYet("HostConfig.DeviceRequests", "--gpus is");
-        if (Any(h.BlkioWeightDevice)) throw NotYet("HostConfig.BlkioWeightDevice", "--blkio-weight-device is");
-        if (Any(h.BlkioDeviceReadBps)) throw NotYet("HostConfig.BlkioDeviceReadBps", "--device-read-bps is");
-        if (Any(h.BlkioDeviceWriteBps)) throw NotYet("HostConfig.BlkioDeviceWriteBps", "--device-write-bps is");
-        if (Any(h.BlkioDeviceReadIOps)) throw NotYet("HostConfig.BlkioDeviceReadIOps", "--device-read-iops is");
-        if (Any(h.BlkioDeviceWriteIOps)) throw NotYet("HostConfig.BlkioDeviceWriteIOps", "--device-write-iops is");
-        if (h.KernelMemory != 0) throw NotYet("HostConfig.KernelMemory", "--kernel-memory is");
-        if (h.KernelMemoryTCP != 0) throw NotYet("HostConfig.KernelMemoryTCP", "kernel TCP memory limits are");
-        if (h.MemorySwappiness is long sw && sw != -1) throw NotYet("HostConfig.MemorySwappiness", "--memory-swappiness is");
-        if (h.OomKillDisable == true) throw NotYet("HostConfig.OomKillDisable", "--oom-kill-disable is");
-        if (h.CpuRealtimePeriod != 0 || h.CpuRealtimeRuntime != 0) throw NotYet("HostConfig.CpuRealtimePeriod", "real-time CPU scheduling is");
         if (h.CpuCount != 0 || h.CpuPercent != 0 || h.IOMaximumIOps != 0 || h.IOMaximumBandwidth != 0)
             throw BerthException.Invalid("HostConfig.CpuCount, CpuPercent, IOMaximumIOps and IOMaximumBandwidth are for Windows containers only");
 

@@ -13,7 +13,7 @@ public static class HostConfigDefaults
         if (h.ShmSize == 0) h.ShmSize = 64L * 1024 * 1024;
         if (h.IpcMode == "") h.IpcMode = "private";
         if (h.CgroupnsMode == "") h.CgroupnsMode = cgroupV2 ? "private" : "host";
-        if (h.LogConfig.Type == "") h.LogConfig.Type = "json-file";
+        Logs.LogOptions.ApplyDefaults(h.LogConfig); // daemon.json's log-driver and log-opts, else json-file
         h.LogConfig.Config ??= [];
         if (h.RestartPolicy.Name == "") h.RestartPolicy.Name = "no";
         h.OomKillDisable ??= false; // dockerd (adaptContainerSettings): false, not null

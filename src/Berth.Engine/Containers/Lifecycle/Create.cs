@@ -47,7 +47,7 @@ public sealed partial class ContainerManager
         var madeVolumes = new List<string>();
         try
         {
-            record.LogPath = Path.Combine(Store.DirectoryOf(id), id + "-json.log");
+            record.LogPath = host.LogConfig.Type == "none" ? "" : Path.Combine(Store.DirectoryOf(id), id + "-json.log");
             EtcFiles.Write(Store.DirectoryOf(id), record, probe.Hostname!, _networks?.HostGatewayIp);
             _rootfs.Prepare(id, imageId);
             CreateVolumes(id, record.MountPoints, madeVolumes);

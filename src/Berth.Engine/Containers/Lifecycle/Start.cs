@@ -46,6 +46,7 @@ public sealed partial class ContainerManager
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
                 var netns = AttachNetworks(c);
+                if (c.HostConfig.LogConfig.Type != "none") _ = Berth.Engine.Logs.LogOptions.AtStart(c, c.ImageRef); // its errors before anything is made
                 var namespaces = NamespacesAtStart(c, mounts);
                 var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts, netns, namespaces), new ImageDefaults(),
                     _options.CgroupV2);
@@ -61,8 +62,9 @@ public sealed partial class ContainerManager
                 // data; disposing it undoes a create that did not complete. Other runtimes: the monitor runs their
                 // create.
                 using var pending = PrepareCreate(c.Id, stateDir, spec, c.Tty);
-                var result = await _monitor.LaunchAsync(new MonitorLaunch(c.Id, stateDir, RuntimeRoot, c.LogPath, c.Tty, c.OpenStdin,
-                    _options.RuntimePath, pending?.EncodeSpawnFile()), ct);
+                var log = Berth.Engine.Logs.LogOptions.AtStart(c, c.ImageRef); // null: the "none" driver, no log file
+                var result = await _monitor.LaunchAsync(new MonitorLaunch(c.Id, stateDir, RuntimeRoot, log is null ? null : c.LogPath, c.Tty, c.OpenStdin,
+                    _options.RuntimePath, pending?.EncodeSpawnFile(), Log: log), ct);
                 if (result.Error is not null)
                     throw StartFailure($"OCI runtime create failed: {result.Error}: unknown", result.Kind);
                 pending?.Complete(result.Pid);
