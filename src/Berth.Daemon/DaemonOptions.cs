@@ -22,6 +22,10 @@ public sealed class DaemonOptions
     public bool Debug { get; set; }
     /// <summary>--init-path: the docker-init binary of --init ("" = Debian's tini-static, found at start).</summary>
     public string InitPath { get; set; } = "";
+    /// <summary>--bip / "bip": the default bridge's address and prefix ("" = the first free pool).</summary>
+    public string Bip { get; set; } = "";
+    /// <summary>--default-address-pool / "default-address-pools": where networks take subnets from (empty = Docker's).</summary>
+    public List<Engine.Networking.AddressPool> DefaultAddressPools { get; set; } = [];
 
     public static string Usage => """
         Usage: berthd [OPTIONS]
@@ -37,6 +41,10 @@ public sealed class DaemonOptions
               --runtime string     Default OCI runtime: a name or a path (default "berth-runtime")
           -D, --debug              Log every request to stderr
               --init-path string   The docker-init binary of --init (default: tini-static)
+              --bip string         Specify network bridge IP (the default bridge's address/prefix)
+              --default-address-pool pool-options
+                                   Default address pools for node specific local networks
+                                   (base=CIDR,size=N; repeatable)
           -v, --version            Print version information and quit
           -h, --help               Print usage
         """;
@@ -48,7 +56,8 @@ public sealed class DaemonOptions
         exitEarly = false;
         var o = new DaemonOptions();
         var hosts = new List<string>();
-        string? dataRoot = null, execRoot = null, pidFile = null, runtime = null;
+        string? dataRoot = null, execRoot = null, pidFile = null, runtime = null, bip = null;
+        var pools = new List<Engine.Networking.AddressPool>();
 
         for (int i = 0; i < args.Count; i++)
         {
@@ -76,6 +85,8 @@ public sealed class DaemonOptions
                 case "--runtime": case "--default-runtime": runtime = Next(); break;
                 case "-D": case "--debug": o.Debug = true; break;
                 case "--init-path": o.InitPath = Path.GetFullPath(Next()); break;
+                case "--bip": bip = Next(); break;
+                case "--default-address-pool": pools.Add(Engine.Networking.AddressPool.ParseFlag(Next())); break;
                 case "-v": case "--version":
                     (stdout ?? Console.Out).WriteLine($"Berth version {BuildInfo.Version}, build {BuildInfo.GitCommit}");
                     exitEarly = true;
@@ -102,6 +113,10 @@ public sealed class DaemonOptions
                 foreach (var (rtName, rt) in file.Runtimes)
                     if (!string.IsNullOrEmpty(rt.Path)) o.Runtimes[rtName] = rt.Path;
             o.Debug |= file.Debug ?? false;
+            bip ??= file.Bip;
+            if (pools.Count == 0 && file.DefaultAddressPools is not null)
+                foreach (var p in file.DefaultAddressPools)
+                    pools.Add(Engine.Networking.AddressPool.Create(p.Base ?? "", p.Size ?? 0));
         }
 
         if (hosts.Count > 0) o.Hosts = hosts;
@@ -109,6 +124,12 @@ public sealed class DaemonOptions
         if (execRoot is not null) o.ExecRoot = Path.GetFullPath(execRoot);
         if (pidFile is not null) o.PidFile = pidFile.Length == 0 ? "" : Path.GetFullPath(pidFile);
         if (runtime is not null) o.Runtime = runtime;
+        if (!string.IsNullOrEmpty(bip))
+        {
+            Engine.Networking.NetworkConfig.ParseBip(bip);
+            o.Bip = bip;
+        }
+        o.DefaultAddressPools = pools;
         return o;
     }
 }
@@ -123,6 +144,8 @@ public sealed class DaemonConfigFile
     [JsonPropertyName("default-runtime")] public string? DefaultRuntime { get; set; }
     [JsonPropertyName("runtimes")] public Dictionary<string, DaemonConfigRuntime>? Runtimes { get; set; }
     [JsonPropertyName("debug")] public bool? Debug { get; set; }
+    [JsonPropertyName("bip")] public string? Bip { get; set; }
+    [JsonPropertyName("default-address-pools")] public List<DaemonConfigPool>? DefaultAddressPools { get; set; }
 
     /// <summary>Reads the file; a missing file is no configuration (null), a malformed one is an error.</summary>
     public static DaemonConfigFile? Load(string path)
@@ -139,6 +162,13 @@ public sealed class DaemonConfigFile
             throw BerthException.Invalid($"unable to configure the daemon with file {path}: {e.Message}");
         }
     }
+}
+
+/// <summary>One entry of "default-address-pools": {"base": "172.80.0.0/16", "size": 24}.</summary>
+public sealed class DaemonConfigPool
+{
+    [JsonPropertyName("base")] public string? Base { get; set; }
+    [JsonPropertyName("size")] public int? Size { get; set; }
 }
 
 public sealed class DaemonConfigRuntime

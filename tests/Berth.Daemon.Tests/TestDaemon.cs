@@ -26,8 +26,15 @@ public sealed class TempDir : IDisposable
         ConfigFile = System.IO.Path.Combine(Path, "no-daemon.json"),
     };
 
+    /// <summary>
+    /// After every daemon on this directory is gone: what a daemon killed without a graceful stop leaves in the
+    /// host (its sandboxes, its bridges and the veths on them, its nftables table) removed by owner
+    /// (Engine.Networking.NetworkOwnership), then the directory.
+    /// </summary>
     public void Dispose()
     {
+        try { Berth.Engine.Networking.NetworkOwnership.RemoveAllOf(ExecRoot); }
+        catch (Berth.Core.BerthException) { }
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
     }
 }

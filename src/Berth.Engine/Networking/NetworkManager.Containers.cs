@@ -60,7 +60,7 @@ public sealed partial class NetworkManager
         var ep = new EndpointRecord
         {
             Id = NewId(), ContainerId = containerId, ContainerName = containerName, IPAddress = Ipam.Format(ip),
-            MacAddress = string.IsNullOrEmpty(mac) ? Ipam.MacFor(ip) : mac.ToLowerInvariant(), HostIfName = NewVethName(), IfName = ifName,
+            MacAddress = string.IsNullOrEmpty(mac) ? Ipam.MacFor(ip) : mac.ToLowerInvariant(), HostIfName = n.Driver == "bridge" ? NewVethName() : "", IfName = ifName,
         };
         n.Endpoints[ep.Id] = ep;
         try
@@ -133,12 +133,23 @@ public sealed partial class NetworkManager
             var n = Find(network) ?? throw BerthException.NotFound($"network {network} not found");
             foreach (var ep in n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList())
             {
-                DriverOf(n).Leave(n, ep);
+                DriverOf(n).Leave(n, ep, _sandboxes.GetValueOrDefault(containerId) ?? OpenSandbox(containerId));
                 n.Endpoints.Remove(ep.Id);
                 Publish("disconnect", n, containerId);
             }
             Save(n, durable: false);
         }
+    }
+
+    /// <summary>The sandbox of a running container found again (after a daemon restart); null when it has none.</summary>
+    private Sandbox? OpenSandbox(string containerId)
+    {
+        var path = SandboxPath(containerId);
+        if (!File.Exists(path)) return null;
+        var sandbox = Sandbox.Open(path);
+        sandbox.HasDefaultRoute = true;
+        _sandboxes[containerId] = sandbox;
+        return sandbox;
     }
 
     /// <summary>The container's network settings as create records them: what was asked for each network.</summary>
