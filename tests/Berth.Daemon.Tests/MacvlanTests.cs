@@ -69,14 +69,15 @@ public sealed class MacvlanTests(DaemonFixture fx) : IClassFixture<DaemonFixture
             Assert.Equal("10.77.5.2\n", Ok("inspect", "-f", $"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}", c1));
             Assert.Equal("10.77.5.3\n", Ok("inspect", "-f", $"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}", c2));
             // eth0 is a macvlan (bridge mode) with Docker's MAC and the gateway as default route.
-            var link = Ok("run", "--rm", "--network", "container:" + c1, "busybox", "ip", "-d", "link", "show", "eth0");
+            var sandbox = Ok("inspect", "-f", "{{.NetworkSettings.SandboxKey}}", c1).Trim();
+            var link = Sh("nsenter", "--net=" + sandbox, "ip", "-d", "link", "show", "eth0");
             Assert.Contains("macvlan mode bridge", link);
             Assert.Contains("link/ether 02:42:0a:4d:05:02", link);
             Assert.Contains("default via 10.77.5.1", Ok("run", "--rm", "--network", "container:" + c1, "busybox", "ip", "route"));
             // c1 → c2 (bridge mode on one parent), c1 → the segment's address, the segment → c2.
             Ok("run", "--rm", "--network", "container:" + c1, "busybox", "ping", "-c", "1", "-W", "2", "10.77.5.3");
             Ok("run", "--rm", "--network", "container:" + c1, "busybox", "ping", "-c", "1", "-W", "2", "10.77.5.1");
-            Sh("ip", "netns", "exec", seg.Ns, "ping", "-c", "1", "-W", "2", "10.77.5.3");
+            Sh("ip", "netns", "exec", seg.Ns, "busybox", "ping", "-c", "1", "-W", "2", "10.77.5.3");
             Ok("rm", "-f", c1, c2);
             Ok("network", "rm", net);
             Assert.Equal("", MacvlansOn(seg.Parent));
