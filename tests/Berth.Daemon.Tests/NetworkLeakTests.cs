@@ -62,11 +62,12 @@ public sealed class NetworkLeakTests(ITestOutputHelper output)
     public async Task KillMinus9InABurstOfStartsOnTwoNetworks_RestartBringsEveryCountBack()
     {
         using var dir = new TempDir();
-        var d = BerthdProcess.StartIn(dir);
+        BerthdProcess? d = BerthdProcess.StartIn(dir);
         try
         {
             Ok(dir, "network", "create", "leak-a");
             Ok(dir, "network", "create", "leak-b");
+            var bridgeA = "br-" + Ok(dir, "network", "inspect", "-f", "{{.Id}}", "leak-a").Trim()[..12];
             var baseline = Census.Of(dir);
             Assert.Equal(2, baseline.Bridges);
             Assert.Equal(0, baseline.Veths);
@@ -96,11 +97,11 @@ public sealed class NetworkLeakTests(ITestOutputHelper output)
             stop.Cancel();
             await Task.WhenAll(burst).WaitAsync(TimeSpan.FromSeconds(30));
             d.Dispose();
+            d = null;
 
             // What a crash can also leave: a veth on one of its bridges that no endpoint names, a link of its own
             // that no network names.
             var owner = NetworkOwnership.OwnerOf(dir.ExecRoot);
-            var bridgeA = "br-" + Ok(dir, "network", "inspect", "-f", "{{.Id}}", "leak-a").Trim()[..12];
             Assert.Equal(0, Run.Command("ip", ["link", "add", "vethleak0", "type", "veth", "peer", "name", "vethleak1"]).Code);
             Run.Command("ip", ["link", "set", "vethleak0", "master", bridgeA]);
             Assert.Equal(0, Run.Command("ip", ["link", "add", "bbleak0", "type", "bridge"]).Code);
@@ -135,7 +136,7 @@ public sealed class NetworkLeakTests(ITestOutputHelper output)
         }
         finally
         {
-            d.Dispose();
+            d?.Dispose();
             Run.Command("ip", ["link", "del", "vethleak0"]);
             Run.Command("ip", ["link", "del", "bbleak0"]);
         }
