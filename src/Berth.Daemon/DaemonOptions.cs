@@ -22,6 +22,10 @@ public sealed class DaemonOptions
     public bool Debug { get; set; }
     /// <summary>--init-path: the docker-init binary of --init ("" = Debian's tini-static, found at start).</summary>
     public string InitPath { get; set; } = "";
+    /// <summary>--bip / "bip": the default bridge's address and prefix ("" = the first free pool).</summary>
+    public string Bip { get; set; } = "";
+    /// <summary>--default-address-pool / "default-address-pools": where networks take subnets from (empty = Docker's).</summary>
+    public List<Engine.Networking.AddressPool> DefaultAddressPools { get; set; } = [];
 
     /// <summary>--log-driver / --log-opt (daemon.json "log-driver", "log-opts"): a container's defaults.</summary>
     public string LogDriver { get; set; } = "json-file";
@@ -43,6 +47,10 @@ public sealed class DaemonOptions
               --log-driver string  Default driver for container logs (default "json-file")
               --log-opt map        Default log driver options for containers (default map[])
               --init-path string   The docker-init binary of --init (default: tini-static)
+              --bip string         Specify network bridge IP (the default bridge's address/prefix)
+              --default-address-pool pool-options
+                                   Default address pools for node specific local networks
+                                   (base=CIDR,size=N; repeatable)
           -v, --version            Print version information and quit
           -h, --help               Print usage
         """;
@@ -54,8 +62,9 @@ public sealed class DaemonOptions
         exitEarly = false;
         var o = new DaemonOptions();
         var hosts = new List<string>();
-        string? dataRoot = null, execRoot = null, pidFile = null, runtime = null, logDriver = null;
+        string? dataRoot = null, execRoot = null, pidFile = null, runtime = null, logDriver = null, bip = null;
         var logOpts = new Dictionary<string, string>(StringComparer.Ordinal);
+        var pools = new List<Engine.Networking.AddressPool>();
 
         for (int i = 0; i < args.Count; i++)
         {
@@ -92,6 +101,8 @@ public sealed class DaemonOptions
                     logOpts[kv[..sep]] = kv[(sep + 1)..];
                     break;
                 }
+                case "--bip": bip = Next(); break;
+                case "--default-address-pool": pools.Add(Engine.Networking.AddressPool.ParseFlag(Next())); break;
                 case "-v": case "--version":
                     (stdout ?? Console.Out).WriteLine($"Berth version {BuildInfo.Version}, build {BuildInfo.GitCommit}");
                     exitEarly = true;
@@ -120,6 +131,10 @@ public sealed class DaemonOptions
             o.Debug |= file.Debug ?? false;
             logDriver ??= file.LogDriver;
             if (logOpts.Count == 0 && file.LogOpts is not null) foreach (var (k, v) in file.LogOpts) logOpts[k] = v;
+            bip ??= file.Bip;
+            if (pools.Count == 0 && file.DefaultAddressPools is not null)
+                foreach (var p in file.DefaultAddressPools)
+                    pools.Add(Engine.Networking.AddressPool.Create(p.Base ?? "", p.Size ?? 0));
         }
 
         if (hosts.Count > 0) o.Hosts = hosts;
@@ -129,6 +144,12 @@ public sealed class DaemonOptions
         if (runtime is not null) o.Runtime = runtime;
         if (logDriver is not null) o.LogDriver = logDriver;
         o.LogOpts = logOpts;
+        if (!string.IsNullOrEmpty(bip))
+        {
+            Engine.Networking.NetworkConfig.ParseBip(bip);
+            o.Bip = bip;
+        }
+        o.DefaultAddressPools = pools;
         return o;
     }
 }
@@ -145,6 +166,8 @@ public sealed class DaemonConfigFile
     [JsonPropertyName("debug")] public bool? Debug { get; set; }
     [JsonPropertyName("log-driver")] public string? LogDriver { get; set; }
     [JsonPropertyName("log-opts")] public Dictionary<string, string>? LogOpts { get; set; }
+    [JsonPropertyName("bip")] public string? Bip { get; set; }
+    [JsonPropertyName("default-address-pools")] public List<DaemonConfigPool>? DefaultAddressPools { get; set; }
 
     /// <summary>Reads the file; a missing file is no configuration (null), a malformed one is an error.</summary>
     public static DaemonConfigFile? Load(string path)
@@ -161,6 +184,13 @@ public sealed class DaemonConfigFile
             throw BerthException.Invalid($"unable to configure the daemon with file {path}: {e.Message}");
         }
     }
+}
+
+/// <summary>One entry of "default-address-pools": {"base": "172.80.0.0/16", "size": 24}.</summary>
+public sealed class DaemonConfigPool
+{
+    [JsonPropertyName("base")] public string? Base { get; set; }
+    [JsonPropertyName("size")] public int? Size { get; set; }
 }
 
 public sealed class DaemonConfigRuntime

@@ -26,7 +26,8 @@ public static class EngineSetup
             Published = (action, name, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Volume, action, name, attrs),
         };
         var networks = new Engine.Networking.NetworkManager(options.DataRoot, options.ExecRoot,
-            Engine.Networking.NetworkManager.BridgeNameFor(options.ExecRoot))
+            Engine.Networking.NetworkManager.BridgeNameFor(options.ExecRoot),
+            new Engine.Networking.NetworkConfig { Bip = options.Bip, DefaultAddressPools = options.DefaultAddressPools })
         {
             Published = (action, id, attrs) => state.Events.Publish(Engine.Events.EngineEvent.Network, action, id, attrs),
         };

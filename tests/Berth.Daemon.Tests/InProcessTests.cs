@@ -202,7 +202,7 @@ public sealed class InProcessTests : IAsyncLifetime
         Assert.Equal(File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1", root.GetProperty("CgroupVersion").GetString());
         Assert.Equal("cgroupfs", root.GetProperty("CgroupDriver").GetString());
         Assert.Equal(["name=seccomp,profile=default"], root.GetProperty("SecurityOptions").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal(["bridge", "host", "null"], root.GetProperty("Plugins").GetProperty("Network").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["bridge", "host", "macvlan", "null"], root.GetProperty("Plugins").GetProperty("Network").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(File.ReadAllText(Path.Combine(_dir.DataRoot, "engine-id")).Trim(), root.GetProperty("ID").GetString());
         string defaultRuntime = root.GetProperty("DefaultRuntime").GetString()!;
         Assert.True(root.GetProperty("Runtimes").TryGetProperty(defaultRuntime, out JsonElement rt));

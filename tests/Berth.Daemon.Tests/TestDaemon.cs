@@ -26,8 +26,15 @@ public sealed class TempDir : IDisposable
         ConfigFile = System.IO.Path.Combine(Path, "no-daemon.json"),
     };
 
+    /// <summary>
+    /// After every daemon on this directory is gone: what a daemon killed without a graceful stop leaves in the
+    /// host (its sandboxes, its bridges and the veths on them, its nftables table) removed by owner
+    /// (Engine.Networking.NetworkOwnership), then the directory.
+    /// </summary>
     public void Dispose()
     {
+        try { Berth.Engine.Networking.NetworkOwnership.RemoveAllOf(ExecRoot); }
+        catch (Berth.Core.BerthException) { }
         // A test that failed half-way (or a daemon killed without recovery) may leave its containers' mounts:
         // detach them, deepest first, so that nothing of this directory stays mounted on the machine.
         var mounts = File.ReadAllLines("/proc/self/mountinfo")

@@ -3,18 +3,64 @@ using System.Globalization;
 
 namespace Berth.Engine.Networking;
 
+/// <summary>One entry of dockerd's default-address-pools: subnets of /<see cref="Size"/> carved from <see cref="Base"/>.</summary>
+public readonly record struct AddressPool(Cidr Base, int Size)
+{
+    /// <summary>The pool's subnets in order (base/size, then the next one…).</summary>
+    public IEnumerable<Cidr> Subnets()
+    {
+        ulong step = 1UL << (32 - Size);
+        for (ulong a = Base.Network; a <= Base.Broadcast; a += step) yield return new Cidr((uint)a, Size);
+    }
+
+    /// <summary>"base=172.80.0.0/16,size=24" (dockerd's --default-address-pool); Invalid with dockerd-like words when malformed.</summary>
+    public static AddressPool ParseFlag(string value)
+    {
+        string? b = null, size = null;
+        foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = part.Split('=', 2);
+            if (kv.Length != 2) throw Core.BerthException.Invalid($"invalid field '{part}' must be a key=value pair");
+            switch (kv[0].ToLowerInvariant())
+            {
+                case "base": b = kv[1]; break;
+                case "size": size = kv[1]; break;
+                default: throw Core.BerthException.Invalid($"unexpected field key '{kv[0]}' in '{value}'");
+            }
+        }
+        if (b is null || size is null || !int.TryParse(size, out var n))
+            throw Core.BerthException.Invalid($"invalid default address pool '{value}': base=CIDR,size=N expected");
+        return Create(b, n);
+    }
+
+    /// <summary>A checked pool: base a CIDR, size at least its prefix and at most 30 (IPv4 only).</summary>
+    public static AddressPool Create(string baseCidr, int size)
+    {
+        var b = Cidr.TryParse(baseCidr) ?? throw Core.BerthException.Invalid($"invalid base pool \"{baseCidr}\": invalid CIDR address");
+        if (size < b.Prefix || size > 30)
+            throw Core.BerthException.Invalid($"invalid pools size: {size} (the size must be between the base's prefix {b.Prefix} and 30)");
+        return new AddressPool(b, size);
+    }
+}
+
 /// <summary>
-/// Docker's default address pools (172.17.0.0/16 … 172.31.0.0/16, then 192.168.0.0/20 … 192.168.240.0/20): a
-/// new network without --subnet gets the first one that overlaps neither another network nor a route of the
-/// host (so a docker0 on 172.17.0.0/16, or another daemon's bridge, keeps working).
+/// The pools networks without --subnet draw from: Docker's defaults (172.17.0.0/16 … 172.31.0.0/16, then
+/// 192.168.0.0/20 … 192.168.240.0/20), or the daemon's default-address-pools. A new network gets the first
+/// subnet that overlaps neither another network nor a route of the host (so a docker0 on 172.17.0.0/16, or
+/// another daemon's bridge, keeps working).
 /// </summary>
 public static class AddressPools
 {
-    public static IEnumerable<Cidr> Defaults()
-    {
-        for (uint b = 17; b <= 31; b++) yield return new Cidr((172u << 24) | (b << 16), 16);
-        for (uint c = 0; c < 256; c += 16) yield return new Cidr((192u << 24) | (168u << 16) | (c << 8), 20);
-    }
+    /// <summary>dockerd's built-in default-address-pools.</summary>
+    public static readonly IReadOnlyList<AddressPool> DockerDefaults =
+    [
+        .. Enumerable.Range(17, 15).Select(b => new AddressPool(new Cidr((172u << 24) | ((uint)b << 16), 16), 16)),
+        new AddressPool(new Cidr((192u << 24) | (168u << 16), 16), 20),
+    ];
+
+    public static IEnumerable<Cidr> Defaults() => Candidates(DockerDefaults);
+
+    public static IEnumerable<Cidr> Candidates(IEnumerable<AddressPool> pools) => pools.SelectMany(p => p.Subnets());
 
     /// <summary>The host's IPv4 routes but the default one (from /proc/net/route).</summary>
     public static List<Cidr> HostRoutes()
@@ -71,10 +117,10 @@ public static class AddressPools
         }
     }
 
-    public static Cidr? FirstFree(IEnumerable<Cidr> taken)
+    public static Cidr? FirstFree(IEnumerable<Cidr> taken, IReadOnlyList<AddressPool>? pools = null)
     {
         var all = taken.Concat(HostRoutes()).ToList();
-        foreach (var pool in Defaults())
+        foreach (var pool in Candidates(pools is { Count: > 0 } ? pools : DockerDefaults))
             if (!all.Any(t => t.Overlaps(pool))) return pool;
         return null;
     }

@@ -9,7 +9,8 @@ namespace Berth.Engine.Networking;
 /// final name (eth0…) and MAC. All through rtnetlink (<see cref="RtNetlink"/>), no `ip` processes.
 /// NAT and isolation are the table's (<see cref="NftRules"/>, applied by the NetworkManager).
 /// </summary>
-public sealed class BridgeDriver(RtNetlink host) : INetworkDriver
+/// <param name="owner">The alias every bridge it makes carries (see <see cref="NetworkOwnership"/>).</param>
+public sealed class BridgeDriver(RtNetlink host, string owner = "") : INetworkDriver
 {
     public string Name => "bridge";
     public bool HasEndpoints => true;
@@ -21,6 +22,7 @@ public sealed class BridgeDriver(RtNetlink host) : INetworkDriver
         {
             host.AddBridge(n.BridgeName, n.Mtu);
             index = host.LinkIndex(n.BridgeName);
+            if (owner != "") host.SetAlias(index, owner);
         }
         var subnet = Cidr.TryParse(n.Subnet)!.Value;
         try { host.AddAddress(index, Ipam.ToAddress(Ipam.Parse(n.Gateway)), subnet.Prefix); }
@@ -60,7 +62,7 @@ public sealed class BridgeDriver(RtNetlink host) : INetworkDriver
         }
     }
 
-    public void Leave(NetworkRecord n, EndpointRecord ep) => host.DeleteLink(ep.HostIfName);
+    public void Leave(NetworkRecord n, EndpointRecord ep, Sandbox? sandbox) => host.DeleteLink(ep.HostIfName);
 
     private static bool s_forwarding;
 

@@ -2,8 +2,8 @@ namespace Berth.Engine.Networking;
 
 /// <summary>
 /// A network driver of the CNM: it makes a network's host-side plumbing and joins endpoints to sandboxes.
-/// bridge (BridgeDriver), host and null (no plumbing: host and none are sandbox modes) implement it today;
-/// macvlan and a later overlay are meant to.
+/// bridge (BridgeDriver), macvlan (MacvlanDriver), host and null (no plumbing: host and none are sandbox modes)
+/// implement it; a later overlay is meant to.
 /// </summary>
 public interface INetworkDriver
 {
@@ -21,8 +21,8 @@ public interface INetworkDriver
     /// <summary>Gives <paramref name="sandbox"/> the endpoint's interface, address and (when it has none yet) default route.</summary>
     void Join(NetworkRecord n, EndpointRecord ep, Sandbox sandbox);
 
-    /// <summary>Removes the endpoint's interface; idempotent (the sandbox may be gone already).</summary>
-    void Leave(NetworkRecord n, EndpointRecord ep);
+    /// <summary>Removes the endpoint's interface; idempotent (the sandbox may be gone already: null).</summary>
+    void Leave(NetworkRecord n, EndpointRecord ep, Sandbox? sandbox);
 }
 
 /// <summary>host and null: networks without plumbing or endpoints (the sandbox is the host's, or empty).</summary>
@@ -34,5 +34,5 @@ public sealed class NoPlumbingDriver(string name) : INetworkDriver
     public void DeleteNetwork(NetworkRecord n) { }
     public void Join(NetworkRecord n, EndpointRecord ep, Sandbox sandbox) =>
         throw Core.BerthException.Invalid($"container cannot be disconnected from host network or connected to host network");
-    public void Leave(NetworkRecord n, EndpointRecord ep) { }
+    public void Leave(NetworkRecord n, EndpointRecord ep, Sandbox? sandbox) { }
 }

@@ -11,17 +11,22 @@ public sealed partial class NetworkManager
         "com.docker.network.driver.mtu",
     };
 
+    private static readonly HashSet<string> MacvlanOptions = new(StringComparer.Ordinal)
+    {
+        MacvlanDriver.ParentOption, MacvlanDriver.ModeOption, "com.docker.network.driver.mtu",
+    };
+
     private static BerthException NotYet(string what) => BerthException.Invalid($"{what} not implemented in Berth yet");
 
-    /// <summary>docker network create (bridge driver): checked as dockerd does, then the bridge and the table made.</summary>
+    /// <summary>docker network create (bridge and macvlan drivers): checked as dockerd does, then the plumbing and the table made.</summary>
     public NetworkRecord Create(NetworkCreateOptions o)
     {
         if (string.IsNullOrEmpty(o.Name)) throw BerthException.Invalid("network name must not be empty");
         var driver = o.Driver is "" ? "bridge" : o.Driver;
         if (driver is "host" or "null" or "none")
             throw new BerthException(ErrorKind.Forbidden, $"only one instance of \"{driver}\" network is allowed");
-        if (driver != "bridge")
-            throw driver is "macvlan" or "ipvlan" or "overlay"
+        if (driver is not ("bridge" or "macvlan"))
+            throw driver is "ipvlan" or "overlay"
                 ? NotYet($"the \"{driver}\" network driver is")
                 : new BerthException(ErrorKind.NotFound, $"plugin \"{driver}\" not found");
         if (o.EnableIPv6) throw NotYet("EnableIPv6: IPv6 networks are");
@@ -29,7 +34,7 @@ public sealed partial class NetworkManager
         if (o.IpamDriver is not ("" or "default")) throw NotYet($"IPAM driver \"{o.IpamDriver}\" is");
         if (o.IpamOptions.Count > 0) throw NotYet("IPAM options are");
         foreach (var k in o.Options.Keys)
-            if (!BridgeOptions.Contains(k)) throw NotYet($"network option \"{k}\" is");
+            if (!(driver == "macvlan" ? MacvlanOptions : BridgeOptions).Contains(k)) throw NotYet($"network option \"{k}\" is");
         if (o.Options.TryGetValue("com.docker.network.driver.mtu", out var mtu) && (!int.TryParse(mtu, out var m) || m < 68))
             throw BerthException.Invalid($"invalid MTU number: {mtu}");
         if (o.IpamConfig.Count > 1) throw NotYet("more than one IPAM pool per network is");
@@ -43,11 +48,16 @@ public sealed partial class NetworkManager
             {
                 Id = id, Name = o.Name, Driver = driver, Created = DateTime.UtcNow, Internal = o.Internal, Attachable = o.Attachable,
                 Labels = new(o.Labels), Options = new(o.Options),
-                BridgeName = o.Options.TryGetValue("com.docker.network.bridge.name", out var bn) && bn != "" ? bn : "br-" + id[..12],
+                BridgeName = driver != "bridge" ? ""
+                    : o.Options.TryGetValue("com.docker.network.bridge.name", out var bn) && bn != "" ? bn : "br-" + id[..12],
             };
-            if (n.BridgeName.Length > 15) throw BerthException.Invalid($"bridge name {n.BridgeName} is longer than 15 characters");
-            if (_networks.Values.Any(x => x.BridgeName == n.BridgeName) || _host.LinkIndex(n.BridgeName) != 0)
-                throw BerthException.Conflict($"bridge name {n.BridgeName} is in use");
+            if (driver == "bridge")
+            {
+                if (n.BridgeName.Length > 15) throw BerthException.Invalid($"bridge name {n.BridgeName} is longer than 15 characters");
+                if (_networks.Values.Any(x => x.BridgeName == n.BridgeName) || _host.LinkIndex(n.BridgeName) != 0)
+                    throw BerthException.Conflict($"bridge name {n.BridgeName} is in use");
+            }
+            else CheckMacvlan(n);
             using var poolLock = AddressPools.Lock();
             ConfigureIpam(n, o.IpamConfig.FirstOrDefault());
             var drv = DriverOf(n);
@@ -56,6 +66,7 @@ public sealed partial class NetworkManager
                 Save(n);
                 _networks[id] = n;
                 Plumb(n);
+                if (n.MadeLink != "") Save(n);
             }
             catch
             {
@@ -69,6 +80,17 @@ public sealed partial class NetworkManager
         }
     }
 
+    /// <summary>Docker's macvlan checks before anything is made: the mode, loopback, one network per parent.</summary>
+    private void CheckMacvlan(NetworkRecord n)
+    {
+        MacvlanDriver.ModeOf(n);
+        var parent = MacvlanDriver.ParentOf(n);
+        if (parent == "lo") throw BerthException.Invalid("loopback interface is not a valid macvlan parent link");
+        var other = _networks.Values.FirstOrDefault(x => x.Driver == "macvlan" && MacvlanDriver.ParentOf(x) == parent);
+        if (other is not null)
+            throw new BerthException(ErrorKind.Forbidden, $"network {MacvlanDriver.DummyName(other)} is already using parent interface {parent}");
+    }
+
     /// <summary>The network's subnet, range, gateway and aux addresses: given, or the first free default pool.</summary>
     private void ConfigureIpam(NetworkRecord n, IpamPool? pool)
     {
@@ -76,7 +98,7 @@ public sealed partial class NetworkManager
         {
             if (pool is not null && (pool.IPRange != "" || pool.Gateway != "" || pool.AuxAddress.Count > 0))
                 throw BerthException.Invalid("the IP range, gateway and aux addresses need a --subnet");
-            var free = AddressPools.FirstFree(Subnets()) ?? throw BerthException.Invalid(
+            var free = AddressPools.FirstFree(Subnets(), _config.DefaultAddressPools) ?? throw BerthException.Invalid(
                 "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
             n.Subnet = free.ToString();
             n.Gateway = Networking.Ipam.Format(free.Network + 1);

@@ -70,7 +70,7 @@ public sealed partial class NetworkManager
         var ep = new EndpointRecord
         {
             Id = NewId(), ContainerId = containerId, ContainerName = containerName, IPAddress = Ipam.Format(ip),
-            MacAddress = string.IsNullOrEmpty(mac) ? Ipam.MacFor(ip) : mac.ToLowerInvariant(), HostIfName = NewVethName(), IfName = ifName,
+            MacAddress = string.IsNullOrEmpty(mac) ? Ipam.MacFor(ip) : mac.ToLowerInvariant(), HostIfName = n.Driver == "bridge" ? NewVethName() : "", IfName = ifName,
             Aliases = settings.Aliases is { Count: > 0 } a ? [.. a] : null, Hostname = hostname,
         };
         n.Endpoints[ep.Id] = ep;
@@ -154,7 +154,7 @@ public sealed partial class NetworkManager
             foreach (var ep in n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList())
             {
                 hadPorts |= ep.Ports.Count > 0;
-                DriverOf(n).Leave(n, ep);
+                DriverOf(n).Leave(n, ep, _sandboxes.GetValueOrDefault(containerId) ?? OpenSandbox(containerId));
                 n.Endpoints.Remove(ep.Id);
                 Publish("disconnect", n, containerId);
             }
@@ -168,6 +168,17 @@ public sealed partial class NetworkManager
             RebuildDnsLocked();
             if (!_dns.Knows(containerId)) StopResolverLocked(containerId);
         }
+    }
+
+    /// <summary>The sandbox of a running container found again (after a daemon restart); null when it has none.</summary>
+    private Sandbox? OpenSandbox(string containerId)
+    {
+        var path = SandboxPath(containerId);
+        if (!File.Exists(path)) return null;
+        var sandbox = Sandbox.Open(path);
+        sandbox.HasDefaultRoute = true;
+        _sandboxes[containerId] = sandbox;
+        return sandbox;
     }
 
     /// <summary>The container's network settings as create records them: what was asked for each network.</summary>

@@ -28,25 +28,35 @@ public sealed partial class NetworkManager : IDisposable
     private readonly HashSet<string> _plumbed = new(StringComparer.Ordinal);
     private readonly object _reapLock = new();
     private RtNetlink? _reaper;
+    private readonly string _execRoot;
+    private readonly NetworkConfig _config;
 
     /// <param name="defaultBridge">The default network's Linux bridge; the table is named after it ("berth0" →
     /// table "berth"), so that daemons side by side (tests) each have their own.</param>
-    public NetworkManager(string dataRoot, string execRoot, string defaultBridge = "berth0")
+    /// <param name="config">bip and default-address-pools (daemon.json, flags).</param>
+    public NetworkManager(string dataRoot, string execRoot, string defaultBridge = "berth0", NetworkConfig? config = null)
     {
         _dir = Path.Combine(dataRoot, "network");
         _netnsDir = Path.Combine(execRoot, "netns");
+        _execRoot = execRoot;
+        _config = config ?? new NetworkConfig();
+        _config.Validate();
         Directory.CreateDirectory(_dir);
         Directory.CreateDirectory(_netnsDir);
         DefaultBridge = defaultBridge;
+        Owner = NetworkOwnership.OwnerOf(execRoot);
         _host = RtNetlink.Open();
-        _nft = new NftRules(defaultBridge == "berth0" ? "berth" : "berth-" + defaultBridge);
-        var bridge = new BridgeDriver(_host);
+        _nft = new NftRules(defaultBridge == "berth0" ? "berth" : "berth-" + defaultBridge) { Owner = Owner };
         _drivers = new(StringComparer.Ordinal)
         {
-            ["bridge"] = bridge, ["host"] = new NoPlumbingDriver("host"), ["null"] = new NoPlumbingDriver("null"),
+            ["bridge"] = new BridgeDriver(_host, Owner), ["macvlan"] = new MacvlanDriver(_host, Owner),
+            ["host"] = new NoPlumbingDriver("host"), ["null"] = new NoPlumbingDriver("null"),
         };
         Load();
     }
+
+    /// <summary>This daemon's mark on the host links it makes (IFLA_IFALIAS) and on its table: "berth:&lt;exec root&gt;".</summary>
+    public string Owner { get; }
 
     public string DefaultBridge { get; }
 
@@ -113,33 +123,78 @@ public sealed partial class NetworkManager : IDisposable
                 var stale = n.Endpoints.Values.Where(e => !running.Contains(e.ContainerId)).ToList();
                 foreach (var ep in stale)
                 {
-                    TryQuiet(() => DriverOf(n).Leave(n, ep));
+                    TryQuiet(() => DriverOf(n).Leave(n, ep, null));
                     n.Endpoints.Remove(ep.Id);
                 }
                 if (stale.Count > 0) Save(n);
                 foreach (var ep in n.Endpoints.Values) HoldAgain(ep); // running containers keep their published ports
-                // A bridge that exists (made by an earlier run) or that running containers need.
-                if (n.Endpoints.Count > 0 || (n.BridgeName != "" && _host.LinkIndex(n.BridgeName) != 0) || (!n.Predefined && n.Driver == "bridge"))
+                if (n.Predefined && n.Driver == "bridge" && n.Endpoints.Count == 0) ReaddressDefault(n);
+                // A bridge that exists (made by an earlier run) or that running containers need; a macvlan
+                // network's parent (a vlan link it made is made again; a parent that went is not fatal here).
+                if (n.Driver == "macvlan") TryQuiet(() => Plumb(n));
+                else if (n.Endpoints.Count > 0 || (n.BridgeName != "" && _host.LinkIndex(n.BridgeName) != 0) || (!n.Predefined && n.Driver == "bridge"))
                     Plumb(n);
                 foreach (var ep in n.Endpoints.Values.Where(e => e.Ports.Count > 0)) TryQuiet(() => PrepareBridgeForPorts(n, ep));
             }
             foreach (var f in Directory.GetFiles(_netnsDir))
                 if (!running.Contains(Path.GetFileName(f))) TryQuiet(() => NetNamespace.Remove(f));
             RebuildDnsLocked();
+            TryQuiet(SweepLinks);
             ApplyRules();
         }
+    }
+
+    /// <summary>
+    /// Links this daemon owns but no network names (a crash after making one, a network removed while the
+    /// daemon was down) deleted; veths on its bridges that no endpoint names deleted; the bridges of known
+    /// networks marked as its own (made by an earlier version); then the plumbing of daemons whose exec root is
+    /// gone (<see cref="NetworkOwnership.RemoveOrphans"/>).
+    /// </summary>
+    private void SweepLinks()
+    {
+        var known = _networks.Values.SelectMany(n => new[] { n.BridgeName, n.MadeLink }).Where(s => s != "").ToHashSet(StringComparer.Ordinal);
+        var veths = _networks.Values.SelectMany(n => n.Endpoints.Values).Select(e => e.HostIfName).Where(s => s != "").ToHashSet(StringComparer.Ordinal);
+        var links = _host.LinkDetails();
+        var bridges = links.Where(l => l.Kind == "bridge" && known.Contains(l.Name)).ToList();
+        foreach (var b in bridges.Where(b => b.Alias != Owner)) _host.SetAlias(b.Index, Owner);
+        var bridgeIndexes = bridges.Select(b => b.Index).ToHashSet();
+        foreach (var l in links.Where(l => l.Kind == "veth" && bridgeIndexes.Contains(l.Master) && !veths.Contains(l.Name)))
+            _host.DeleteLink(l.Index);
+        NetworkOwnership.DeleteLinks(_host, l => l.Alias == Owner && !known.Contains(l.Name));
+        NetworkOwnership.RemoveOrphans(_host, _execRoot);
+    }
+
+    /// <summary>The default network's subnet and gateway: bip when set, else the first free pool.</summary>
+    private (Cidr Subnet, uint Gateway) DefaultAddressing(NetworkRecord? except)
+    {
+        if (_config.ParsedBip is { } bip) return bip;
+        var pool = AddressPools.FirstFree(Subnets(except), _config.DefaultAddressPools) ?? throw new BerthException(ErrorKind.System,
+            "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
+        return (pool, pool.Network + 1);
+    }
+
+    /// <summary>An idle default bridge whose address is not bip's any more (bip set or changed since the bridge
+    /// was made) is removed, so that it is made again with bip's address.</summary>
+    private void ReaddressDefault(NetworkRecord n)
+    {
+        if (_config.ParsedBip is not { } bip) return;
+        var (subnet, gw) = bip;
+        if (n.Subnet == subnet.ToString() && n.Gateway == Ipam.Format(gw)) return;
+        TryQuiet(() => DriverOf(n).DeleteNetwork(n));
+        n.Subnet = subnet.ToString();
+        n.Gateway = Ipam.Format(gw);
+        Save(n);
     }
 
     private void EnsurePredefined()
     {
         if (!_networks.Values.Any(n => n.Name == "bridge" && n.Predefined))
         {
-            var pool = AddressPools.FirstFree(Subnets()) ?? throw new BerthException(ErrorKind.System,
-                "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
+            var (pool, gateway) = DefaultAddressing(null);
             var n = new NetworkRecord
             {
                 Id = NewId(), Name = "bridge", Driver = "bridge", Created = DateTime.UtcNow, Predefined = true,
-                Subnet = pool.ToString(), Gateway = Ipam.Format(pool.Network + 1), BridgeName = DefaultBridge,
+                Subnet = pool.ToString(), Gateway = Ipam.Format(gateway), BridgeName = DefaultBridge,
                 Options = new()
                 {
                     ["com.docker.network.bridge.default_bridge"] = "true", ["com.docker.network.bridge.enable_icc"] = "true",
@@ -171,11 +226,10 @@ public sealed partial class NetworkManager : IDisposable
             using var poolLock = AddressPools.Lock();
             if (n.Predefined && n.Endpoints.Count == 0)
             {
-                // The default bridge takes the first free pool again each time its bridge is made.
-                var pool = AddressPools.FirstFree(Subnets(except: n)) ?? throw new BerthException(ErrorKind.System,
-                    "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
+                // The default bridge takes bip, or the first free pool again, each time its bridge is made.
+                var (pool, gateway) = DefaultAddressing(except: n);
                 n.Subnet = pool.ToString();
-                n.Gateway = Ipam.Format(pool.Network + 1);
+                n.Gateway = Ipam.Format(gateway);
                 Save(n);
             }
             DriverOf(n).CreateNetwork(n);

@@ -11,7 +11,7 @@ public sealed class NetworkRecord
 {
     public string Id { get; set; } = "";
     public string Name { get; set; } = "";
-    /// <summary>"bridge", "host" or "null".</summary>
+    /// <summary>"bridge", "macvlan", "host" or "null".</summary>
     public string Driver { get; set; } = "bridge";
     public DateTime Created { get; set; }
     public bool Internal { get; set; }
@@ -31,6 +31,10 @@ public sealed class NetworkRecord
 
     /// <summary>The Linux bridge of a bridge network ("berth0", "br-&lt;12 hex&gt;").</summary>
     public string BridgeName { get; set; } = "";
+
+    /// <summary>A host link the driver made for the network besides a bridge (a macvlan network's vlan or dummy
+    /// parent), deleted with it; "" when none.</summary>
+    public string MadeLink { get; set; } = "";
 
     /// <summary>Endpoint id → endpoint.</summary>
     public Dictionary<string, EndpointRecord> Endpoints { get; set; } = [];

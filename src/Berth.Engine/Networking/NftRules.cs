@@ -50,7 +50,18 @@ public sealed class NftRules(string table)
         return sb.ToString();
     }
 
-    public void Apply(IEnumerable<NetworkRecord> networks) => Run(Render(Table, networks));
+    /// <summary>The owner mark written as the table's comment ("berth:&lt;exec root&gt;", see NetworkOwnership).</summary>
+    public string Owner { get; init; } = "";
+
+    public void Apply(IEnumerable<NetworkRecord> networks) => Run(WithOwner(Render(Table, networks)));
+
+    /// <summary>The owner's comment as the table's first statement (how orphaned tables are recognized).</summary>
+    private string WithOwner(string ruleset)
+    {
+        var head = $"table ip {Table} {{\n";
+        int at = ruleset.IndexOf(head, StringComparison.Ordinal);
+        return Owner == "" || at < 0 ? ruleset : ruleset.Insert(at + head.Length, $"\tcomment \"{Owner.Replace("\"", "")}\"\n");
+    }
 
     /// <summary>Removes the table (when berthd's last bridge goes, and in tests).</summary>
     public void Delete() => Run($"add table ip {Table}\ndelete table ip {Table}\n");

@@ -13,8 +13,10 @@ public sealed unsafe class RtNetlink : IDisposable
 {
     public const ushort RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18, RTM_SETLINK = 19, RTM_NEWADDR = 20,
         RTM_NEWROUTE = 24;
-    public const ushort IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_MASTER = 10, IFLA_PROTINFO = 12,
-        IFLA_LINKINFO = 18, IFLA_NET_NS_FD = 28, IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1;
+    public const ushort IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINK = 5, IFLA_MASTER = 10, IFLA_PROTINFO = 12,
+        IFLA_LINKINFO = 18, IFLA_IFALIAS = 20, IFLA_NET_NS_FD = 28, IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, VETH_INFO_PEER = 1;
+    public const ushort IFLA_MACVLAN_MODE = 1, IFLA_VLAN_ID = 1;
+    public const uint MACVLAN_MODE_PRIVATE = 1, MACVLAN_MODE_VEPA = 2, MACVLAN_MODE_BRIDGE = 4, MACVLAN_MODE_PASSTHRU = 8;
     public const ushort IFLA_BRPORT_MODE = 4, IFLA_BRPORT_ISOLATED = 33;
     public const ushort IFA_ADDRESS = 1, IFA_LOCAL = 2, IFA_BROADCAST = 4;
     public const ushort RTA_DST = 1, RTA_OIF = 4, RTA_GATEWAY = 5;
@@ -108,6 +110,69 @@ public sealed unsafe class RtNetlink : IDisposable
         return links;
     }
 
+    /// <summary>Every link with what ownership checks need: kind (IFLA_INFO_KIND), alias (IFLA_IFALIAS) and master.</summary>
+    public List<LinkInfo> LinkDetails()
+    {
+        var links = new List<LinkInfo>();
+        foreach (var (type, data) in Exchange(new NetlinkMessage(RTM_GETLINK, NetlinkMessage.NLM_F_REQUEST | NetlinkMessage.NLM_F_DUMP).IfInfo(), "links"))
+        {
+            if (type != RTM_NEWLINK) continue;
+            int index = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(4));
+            string name = "", kind = "", alias = "";
+            int master = 0;
+            foreach (var (t, v) in NetlinkMessage.Attributes(data, 16, data.Length))
+            {
+                if (t == IFLA_IFNAME) name = Encoding.UTF8.GetString(v).TrimEnd('\0');
+                else if (t == IFLA_IFALIAS) alias = Encoding.UTF8.GetString(v).TrimEnd('\0');
+                else if (t == IFLA_MASTER && v.Length >= 4) master = BinaryPrimitives.ReadInt32LittleEndian(v);
+                else if (t == IFLA_LINKINFO)
+                    foreach (var (it, iv) in NetlinkMessage.Attributes(v, 0, v.Length))
+                        if (it == IFLA_INFO_KIND) kind = Encoding.UTF8.GetString(iv).TrimEnd('\0');
+            }
+            links.Add(new LinkInfo(index, name, kind, alias, master));
+        }
+        return links;
+    }
+
+    /// <summary>`ip link set INDEX alias ALIAS` (IFLA_IFALIAS, at most 255 bytes): Berth marks the links it owns.</summary>
+    public void SetAlias(int index, string alias) =>
+        Do(new NetlinkMessage(RTM_NEWLINK, NetlinkMessage.NLM_F_REQUEST | NetlinkMessage.NLM_F_ACK).IfInfo(0, index).Attr(IFLA_IFALIAS, alias),
+            "set alias of link " + index);
+
+    /// <summary>`ip link add NAME type KIND` for kinds without parameters (dummy); the kernel says "not supported" for unknown kinds.</summary>
+    public void AddLink(string name, string kind)
+    {
+        Do(new NetlinkMessage(RTM_NEWLINK, NetlinkMessage.NLM_F_REQUEST | NetlinkMessage.NLM_F_ACK | NetlinkMessage.NLM_F_CREATE | NetlinkMessage.NLM_F_EXCL)
+            .IfInfo().Attr(IFLA_IFNAME, name).BeginNest(IFLA_LINKINFO).Attr(IFLA_INFO_KIND, kind).EndNest(), $"add {kind} link {name}");
+    }
+
+    /// <summary>`ip link add link PARENT name NAME type vlan id ID` (802.1q; needs the kernel's 8021q).</summary>
+    public void AddVlan(string name, int parentIndex, ushort vlanId)
+    {
+        var id = new byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(id, vlanId);
+        Do(new NetlinkMessage(RTM_NEWLINK, NetlinkMessage.NLM_F_REQUEST | NetlinkMessage.NLM_F_ACK | NetlinkMessage.NLM_F_CREATE | NetlinkMessage.NLM_F_EXCL)
+            .IfInfo().Attr(IFLA_IFNAME, name).AttrU32(IFLA_LINK, (uint)parentIndex)
+            .BeginNest(IFLA_LINKINFO).Attr(IFLA_INFO_KIND, "vlan").BeginNest(IFLA_INFO_DATA).Attr(IFLA_VLAN_ID, id).EndNest().EndNest(),
+            $"add vlan link {name}");
+    }
+
+    /// <summary>
+    /// `ip link add link PARENT name NAME [netns NS] address MAC type macvlan mode MODE`: a macvlan interface on
+    /// <paramref name="parentIndex"/> (a link of this socket's namespace), made directly in the namespace
+    /// <paramref name="netnsFd"/> when it is not -1.
+    /// </summary>
+    public void AddMacvlan(string name, int parentIndex, uint mode, int netnsFd, byte[]? mac, int mtu)
+    {
+        var m = new NetlinkMessage(RTM_NEWLINK, NetlinkMessage.NLM_F_REQUEST | NetlinkMessage.NLM_F_ACK | NetlinkMessage.NLM_F_CREATE | NetlinkMessage.NLM_F_EXCL)
+            .IfInfo().Attr(IFLA_IFNAME, name).AttrU32(IFLA_LINK, (uint)parentIndex);
+        if (netnsFd >= 0) m.AttrU32(IFLA_NET_NS_FD, (uint)netnsFd);
+        if (mac is not null) m.Attr(IFLA_ADDRESS, mac);
+        if (mtu > 0) m.AttrU32(IFLA_MTU, (uint)mtu);
+        m.BeginNest(IFLA_LINKINFO).Attr(IFLA_INFO_KIND, "macvlan").BeginNest(IFLA_INFO_DATA).AttrU32(IFLA_MACVLAN_MODE, mode).EndNest().EndNest();
+        Do(m, "add macvlan " + name);
+    }
+
     /// <summary>`ip link add NAME type bridge` (with an MTU when not 0).</summary>
     public void AddBridge(string name, int mtu)
     {
@@ -190,3 +255,6 @@ public sealed unsafe class RtNetlink : IDisposable
             .Attr(RTA_GATEWAY, gateway.GetAddressBytes()).AttrU32(RTA_OIF, (uint)index), "add default route via " + gateway);
     }
 }
+
+/// <summary>A link as <see cref="RtNetlink.LinkDetails"/> reports it.</summary>
+public readonly record struct LinkInfo(int Index, string Name, string Kind, string Alias, int Master);

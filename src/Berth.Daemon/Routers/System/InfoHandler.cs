@@ -16,7 +16,7 @@ public static class InfoHandler
             Images = counts.Images,
             Driver = "overlay2",
             DriverStatus = [["Backing Filesystem", "extfs"], ["Supports d_type", "true"], ["Native Overlay Diff", "true"], ["userxattr", "false"]],
-            Plugins = new PluginsInfo { Volume = ["local"], Network = ["bridge", "host", "null"], Log = ["json-file"] },
+            Plugins = new PluginsInfo { Volume = ["local"], Network = ["bridge", "host", "macvlan", "null"], Log = ["json-file"] },
             MemoryLimit = true,
             SwapLimit = true,
             CpuCfsPeriod = true,
