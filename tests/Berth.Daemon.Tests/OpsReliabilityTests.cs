@@ -266,8 +266,14 @@ public sealed class OpsReliabilityTests(DaemonFixture fx) : IClassFixture<Daemon
         var id = Ok("run", "-d", "--name", "pending-restart", "--restart", "always", "busybox", "false").Trim();
         try
         {
-            WaitFor(() => Inspect(id, "{{.RestartCount}} {{.State.Restarting}}") is var s && int.Parse(s.Split(' ')[0]) >= 5 && s.EndsWith("true"),
-                TimeSpan.FromSeconds(30), "a pending restart after 5");
+            string last = "";
+            var end = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!((last = Inspect(id, "{{.RestartCount}} {{.State.Restarting}} {{.State.Status}} {{.State.ExitCode}} {{.State.Error}}"))
+                       is var s && int.Parse(s.Split(' ')[0]) >= 5 && s.Split(' ')[1] == "true"))
+            {
+                Assert.True(DateTime.UtcNow < end, $"timed out waiting for a pending restart after 5; last seen (count restarting status exit error): {last}\n{fx.LogTail}");
+                Thread.Sleep(100);
+            }
             int before = int.Parse(Inspect(id, "{{.RestartCount}}"));
             var crashAt = DateTimeOffset.UtcNow;
             fx.Crash(); // kill -9, then a new berthd over the same roots
