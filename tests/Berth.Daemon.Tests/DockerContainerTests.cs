@@ -10,6 +10,31 @@ public sealed class DaemonFixture : IDisposable
     /// <summary>A daemon with extra berthd flags.</summary>
     public static DaemonFixture With(params string[] extra) => new(extra);
 
+    /// <summary>The real docker CLI against this daemon.</summary>
+    public (int Code, string Stdout, string Stderr) Docker(params string[] args) => DockerCli.Run(Dir.Socket, Dir.Path, args);
+
+    /// <summary><see cref="Docker"/> that must exit 0 (else the failure names the command, its output and the daemon's log).</summary>
+    public string Ok(params string[] args)
+    {
+        var (code, stdout, stderr) = Docker(args);
+        Assert.True(code == 0, $"docker {string.Join(' ', args)} exited {code}: {stdout}{stderr}\n{LogTail}");
+        return stdout;
+    }
+
+    /// <summary>docker inspect -f FORMAT, trimmed.</summary>
+    public string Inspect(string name, string format) => Ok("inspect", "-f", format, name).Trim();
+
+    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds or <paramref name="timeout"/> passes.</summary>
+    public void WaitFor(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var end = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < end, $"timed out waiting for {what}\n{LogTail}");
+            Thread.Sleep(100);
+        }
+    }
+
     private DaemonFixture(string[] extra)
     {
         _extra = extra;

@@ -4,28 +4,12 @@ namespace Berth.Daemon.Tests;
 /// container, State.Health in inspect, ps's status and health filter, health_status events.</summary>
 public sealed class HealthcheckTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
 {
-    private (int Code, string Stdout, string Stderr) Docker(params string[] args) => DockerCli.Run(fx.Dir.Socket, fx.Dir.Path, args);
+    private (int Code, string Stdout, string Stderr) Docker(params string[] args) => fx.Docker(args);
+    private string Ok(params string[] args) => fx.Ok(args);
+    private string Inspect(string name, string format) => fx.Inspect(name, format);
+    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what) => fx.WaitFor(condition, timeout, what);
 
     private static string UntilNow() => (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1).ToString();
-
-    private string Ok(params string[] args)
-    {
-        var (code, stdout, stderr) = Docker(args);
-        Assert.True(code == 0, $"docker {string.Join(' ', args)} exited {code}: {stdout}{stderr}\n{fx.LogTail}");
-        return stdout;
-    }
-
-    private string Inspect(string name, string format) => Ok("inspect", "-f", format, name).Trim();
-
-    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var end = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < end, $"timed out waiting for {what}\n{fx.LogTail}");
-            Thread.Sleep(100);
-        }
-    }
 
     [Fact]
     public void PassingProbe_MakesItHealthy_WithLogPsColumnFilterAndEvent()

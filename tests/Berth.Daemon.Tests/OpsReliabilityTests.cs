@@ -14,26 +14,10 @@ namespace Berth.Daemon.Tests;
 /// </summary>
 public sealed class OpsReliabilityTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
 {
-    private (int Code, string Stdout, string Stderr) Docker(params string[] args) => DockerCli.Run(fx.Dir.Socket, fx.Dir.Path, args);
-
-    private string Ok(params string[] args)
-    {
-        var (code, stdout, stderr) = Docker(args);
-        Assert.True(code == 0, $"docker {string.Join(' ', args)} exited {code}: {stdout}{stderr}\nberthd:\n{fx.LogTail}");
-        return stdout;
-    }
-
-    private string Inspect(string name, string format) => Ok("inspect", "-f", format, name).Trim();
-
-    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var end = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < end, $"timed out waiting for {what}\n{fx.LogTail}");
-            Thread.Sleep(100);
-        }
-    }
+    private (int Code, string Stdout, string Stderr) Docker(params string[] args) => fx.Docker(args);
+    private string Ok(params string[] args) => fx.Ok(args);
+    private string Inspect(string name, string format) => fx.Inspect(name, format);
+    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what) => fx.WaitFor(condition, timeout, what);
 
     private static int Count(string dir) => Directory.Exists(dir) ? Directory.GetFileSystemEntries(dir).Length : 0;
 

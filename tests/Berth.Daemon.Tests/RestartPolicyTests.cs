@@ -6,30 +6,14 @@ namespace Berth.Daemon.Tests;
 /// a restart that berthd's crash interrupted.</summary>
 public sealed class RestartPolicyTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
 {
-    private (int Code, string Stdout, string Stderr) Docker(params string[] args) => DockerCli.Run(fx.Dir.Socket, fx.Dir.Path, args);
+    private (int Code, string Stdout, string Stderr) Docker(params string[] args) => fx.Docker(args);
+    private string Ok(params string[] args) => fx.Ok(args);
+    private string Inspect(string name, string format) => fx.Inspect(name, format);
+    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what) => fx.WaitFor(condition, timeout, what);
 
     /// <summary>An --until that takes every event so far: the CLI sends whole seconds (a "0s" would cut the
     /// current second off), so the next second, which the stream waits for.</summary>
     private static string UntilNow() => (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1).ToString();
-
-    private string Ok(params string[] args)
-    {
-        var (code, stdout, stderr) = Docker(args);
-        Assert.True(code == 0, $"docker {string.Join(' ', args)} exited {code}: {stdout}{stderr}\n{fx.LogTail}");
-        return stdout;
-    }
-
-    private string Inspect(string name, string format) => Ok("inspect", "-f", format, name).Trim();
-
-    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var end = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < end, $"timed out waiting for {what}\n{fx.LogTail}");
-            Thread.Sleep(100);
-        }
-    }
 
     [Fact]
     public void OnFailure_RestartsUpToTheMaximum_WithAGrowingDelay()
