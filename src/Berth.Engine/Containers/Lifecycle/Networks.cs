@@ -206,6 +206,7 @@ public sealed partial class ContainerManager
             if (s.RequestedIPv4 is not null && !n.UserIpam)
                 throw BerthException.Invalid("user specified IP address is supported only when connecting to networks with user configured subnets");
             s.NetworkID = n.Id;
+            bool wasEmbedded = EtcFiles.UsesEmbeddedDns(c);
             if (c.State.Running)
             {
                 _networks.ConnectRunning(c.Id, c.Name, n.Name, s, c.Networks.Count, c.Config.Hostname);
@@ -213,6 +214,8 @@ public sealed partial class ContainerManager
             }
             c.Networks[n.Name] = s;
             Store.Save(c);
+            // A running container sees its new address in /etc/hosts and, on its first user network, the embedded DNS.
+            if (c.State.Running) EtcFiles.Connected(Store.DirectoryOf(c.Id), c, s.IPAddress, wasEmbedded);
         }
         finally
         {
@@ -241,9 +244,12 @@ public sealed partial class ContainerManager
                 throw BerthException.Invalid("container cannot be disconnected from host network or connected to host network");
             if (!c.Networks.ContainsKey(n.Name))
                 throw new BerthException(ErrorKind.Forbidden, $"container {c.Id} is not connected to network {n.Name}");
+            bool wasEmbedded = EtcFiles.UsesEmbeddedDns(c);
+            var ip = c.Networks[n.Name].IPAddress;
             if (c.State.Running) _networks.DisconnectRunning(c.Id, n.Id);
             c.Networks.Remove(n.Name);
             Store.Save(c);
+            if (c.State.Running) EtcFiles.Disconnected(Store.DirectoryOf(c.Id), c, ip, wasEmbedded);
         }
         finally
         {
