@@ -164,6 +164,11 @@ public sealed partial class ContainerManager
         return sandbox;
     }
 
+    /// <summary>container:X: X's record (X's /etc/hosts, resolv.conf and hostname are the container's too, as in
+    /// Docker); null for the other modes. Called after <see cref="AttachNetworks"/>, which checked that X runs.</summary>
+    private ContainerRecord? NetworkPeerOf(ContainerRecord c) =>
+        IsContainerMode(c.HostConfig.NetworkMode) ? Store.Get(c.HostConfig.NetworkMode["container:".Length..]) : null;
+
     /// <summary>Where the container's embedded DNS forwards: its --dns servers, else the host's resolvers.</summary>
     private static IReadOnlyList<System.Net.IPEndPoint> DnsUpstreamsOf(ContainerRecord c) =>
         Networking.Dns.DnsUpstreams.For(c.HostConfig.Dns);
