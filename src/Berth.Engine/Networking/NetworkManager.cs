@@ -126,6 +126,7 @@ public sealed partial class NetworkManager : IDisposable
                     TryQuiet(() => DriverOf(n).Leave(n, ep, null));
                     n.Endpoints.Remove(ep.Id);
                 }
+                ClearFlows(stale);
                 if (stale.Count > 0) Save(n);
                 foreach (var ep in n.Endpoints.Values) HoldAgain(ep); // running containers keep their published ports
                 if (n.Predefined && n.Driver == "bridge" && n.Endpoints.Count == 0) ReaddressDefault(n);
