@@ -37,22 +37,37 @@ public sealed class BerthdProcess : IDisposable
     public static BerthdProcess Start(params string[] args) => StartWithEnv(null, args);
 
     /// <summary>berthd with extra environment variables (e.g. TMPDIR).</summary>
-    public static BerthdProcess StartWithEnv(IDictionary<string, string>? env, params string[] args)
+    public static BerthdProcess StartWithEnv(IDictionary<string, string>? env, params string[] args) => StartWrapped([], env, args);
+
+    /// <summary>berthd run through <paramref name="wrapper"/> (a command that execs it, e.g. nsenter --net=PATH).</summary>
+    private static BerthdProcess StartWrapped(string[] wrapper, IDictionary<string, string>? env, string[] args)
     {
         var (file, prefix) = Command();
-        var psi = new ProcessStartInfo(file)
+        var psi = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in prefix.Concat(args)) psi.ArgumentList.Add(a);
+        string[] lead = wrapper.Length > 0 ? [.. wrapper[1..], file] : [];
+        foreach (string a in lead.Concat(prefix).Concat(args)) psi.ArgumentList.Add(a);
         if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         return new BerthdProcess(Process.Start(psi)!);
     }
 
     /// <summary>Starts a daemon on the test directory's socket and roots and waits until it accepts.</summary>
     public static BerthdProcess StartIn(TempDir dir, params string[] extra) => StartIn(dir, null, extra);
+
+    /// <summary>A daemon on the test directory's socket and roots inside the network namespace at <paramref name="netnsPath"/>
+    /// (nsenter --net, which execs berthd: the same pid). Its bridges, veths and rules are that namespace's.</summary>
+    public static BerthdProcess StartInNetns(TempDir dir, string netnsPath, params string[] extra)
+    {
+        BerthdProcess p = StartWrapped(["nsenter", "--net=" + netnsPath], null, [
+            "-H", "unix://" + dir.Socket, "--data-root", dir.DataRoot, "--exec-root", dir.ExecRoot,
+            "--pidfile", dir.PidFile, "--config-file", Path.Combine(dir.Path, "no-daemon.json"), .. extra]);
+        p.WaitForSocket(dir.Socket);
+        return p;
+    }
 
     public static BerthdProcess StartIn(TempDir dir, IDictionary<string, string>? env, params string[] extra)
     {

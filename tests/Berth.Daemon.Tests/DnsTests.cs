@@ -230,6 +230,65 @@ public sealed class DnsTests(DaemonFixture fx) : IClassFixture<DaemonFixture>
     }
 
     [Fact]
+    public void ConnectToAFirstUserNetwork_RewritesResolvConfAndHosts_DisconnectGivesTheHostsBack()
+    {
+        using var up = new TestUpstreamDns(new() { ["outside.test"] = "192.0.2.11" });
+        var net = Unique("dnc");
+        var (srv, c) = (Unique("srv"), Unique("late"));
+        Ok("network", "create", net);
+        try
+        {
+            Ok("run", "-d", "--name", srv, "--dns", up.Address, "--network", net, "busybox", "sh", "-c", "while true; do echo srv | nc -l -p 8080; done");
+            // On the default bridge: the host-derived resolv.conf (its --dns server), no embedded DNS.
+            Run(c, up.Address, "--hostname", "lateh");
+            var inode = Ok("exec", c, "stat", "-c", "%i", "/etc/hosts").Trim();
+            Assert.Contains($"nameserver {up.Address}\n", Ok("exec", c, "cat", "/etc/resolv.conf"));
+
+            Ok("network", "connect", net, c);
+            var ip = Ip(c, net);
+            var resolv = Ok("exec", c, "cat", "/etc/resolv.conf");
+            Assert.Contains("nameserver 127.0.0.11\n", resolv);
+            Assert.Contains("ndots:0", resolv);
+            Assert.DoesNotContain(up.Address, resolv);
+            var hosts = Ok("exec", c, "cat", "/etc/hosts");
+            Assert.Contains($"{ip}\tlateh\n", hosts);
+            Assert.Contains($"{Ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", c).Trim()}\tlateh\n", hosts); // the bridge's line stays
+            Assert.Equal(inode, Ok("exec", c, "stat", "-c", "%i", "/etc/hosts").Trim()); // written in place, as the bind mount needs
+            // The names of the network resolve, through busybox's resolver (nslookup and nc), and the rest is forwarded.
+            var (code, addrs, text) = Lookup(c, srv);
+            Assert.True(code == 0, text);
+            Assert.Equal([Ip(srv, net)], addrs);
+            Assert.Equal("srv\n", Ok("exec", c, "sh", "-c", $"nc -w 2 {srv} 8080 </dev/null"));
+            Assert.Equal(["192.0.2.11"], Lookup(c, "outside.test").Addrs);
+
+            // A second user network: nothing to rewrite in resolv.conf; its address in hosts.
+            var net2 = Unique("dnc");
+            Ok("network", "create", net2);
+            try
+            {
+                Ok("network", "connect", net2, c);
+                Assert.Contains($"{Ip(c, net2)}\tlateh\n", Ok("exec", c, "cat", "/etc/hosts"));
+                Ok("network", "disconnect", net2, c);
+            }
+            finally { Docker("network", "rm", net2); }
+            Assert.Contains("nameserver 127.0.0.11\n", Ok("exec", c, "cat", "/etc/resolv.conf"));
+
+            // Back to the default bridge only: the host-derived resolv.conf again, the address's line gone.
+            Ok("network", "disconnect", net, c);
+            resolv = Ok("exec", c, "cat", "/etc/resolv.conf");
+            Assert.Contains($"nameserver {up.Address}\n", resolv);
+            Assert.DoesNotContain("127.0.0.11", resolv);
+            Assert.DoesNotContain($"{ip}\t", Ok("exec", c, "cat", "/etc/hosts"));
+            Assert.NotEqual(0, Lookup(c, srv).Code);
+        }
+        finally
+        {
+            Docker("rm", "-f", srv, c);
+            Docker("network", "rm", net);
+        }
+    }
+
+    [Fact]
     public void EtcFiles_HostGatewayHostnameAndDomainname()
     {
         var gw = Ok("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "bridge").Trim();

@@ -58,6 +58,51 @@ public sealed class NetworkLeakTests(ITestOutputHelper output)
 
     private static string Id(string body) => JsonDocument.Parse(body).RootElement.GetProperty("Id").GetString()!;
 
+    /// <summary>The host's connection tracking entries (conntrack -L, Debian's conntrack: scripts/deps.sh) with a
+    /// container address of <paramref name="subnets"/> in either direction: flows and NAT state of containers. The
+    /// gateways are the host's own addresses on the bridges (their IGMP reports stay while the bridge does).</summary>
+    private static List<string> Flows(IEnumerable<string> subnets, IEnumerable<string> gateways)
+    {
+        var cidrs = subnets.Select(s => Cidr.TryParse(s) ?? throw new ArgumentException(s)).ToList();
+        var gws = gateways.Select(Ipam.Parse).ToHashSet();
+        var (code, stdout, stderr) = Run.Command("conntrack", ["-L", "-f", "ipv4"]);
+        Assert.True(code == 0, $"conntrack -L (scripts/deps.sh installs conntrack): {code} {stderr}");
+        return stdout.Split('\n').Where(l => Regex.Matches(l, @"(?:src|dst)=(\d+\.\d+\.\d+\.\d+)")
+            .Any(m => Ipam.TryParse(m.Groups[1].Value) is uint ip && !gws.Contains(ip) && cidrs.Any(c => c.Contains(ip)))).ToList();
+    }
+
+    private static string Subnet(TempDir dir, string net) => Ok(dir, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", net).Trim();
+
+    private static string Gateway(TempDir dir, string net) => Ok(dir, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", net).Trim();
+
+    /// <summary>
+    /// A container's flows in the host's conntrack table (ICMP to its gateway, a UDP datagram DNATed to its
+    /// published port) go with its endpoint, before its address can be given again (dockerd's
+    /// clearEndpointConnections): the ICMP entry would stay 30 s and the UDP one, with its NAT mapping, as long
+    /// as datagrams keep coming.
+    /// </summary>
+    [Fact]
+    public void ARemovedContainersFlowsAndNatStateAreGoneFromConntrack()
+    {
+        using var dir = new TempDir();
+        using var d = BerthdProcess.StartIn(dir);
+        Ok(dir, "network", "create", "ct-a");
+        var (subnet, gw) = (Subnet(dir, "ct-a"), Gateway(dir, "ct-a"));
+        var port = 20000 + Random.Shared.Next(0, 9000);
+        var c = Ok(dir, "run", "-d", "--network", "ct-a", "-p", $"127.0.0.1:{port}:53/udp", "busybox", "sleep", "300").Trim();
+        var ip = Ok(dir, "inspect", "-f", "{{(index .NetworkSettings.Networks \"ct-a\").IPAddress}}", c).Trim();
+        Ok(dir, "exec", c, "ping", "-c", "1", "-W", "2", gw);
+        using (var u = new System.Net.Sockets.UdpClient())
+            u.Send([1, 2, 3], 3, "127.0.0.1", port);
+        var seen = Flows([subnet], [gw]);
+        output.WriteLine(string.Join('\n', seen));
+        Assert.Contains(seen, l => l.StartsWith("icmp", StringComparison.Ordinal) && l.Contains($"src={ip} "));
+        Assert.Contains(seen, l => l.StartsWith("udp", StringComparison.Ordinal) && l.Contains($"dport={port} ") && l.Contains($"src={ip} "));
+        Ok(dir, "rm", "-f", c);
+        Assert.Empty(Flows([subnet], [gw])); // at once: removed with the endpoint, not timed out
+        Ok(dir, "network", "rm", "ct-a");
+    }
+
     [Fact]
     public async Task KillMinus9InABurstOfStartsOnTwoNetworks_RestartBringsEveryCountBack()
     {
@@ -158,6 +203,8 @@ public sealed class NetworkLeakTests(ITestOutputHelper output)
         Ok(dir, "run", "--rm", "busybox", "true"); // the default bridge made
         var baseline = Census.Of(dir);
         Assert.Equal(4, baseline.Bridges);
+        var subnets = nets.Select(net => Subnet(dir, net)).ToList();
+        var gateways = nets.Select(net => Gateway(dir, net)).ToList();
 
         var api = EngineCalls.Client(dir.Socket);
         var sw = Stopwatch.StartNew();
@@ -168,12 +215,15 @@ public sealed class NetworkLeakTests(ITestOutputHelper output)
             while ((i = Interlocked.Increment(ref next)) <= cycles)
             {
                 var net = nets[i % nets.Length];
+                // A flow in the host's conntrack table per container (ICMP to its gateway), gone with it.
                 var (s, body) = await api.CallAsync("POST", "/v1.41/containers/create",
-                    $$$"""{"Image":"busybox","Cmd":["true"],"HostConfig":{"NetworkMode":"{{{net}}}"}}""");
+                    $$$"""{"Image":"busybox","Cmd":["ping","-c","1","-W","1","{{{gateways[i % nets.Length]}}}"],"HostConfig":{"NetworkMode":"{{{net}}}"}}""");
                 Assert.True((int)s == 201, body);
                 var id = Id(body);
                 (s, body) = await api.CallAsync("POST", $"/v1.41/containers/{id}/start");
                 Assert.True((int)s == 204, body);
+                (s, body) = await api.CallAsync("POST", $"/v1.41/containers/{id}/wait");
+                Assert.True((int)s == 200, body);
                 (s, body) = await api.CallAsync("DELETE", $"/v1.41/containers/{id}?force=1");
                 Assert.True((int)s == 204, body);
             }
@@ -182,6 +232,7 @@ public sealed class NetworkLeakTests(ITestOutputHelper output)
         output.WriteLine($"{cycles} cycles in {sw.Elapsed.TotalSeconds:F1} s");
         Assert.Equal(baseline, WaitFor(dir, c => c.Veths == 0 && c.Sandboxes == 0));
         Assert.Empty(Ok(dir, "ps", "-aq"));
+        Assert.Empty(Flows(subnets, gateways)); // the ICMP entries (30 s timeout) of the last cycles included
     }
 
     [Fact]

@@ -196,6 +196,50 @@ public sealed class NetworkTests(DaemonFixture fx) : IClassFixture<DaemonFixture
     }
 
     [Fact]
+    public void ContainerMode_SeesTheOthersHostsResolvConfAndHostname()
+    {
+        var (net, owner) = (Unique("nc"), Unique("own"));
+        Ok("network", "create", net);
+        try
+        {
+            Ok("run", "-d", "--name", owner, "--network", net, "--hostname", "ownerh", "--domainname", "example.test",
+                "--add-host", "extra.test:10.9.8.7", "--dns-search", "search.test", "busybox", "sleep", "120");
+            const string show = "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; hostname; cat /etc/hostname";
+            var mine = Ok("exec", owner, "sh", "-c", show);
+            Assert.Contains("10.9.8.7\textra.test\n", mine);
+            Assert.Contains("nameserver 127.0.0.11\n", mine);
+            Assert.EndsWith("---\nownerh\nownerh\n", mine);
+            // The joiner sees the owner's files and name, not its own (Docker's initializeNetworkingPaths).
+            Assert.Equal(mine, In(owner, "sh", "-c", show));
+            Assert.Equal("ownerh example.test\n", In(owner, "sh", "-c", "echo $HOSTNAME $(cat /proc/sys/kernel/domainname)"));
+            var joiner = Unique("jn");
+            Ok("run", "-d", "--name", joiner, "--network", "container:" + owner, "busybox", "sleep", "120");
+            try
+            {
+                Assert.Equal("ownerh", Ok("inspect", "-f", "{{.Config.Hostname}}", joiner).Trim());
+                Assert.Equal("example.test", Ok("inspect", "-f", "{{.Config.Domainname}}", joiner).Trim());
+                // The same files: a change to the owner's (a network connect adds its address) shows in the joiner.
+                var net2 = Unique("nc");
+                Ok("network", "create", net2);
+                try
+                {
+                    Ok("network", "connect", net2, owner);
+                    Assert.Contains($"{Ip(owner, net2)}\townerh.example.test ownerh\n", Ok("exec", joiner, "cat", "/etc/hosts"));
+                    Ok("network", "disconnect", net2, owner);
+                }
+                finally { Docker("network", "rm", net2); }
+                Assert.Equal(mine, Ok("exec", joiner, "sh", "-c", show));
+            }
+            finally { Docker("rm", "-f", joiner); }
+        }
+        finally
+        {
+            Docker("rm", "-f", owner);
+            Docker("network", "rm", net);
+        }
+    }
+
+    [Fact]
     public void NetworkApi_ListFiltersErrorsAndPrune()
     {
         var ls = Ok("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}");

@@ -53,11 +53,60 @@ public static class EtcFiles
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
         AddExtraHosts(sb, c, hostGateway);
         // The container's own addresses with its hostname (dockerd: "IP\tHOSTNAME"), one per network.
+        foreach (var s in c.Networks.Values)
+            if (s.IPAddress != "") sb.Append(HostsLine(c, s.IPAddress));
+        return sb.ToString();
+    }
+
+    /// <summary>The line of one of the container's addresses in its /etc/hosts: "IP\tHOSTNAME" (with the
+    /// domain: "IP\tHOSTNAME.DOMAIN HOSTNAME"), as dockerd writes it.</summary>
+    private static string HostsLine(ContainerRecord c, string ip)
+    {
         var name = c.Config.Hostname;
         if (!string.IsNullOrEmpty(c.Config.Domainname)) name = $"{name}.{c.Config.Domainname} {name}";
-        foreach (var s in c.Networks.Values)
-            if (s.IPAddress != "") sb.Append(s.IPAddress).Append('\t').Append(name).Append('\n');
-        return sb.ToString();
+        return $"{ip}\t{name}\n";
+    }
+
+    /// <summary>
+    /// After `network connect` of a running container: the new address's line appended to its /etc/hosts, and,
+    /// when this is its first user-defined network (<paramref name="wasEmbedded"/> false, now true), its
+    /// resolv.conf rewritten to the embedded DNS, as dockerd's sandbox does (rebuildDNS when the resolver
+    /// starts). Both IN PLACE: the files are bind-mounted into the container (and into container:X joiners),
+    /// a rename would not be seen there. The rest of /etc/hosts (what a process in the container wrote) stays.
+    /// </summary>
+    public static void Connected(string dir, ContainerRecord c, string ip, bool wasEmbedded)
+    {
+        if (ip != "") EditHosts(dir, lines => [.. lines, HostsLine(c, ip).TrimEnd('\n')]);
+        if (!wasEmbedded && UsesEmbeddedDns(c)) WriteInPlace(Path.Combine(dir, "resolv.conf"), ResolvConf(c));
+    }
+
+    /// <summary>After `network disconnect` of a running container: the lines of the address it had there removed
+    /// from /etc/hosts; when no user-defined network is left, resolv.conf is the host-derived one again (its
+    /// embedded DNS stopped). In place, as <see cref="Connected"/>.</summary>
+    public static void Disconnected(string dir, ContainerRecord c, string ip, bool wasEmbedded)
+    {
+        if (ip != "") EditHosts(dir, lines => [.. lines.Where(l => l.Split((char[])[' ', '\t'], 2)[0] != ip)]);
+        if (wasEmbedded && !UsesEmbeddedDns(c)) WriteInPlace(Path.Combine(dir, "resolv.conf"), ResolvConf(c));
+    }
+
+    private static void EditHosts(string dir, Func<List<string>, List<string>> edit)
+    {
+        var path = Path.Combine(dir, "hosts");
+        List<string> lines;
+        try { lines = [.. File.ReadAllText(path).Split('\n')]; }
+        catch (FileNotFoundException) { return; }
+        if (lines.Count > 0 && lines[^1] == "") lines.RemoveAt(lines.Count - 1);
+        var edited = edit(lines);
+        WriteInPlace(path, edited.Count == 0 ? "" : string.Join('\n', edited) + "\n");
+    }
+
+    /// <summary>Truncates and writes the file (the same inode, which a bind mount shows), not a rename.</summary>
+    private static void WriteInPlace(string path, string content)
+    {
+        using var f = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite);
+        var bytes = Encoding.UTF8.GetBytes(content);
+        f.SetLength(0);
+        f.Write(bytes);
     }
 
     // --add-host HOST:IP, as dockerd writes them: "IP\tHOST"; host-gateway is the host's address on the default bridge.
@@ -96,11 +145,13 @@ public static class EtcFiles
         return sb.ToString();
     }
 
-    /// <summary>Whether the container is on a user-defined network (the predefined ones are bridge, host and none).</summary>
+    /// <summary>Whether the container is on a user-defined network (the predefined ones are bridge, host and none),
+    /// whether it started there or was connected to one later (dockerd: the first endpoint that needs the resolver
+    /// starts it, a container of the default bridge connected to a user network included).</summary>
     public static bool UsesEmbeddedDns(ContainerRecord c)
     {
         var mode = c.HostConfig.NetworkMode;
-        if (mode is "host" or "none" or "bridge" or "default" or "" || mode.StartsWith("container:", StringComparison.Ordinal)) return false;
+        if (mode is "host" or "none" || mode.StartsWith("container:", StringComparison.Ordinal)) return false;
         return c.Networks.Keys.Any(k => k is not ("bridge" or "host" or "none"));
     }
 

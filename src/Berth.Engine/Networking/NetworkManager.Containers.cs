@@ -104,9 +104,11 @@ public sealed partial class NetworkManager
     private void DetachLocked(string containerId)
     {
         bool hadPorts = false;
+        var released = new List<EndpointRecord>();
         foreach (var n in _networks.Values)
         {
             var mine = n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList();
+            released.AddRange(mine);
             foreach (var ep in mine)
             {
                 hadPorts |= ep.Ports.Count > 0;
@@ -120,6 +122,7 @@ public sealed partial class NetworkManager
         RebuildDnsLocked();
         ReleaseHolds(containerId);
         if (hadPorts) ApplyRules(); // the published ports' rules go with the endpoint
+        ClearFlows(released);
         if (_sandboxes.Remove(containerId, out var s)) s.Dispose();
         var path = SandboxPath(containerId);
         if (File.Exists(path)) NetNamespace.Remove(path);
@@ -151,7 +154,8 @@ public sealed partial class NetworkManager
         {
             var n = Find(network) ?? throw BerthException.NotFound($"network {network} not found");
             bool hadPorts = false;
-            foreach (var ep in n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList())
+            var released = n.Endpoints.Values.Where(e => e.ContainerId == containerId).ToList();
+            foreach (var ep in released)
             {
                 hadPorts |= ep.Ports.Count > 0;
                 DriverOf(n).Leave(n, ep, _sandboxes.GetValueOrDefault(containerId) ?? OpenSandbox(containerId));
@@ -167,7 +171,20 @@ public sealed partial class NetworkManager
             }
             RebuildDnsLocked();
             if (!_dns.Knows(containerId)) StopResolverLocked(containerId);
+            ClearFlows(released);
         }
+    }
+
+    /// <summary>
+    /// The connection tracking flows (and their NAT state) of released addresses deleted from the host's table,
+    /// as dockerd's clearEndpointConnections: before the address can be handed out again, so that the next
+    /// container given it inherits no mapping (a UDP flow to a published port DNATed to the old one, a TIME_WAIT
+    /// entry). Synchronous (under the lock, before IPAM can give the address again): one ctnetlink dump.
+    /// </summary>
+    private static void ClearFlows(IEnumerable<EndpointRecord> released)
+    {
+        var ips = released.Where(e => e.HostIfName != "").Select(e => Ipam.TryParse(e.IPAddress)).OfType<uint>().ToHashSet();
+        if (ips.Count > 0) TryQuiet(() => CtNetlink.DeleteFlowsOf(ips));
     }
 
     /// <summary>The sandbox of a running container found again (after a daemon restart); null when it has none.</summary>

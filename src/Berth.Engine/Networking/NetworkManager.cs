@@ -22,6 +22,7 @@ public sealed partial class NetworkManager : IDisposable
     private readonly Dictionary<string, Sandbox> _sandboxes = new(StringComparer.Ordinal);
     private readonly RtNetlink _host;
     private readonly NftRules _nft;
+    private readonly DockerUserRules _dockerUser;
     private readonly Dictionary<string, INetworkDriver> _drivers;
     /// <summary>Networks whose plumbing (bridge, rules) this daemon has made: a bridge is made when a user
     /// network is created or when the first container joins the default one, not at every daemon start.</summary>
@@ -47,6 +48,7 @@ public sealed partial class NetworkManager : IDisposable
         Owner = NetworkOwnership.OwnerOf(execRoot);
         _host = RtNetlink.Open();
         _nft = new NftRules(defaultBridge == "berth0" ? "berth" : "berth-" + defaultBridge) { Owner = Owner };
+        _dockerUser = new DockerUserRules(Owner);
         _drivers = new(StringComparer.Ordinal)
         {
             ["bridge"] = new BridgeDriver(_host, Owner), ["macvlan"] = new MacvlanDriver(_host, Owner),
@@ -126,6 +128,7 @@ public sealed partial class NetworkManager : IDisposable
                     TryQuiet(() => DriverOf(n).Leave(n, ep, null));
                     n.Endpoints.Remove(ep.Id);
                 }
+                ClearFlows(stale);
                 if (stale.Count > 0) Save(n);
                 foreach (var ep in n.Endpoints.Values) HoldAgain(ep); // running containers keep their published ports
                 if (n.Predefined && n.Driver == "bridge" && n.Endpoints.Count == 0) ReaddressDefault(n);
@@ -243,6 +246,8 @@ public sealed partial class NetworkManager : IDisposable
         var active = _networks.Values.Where(n => _plumbed.Contains(n.Id)).ToList();
         if (active.Any(n => n.Driver == "bridge")) _nft.Apply(active);
         else TryQuiet(_nft.Delete);
+        // Docker's FORWARD policy DROP on the same host: our bridges let through its DOCKER-USER chain.
+        TryQuiet(() => _dockerUser.Sync(active.Where(n => n.Driver == "bridge" && n.BridgeName != "").Select(n => n.BridgeName)));
     }
 
     /// <summary>
@@ -257,6 +262,7 @@ public sealed partial class NetworkManager : IDisposable
             foreach (var n in _networks.Values.Where(n => _plumbed.Contains(n.Id))) TryQuiet(() => DriverOf(n).DeleteNetwork(n));
             _plumbed.Clear();
             TryQuiet(_nft.Delete);
+            TryQuiet(() => _dockerUser.Sync([]));
         }
     }
 
@@ -267,6 +273,7 @@ public sealed partial class NetworkManager : IDisposable
         {
             foreach (var n in _networks.Values) TryQuiet(() => DriverOf(n).DeleteNetwork(n));
             TryQuiet(_nft.Delete);
+            TryQuiet(() => _dockerUser.Sync([]));
         }
     }
 

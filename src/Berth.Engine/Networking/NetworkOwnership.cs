@@ -17,6 +17,7 @@ namespace Berth.Engine.Networking;
 /// - anyone may delete the plumbing of a daemon whose exec root no longer exists (<see cref="RemoveOrphans"/>: a
 ///   test daemon killed and its directory removed): no daemon can run without its exec root;
 /// - a test fixture deletes everything of a daemon it killed (<see cref="RemoveAllOf"/>).
+/// Its rules in Docker's DOCKER-USER chain carry the same mark as an iptables comment (<see cref="DockerUserRules"/>).
 /// </summary>
 public static partial class NetworkOwnership
 {
@@ -51,6 +52,11 @@ public static partial class NetworkOwnership
             removed.AddRange(DeleteLinks(nl, l => l.Alias == owner || (l.Name == defaultBridge && defaultBridge != "berth0" && l.Kind == "bridge")));
         var table = TableFor(execRoot);
         if (Nft(["list", "tables"]).Contains($"table ip {table}\n", StringComparison.Ordinal) && DeleteTable(table)) removed.Add("table " + table);
+        if (DockerUserRules.Owners().Contains(owner))
+        {
+            DockerUserRules.RemoveAllOf(owner);
+            removed.Add(DockerUserRules.Chain + " rules");
+        }
         return removed;
     }
 
@@ -68,6 +74,11 @@ public static partial class NetworkOwnership
             var table = m.Groups[1].Value;
             var comment = CommentLine().Match(Nft(["list", "table", "ip", table]));
             if (comment.Success && Orphan(comment.Groups[1].Value) && DeleteTable(table)) removed.Add("table " + table);
+        }
+        foreach (var owner in DockerUserRules.Owners().Where(Orphan))
+        {
+            DockerUserRules.RemoveAllOf(owner);
+            removed.Add($"{DockerUserRules.Chain} rules of {owner}");
         }
         return removed;
     }

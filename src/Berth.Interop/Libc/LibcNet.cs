@@ -5,7 +5,7 @@ namespace Berth.Interop;
 /// <summary>Sockets and namespaces for networking: netlink sockets, setns(2), unshare(2).</summary>
 public static unsafe partial class Libc
 {
-    public const int AF_NETLINK = 16, AF_BRIDGE = 7, AF_INET = 2, SOCK_RAW = 3, NETLINK_ROUTE = 0;
+    public const int AF_NETLINK = 16, AF_BRIDGE = 7, AF_INET = 2, SOCK_RAW = 3, NETLINK_ROUTE = 0, NETLINK_NETFILTER = 12;
     public const int SOL_SOCKET = 1, SO_RCVBUF = 8, SO_SNDBUF = 7;
 
     [LibraryImport(L, SetLastError = true)]

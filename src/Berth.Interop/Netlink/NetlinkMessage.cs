@@ -47,6 +47,13 @@ public sealed class NetlinkMessage
         return this;
     }
 
+    /// <summary>struct nfgenmsg (nfnetlink): family, version (NFNETLINK_V0), res_id.</summary>
+    public NetlinkMessage NfGen(byte family)
+    {
+        Grow(4)[0] = family;
+        return this;
+    }
+
     /// <summary>struct ifaddrmsg: family, prefix length, flags, scope, index.</summary>
     public NetlinkMessage IfAddr(byte family, byte prefixLen, int index, byte scope = 0)
     {

@@ -31,9 +31,13 @@ public sealed unsafe class RtNetlink : IDisposable
     private RtNetlink(int fd) => _fd = fd;
 
     /// <summary>A socket in the calling thread's network namespace.</summary>
-    public static RtNetlink Open()
+    public static RtNetlink Open() => Open(Libc.NETLINK_ROUTE);
+
+    /// <summary>A netlink socket of another protocol (NETLINK_NETFILTER for <see cref="CtNetlink"/>): the same
+    /// request/reply exchange.</summary>
+    internal static RtNetlink Open(int protocol)
     {
-        int fd = Libc.Check(Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, Libc.NETLINK_ROUTE), "socket", "netlink");
+        int fd = Libc.Check(Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, protocol), "socket", "netlink");
         return new RtNetlink(fd);
     }
 
@@ -44,7 +48,7 @@ public sealed unsafe class RtNetlink : IDisposable
     }
 
     /// <summary>Sends <paramref name="m"/> and collects the replies until the ack (or the dump's end).</summary>
-    private List<(ushort Type, byte[] Data)> Exchange(NetlinkMessage m, string what)
+    internal List<(ushort Type, byte[] Data)> Exchange(NetlinkMessage m, string what)
     {
         var msg = m.Finish(++_seq);
         fixed (byte* p = msg)

@@ -164,6 +164,11 @@ public sealed partial class ContainerManager
         return sandbox;
     }
 
+    /// <summary>container:X: X's record (X's /etc/hosts, resolv.conf and hostname are the container's too, as in
+    /// Docker); null for the other modes. Called after <see cref="AttachNetworks"/>, which checked that X runs.</summary>
+    private ContainerRecord? NetworkPeerOf(ContainerRecord c) =>
+        IsContainerMode(c.HostConfig.NetworkMode) ? Store.Get(c.HostConfig.NetworkMode["container:".Length..]) : null;
+
     /// <summary>Where the container's embedded DNS forwards: its --dns servers, else the host's resolvers.</summary>
     private static IReadOnlyList<System.Net.IPEndPoint> DnsUpstreamsOf(ContainerRecord c) =>
         Networking.Dns.DnsUpstreams.For(c.HostConfig.Dns);
@@ -206,6 +211,7 @@ public sealed partial class ContainerManager
             if (s.RequestedIPv4 is not null && !n.UserIpam)
                 throw BerthException.Invalid("user specified IP address is supported only when connecting to networks with user configured subnets");
             s.NetworkID = n.Id;
+            bool wasEmbedded = EtcFiles.UsesEmbeddedDns(c);
             if (c.State.Running)
             {
                 _networks.ConnectRunning(c.Id, c.Name, n.Name, s, c.Networks.Count, c.Config.Hostname);
@@ -213,6 +219,8 @@ public sealed partial class ContainerManager
             }
             c.Networks[n.Name] = s;
             Store.Save(c);
+            // A running container sees its new address in /etc/hosts and, on its first user network, the embedded DNS.
+            if (c.State.Running) EtcFiles.Connected(Store.DirectoryOf(c.Id), c, s.IPAddress, wasEmbedded);
         }
         finally
         {
@@ -241,9 +249,12 @@ public sealed partial class ContainerManager
                 throw BerthException.Invalid("container cannot be disconnected from host network or connected to host network");
             if (!c.Networks.ContainsKey(n.Name))
                 throw new BerthException(ErrorKind.Forbidden, $"container {c.Id} is not connected to network {n.Name}");
+            bool wasEmbedded = EtcFiles.UsesEmbeddedDns(c);
+            var ip = c.Networks[n.Name].IPAddress;
             if (c.State.Running) _networks.DisconnectRunning(c.Id, n.Id);
             c.Networks.Remove(n.Name);
             Store.Save(c);
+            if (c.State.Running) EtcFiles.Disconnected(Store.DirectoryOf(c.Id), c, ip, wasEmbedded);
         }
         finally
         {

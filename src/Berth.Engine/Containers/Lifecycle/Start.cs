@@ -46,13 +46,21 @@ public sealed partial class ContainerManager
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
                 var netns = AttachNetworks(c);
+                // container:X shares X's /etc/hosts, resolv.conf and hostname (dockerd's initializeNetworkingPaths).
+                var peer = NetworkPeerOf(c);
+                if (peer is not null)
+                {
+                    c.Config.Hostname = peer.Config.Hostname;
+                    c.Config.Domainname = peer.Config.Domainname;
+                }
                 if (c.HostConfig.LogConfig.Type != "none") _ = Berth.Engine.Logs.LogOptions.AtStart(c, c.ImageRef); // its errors before anything is made
                 var namespaces = NamespacesAtStart(c, mounts);
-                var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts, netns, namespaces), new ImageDefaults(),
+                var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(peer?.Id ?? c.Id), mounts, netns, namespaces), new ImageDefaults(),
                     _options.CgroupV2);
                 if (c.HostConfig.Init == true) WithInit(spec);
-                if (netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
-                else EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
+                // (container:X: the files are X's, written by X.)
+                if (peer is null && netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
+                else if (peer is null) EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
                 // A runtime container left by an earlier run that was not deleted (a crash between its exit and
