@@ -35,7 +35,7 @@ if [ $short = 1 ]; then
 else
   EXEC_RUNS=30; N=50; STATS_RUNS=5; STREAM_S=60; LOG_MIB=1024; LOG_READS=3
 fi
-W=/tmp/berth-bench-ops
+W=${W:-/tmp/berth-bench-ops}
 source bench/lib.sh
 
 echo "# $(date -u +%F) $(nproc) cores, kernel $(uname -r), $($D version --format 'Docker {{.Server.Version}}'), berthd $($B version --format '{{.Server.Version}}')$([ $short = 1 ] && echo ', SHORT mode (smoke check: small counts, noisy)')"

@@ -479,14 +479,14 @@ int main(int argc, char **argv)
 	}
 	int rp[2];
 	if (pipe2(rp, O_CLOEXEC) < 0) { perror("berth-monitor: pipe"); return 1; }
+	/* One fork: the child, in a session of its own, is the monitor (it never opens a terminal: a
+	 * pty master comes over the console socket), reparented when this process exits after the
+	 * report. A second fork (the classic daemon's) would cost a process hop before every start. */
 	pid_t p = fork();
 	if (p < 0) { perror("berth-monitor: fork"); return 1; }
 	if (p == 0) {
 		close(rp[0]);
 		if (setsid() < 0) _exit(1);
-		pid_t q = fork();
-		if (q < 0) _exit(1);
-		if (q > 0) _exit(0);
 		report_fd = rp[1];
 		monitor_main();
 		_exit(0);
@@ -501,9 +501,9 @@ int main(int argc, char **argv)
 		n += (size_t)r;
 		if (n == sizeof buf - 1) break;
 	}
-	int st;
-	while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
-	if (n == 0) {
+	if (n == 0) { /* the monitor died before reporting: reap it */
+		int st;
+		while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
 		const char *e = "{\"error\":\"berth-monitor: monitor died before reporting\",\"exitCode\":125,\"errno\":0,\"syscall\":\"\",\"path\":\"\",\"kind\":\"other\"}\n";
 		write_all(1, e, strlen(e));
 		return 1;
