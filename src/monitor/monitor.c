@@ -92,6 +92,7 @@ int init_done, init_status, init_status_known;
 struct timespec init_exit_time;
 
 int report_fd = -1;
+int report_out = -1;
 static int runtime_created; /* the runtime's create succeeded: a failure after it must delete */
 
 unsigned char rbuf[RBUF_SIZE];
@@ -488,6 +489,7 @@ int main(int argc, char **argv)
 		close(rp[0]);
 		if (setsid() < 0) _exit(1);
 		report_fd = rp[1];
+		report_out = fcntl(1, F_DUPFD_CLOEXEC, 3);
 		monitor_main();
 		_exit(0);
 	}
@@ -508,7 +510,7 @@ int main(int argc, char **argv)
 		write_all(1, e, strlen(e));
 		return 1;
 	}
-	write_all(1, buf, n);
+	/* the monitor wrote the line to our stdout itself (report()) */
 	return strncmp(buf, "{\"pid\":", 7) == 0 ? 0 : 1;
 }
 
