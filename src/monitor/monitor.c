@@ -92,6 +92,7 @@ int init_done, init_status, init_status_known;
 struct timespec init_exit_time;
 
 int report_fd = -1;
+int report_out = -1;
 static int runtime_created; /* the runtime's create succeeded: a failure after it must delete */
 
 unsigned char rbuf[RBUF_SIZE];
@@ -479,15 +480,16 @@ int main(int argc, char **argv)
 	}
 	int rp[2];
 	if (pipe2(rp, O_CLOEXEC) < 0) { perror("berth-monitor: pipe"); return 1; }
+	/* One fork: the child, in a session of its own, is the monitor (it never opens a terminal: a
+	 * pty master comes over the console socket), reparented when this process exits after the
+	 * report. A second fork (the classic daemon's) would cost a process hop before every start. */
 	pid_t p = fork();
 	if (p < 0) { perror("berth-monitor: fork"); return 1; }
 	if (p == 0) {
 		close(rp[0]);
 		if (setsid() < 0) _exit(1);
-		pid_t q = fork();
-		if (q < 0) _exit(1);
-		if (q > 0) _exit(0);
 		report_fd = rp[1];
+		report_out = fcntl(1, F_DUPFD_CLOEXEC, 3);
 		monitor_main();
 		_exit(0);
 	}
@@ -501,14 +503,14 @@ int main(int argc, char **argv)
 		n += (size_t)r;
 		if (n == sizeof buf - 1) break;
 	}
-	int st;
-	while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
-	if (n == 0) {
+	if (n == 0) { /* the monitor died before reporting: reap it */
+		int st;
+		while (waitpid(p, &st, 0) < 0 && errno == EINTR) {}
 		const char *e = "{\"error\":\"berth-monitor: monitor died before reporting\",\"exitCode\":125,\"errno\":0,\"syscall\":\"\",\"path\":\"\",\"kind\":\"other\"}\n";
 		write_all(1, e, strlen(e));
 		return 1;
 	}
-	write_all(1, buf, n);
+	/* the monitor wrote the line to our stdout itself (report()) */
 	return strncmp(buf, "{\"pid\":", 7) == 0 ? 0 : 1;
 }
 

@@ -104,6 +104,7 @@ extern pid_t init_pid;                                      /* monitor.c */
 extern int init_done, init_status, init_status_known;
 extern struct timespec init_exit_time;
 extern int report_fd;                                       /* monitor.c */
+extern int report_out;                                      /* monitor.c: the caller's stdout */
 extern unsigned char rbuf[RBUF_SIZE];                       /* monitor.c: the one read buffer */
 extern struct stream s_out, s_err;                          /* io.c */
 extern struct tag t_stdin;

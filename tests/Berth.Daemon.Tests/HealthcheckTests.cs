@@ -87,6 +87,30 @@ public sealed class HealthcheckTests(DaemonFixture fx) : IClassFixture<DaemonFix
     }
 
     [Fact]
+    public void HangingProbe_LogEntryEndsAtTheTimeout_NotAfterTheOutputDrain()
+    {
+        // The probe hangs and leaves a child holding its output open: the monitor drains that output for 2 s after the
+        // kill. As dockerd, the entry ends when the probe is killed at the timeout (1 s), not after the drain (>= 3 s).
+        var id = Ok("run", "-d", "--name", "hc-hang1s", "--health-cmd", "sleep 1000 & sleep 1000", "--health-interval", "300ms",
+            "--health-timeout", "1s", "--health-retries", "1", "busybox", "sleep", "60").Trim();
+        try
+        {
+            WaitFor(() => Inspect(id, "{{.State.Health.Status}}") == "unhealthy", TimeSpan.FromSeconds(20), "unhealthy");
+            var f = Inspect(id, "{{with index .State.Health.Log 0}}{{.ExitCode}}|{{.Output}}|{{.Start.UnixNano}}|{{.End.UnixNano}}{{end}}").Split('|');
+            Assert.Equal("-1", f[0]);
+            Assert.Equal("Health check exceeded timeout (1s)", f[1]);
+            var took = TimeSpan.FromTicks((long.Parse(f[3]) - long.Parse(f[2])) / 100);
+            // At least the timeout; well below timeout + the 2 s drain (the slack is for a loaded machine).
+            Assert.True(took >= TimeSpan.FromMilliseconds(990) && took < TimeSpan.FromMilliseconds(2600),
+                $"the probe's entry took {took.TotalMilliseconds} ms (timeout 1 s)");
+        }
+        finally
+        {
+            Docker("rm", "-f", id);
+        }
+    }
+
+    [Fact]
     public void StartPeriod_FailuresDoNotCount()
     {
         var id = Ok("run", "-d", "--name", "hc-sp", "--health-cmd", "exit 1", "--health-interval", "200ms", "--health-retries", "1",

@@ -295,9 +295,9 @@ public sealed class OpsReliabilityTests(DaemonFixture fx) : IClassFixture<Daemon
                 Assert.Equal("-1", f[0]);
                 Assert.Equal("Health check exceeded timeout (400ms)", f[1]);
                 var took = TimeSpan.FromTicks((long.Parse(f[3]) - long.Parse(f[2])) / 100);
-                // Killed at 400 ms; as dockerd, the result waits for the exec's end, which the monitor records once the
-                // output is drained (here the orphaned child holds it: at most 2 s more).
-                Assert.True(took >= TimeSpan.FromMilliseconds(400) && took < TimeSpan.FromSeconds(5), $"a probe took {took.TotalMilliseconds} ms (timeout 400 ms)");
+                // Killed at 400 ms, and the entry ends then, as dockerd's: not after the 2 s the monitor drains the
+                // output the orphaned child holds (the slack is for a loaded machine).
+                Assert.True(took >= TimeSpan.FromMilliseconds(390) && took < TimeSpan.FromMilliseconds(2000), $"a probe took {took.TotalMilliseconds} ms (timeout 400 ms)");
             }
             // berthd keeps no exec of them: the container's list is empty between probes.
             Assert.DoesNotContain(",", Inspect(id, "{{json .ExecIDs}}"));

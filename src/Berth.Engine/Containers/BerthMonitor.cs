@@ -55,31 +55,74 @@ public sealed class BerthMonitor(string monitorPath) : IContainerMonitor
         }
         if (l.Tty) psi.ArgumentList.Add("--terminal");
         if (l.Stdin) psi.ArgumentList.Add("--stdin");
-        using var p = Process.Start(psi) ?? throw new BerthException(ErrorKind.System, "cannot start berth-monitor");
-        if (l.Spawn is not null)
+        var p = Process.Start(psi) ?? throw new BerthException(ErrorKind.System, "cannot start berth-monitor");
+        return await ResultAsync(p, l, ct);
+    }
+
+    /// <summary>The monitor's result line. A pid is returned at once: the launcher exits right after writing it and
+    /// is reaped in the background (awaiting its exit here cost a SIGCHLD round trip on every start and exec).</summary>
+    private static async Task<MonitorResult> ResultAsync(Process p, MonitorLaunch l, CancellationToken ct)
+    {
+        // Process.Dispose does not close streams read synchronously: the readers are disposed (else two pipes leak
+        // per start), here or, once a pid is reported, by ReapAsync.
+        var stdoutReader = p.StandardOutput;
+        var stderrReader = p.StandardError;
+        bool handedOff = false;
+        try
         {
-            // The monitor reads it to EOF before anything else (a pipe holds 64 KiB; a plan is a few KiB).
-            using var stdin = p.StandardInput;
-            try
+            if (l.Spawn is not null)
             {
-                await stdin.BaseStream.WriteAsync(l.Spawn, ct);
+                // The monitor reads it to EOF before anything else (a pipe holds 64 KiB; a plan is a few KiB).
+                using var stdin = p.StandardInput;
+                try
+                {
+                    await stdin.BaseStream.WriteAsync(l.Spawn, ct);
+                }
+                catch (IOException)
+                {
+                    // The monitor is gone: its result line says why.
+                }
             }
-            catch (IOException)
+            var line = await stdoutReader.ReadLineAsync(ct);
+            if (line is not null && line.StartsWith("{\"pid\":", StringComparison.Ordinal)
+                && JsonSerializer.Deserialize(line, MonitorJsonContext.Default.MonitorResult) is { } started)
             {
-                // The monitor is gone: its result line says why.
+                handedOff = true;
+                _ = ReapAsync(p, stdoutReader, stderrReader);
+                return started;
+            }
+            var stderr = await stderrReader.ReadToEndAsync(ct);
+            await p.WaitForExitAsync(ct);
+            if (string.IsNullOrEmpty(line))
+                throw new BerthException(ErrorKind.System, $"berth-monitor failed (exit {p.ExitCode}): {stderr.Trim()}");
+            return JsonSerializer.Deserialize(line, MonitorJsonContext.Default.MonitorResult)
+                ?? throw new BerthException(ErrorKind.System, "berth-monitor: empty result");
+        }
+        finally
+        {
+            if (!handedOff)
+            {
+                stdoutReader.Dispose();
+                stderrReader.Dispose();
+                p.Dispose();
             }
         }
-        // Process.Dispose does not close streams read synchronously: the readers are disposed here (else two
-        // pipes leak per start).
-        using var stdoutReader = p.StandardOutput;
-        using var stderrReader = p.StandardError;
-        var line = await stdoutReader.ReadLineAsync(ct);
-        var stderr = await stderrReader.ReadToEndAsync(ct);
-        await p.WaitForExitAsync(ct);
-        if (string.IsNullOrEmpty(line))
-            throw new BerthException(ErrorKind.System, $"berth-monitor failed (exit {p.ExitCode}): {stderr.Trim()}");
-        return JsonSerializer.Deserialize(line, MonitorJsonContext.Default.MonitorResult)
-            ?? throw new BerthException(ErrorKind.System, "berth-monitor: empty result");
+    }
+
+    private static async Task ReapAsync(Process p, StreamReader stdout, StreamReader stderr)
+    {
+        try
+        {
+            await stderr.ReadToEndAsync();
+            await p.WaitForExitAsync();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException) { }
+        finally
+        {
+            stdout.Dispose();
+            stderr.Dispose();
+            p.Dispose();
+        }
     }
 
     public async Task<ExitInfo?> WaitExitAsync(string stateDir, CancellationToken ct)

@@ -10,10 +10,22 @@ public static class ExecFifo
     /// Lets the process waiting on <paramref name="fifoPath"/> exec: reads its byte. The byte, or the process's end
     /// (through a pidfd), are waited for together, no polling; a process that ended first is an error.
     /// </summary>
-    public static void Release(string fifoPath, int pid, ulong pidStartTime, int timeoutMs = 60_000)
+    public static void Release(string fifoPath, int pid, ulong pidStartTime, int timeoutMs = 60_000) =>
+        Release(Open(fifoPath), fifoPath, pid, pidStartTime, timeoutMs);
+
+    /// <summary>Opens the fifo's reading end (non-blocking). The process waiting in its open for writing goes on at
+    /// once (it writes its byte and execs), so a caller that waits for the byte elsewhere opens here, first, without
+    /// that hop (<see cref="Release(int, string, int, ulong, int)"/> takes the descriptor and closes it).</summary>
+    public static int Open(string fifoPath)
     {
         int fd = Libc.open(fifoPath, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC, 0);
         if (fd < 0) throw new ErrnoException(Libc.Errno, "open exec fifo", fifoPath);
+        return fd;
+    }
+
+    /// <summary><see cref="Release(string, int, ulong, int)"/> on a descriptor from <see cref="Open"/> (closed here).</summary>
+    public static void Release(int fd, string fifoPath, int pid, ulong pidStartTime, int timeoutMs = 60_000)
+    {
         int pidfd = ProcessExit.Open(pid);
         try
         {

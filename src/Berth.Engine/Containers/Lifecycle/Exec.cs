@@ -138,7 +138,9 @@ public sealed partial class ContainerManager : Backends.IExecBackend
                 await _monitor.ResizeAsync(dir, (int)h, (int)w);
             if (!detach) attach = await UnixSocket.ConnectAsync(BerthMonitor.AttachSocket(dir), ct);
             var startTime = Berth.Runtime.Lifecycle.ProcInfo.StartTime(result.Pid) ?? 0;
-            await Task.Run(() => ExecFifo.Release(fifo, result.Pid, startTime), ct);
+            // The open lets the process exec at once; its byte (or its end) is awaited on a pool thread.
+            int fifoFd = ExecFifo.Open(fifo);
+            await Task.Run(() => ExecFifo.Release(fifoFd, fifo, result.Pid, startTime), CancellationToken.None);
             lock (exec.Lock) exec.Running = true;
             Publish(c, "exec_start: " + string.Join(' ', cfg.Cmd), ("execID", exec.Id));
             exec.Started.TrySetResult();

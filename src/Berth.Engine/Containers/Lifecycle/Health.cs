@@ -112,12 +112,21 @@ public sealed partial class ContainerManager
             using var attach = session.Attach!;
             var output = new LimitedBuffer(HealthState.MaxOutputLen);
             var reading = ReadFramesAsync(attach, output);
-            var timedOut = await Task.WhenAny(session.Exited, Task.Delay(timeout, ct)) != session.Exited;
+            // As dockerd's timer, the timeout runs from the probe's creation (its start is part of it).
+            var left = entry.Start + timeout - DateTime.UtcNow;
+            var timedOut = !session.Exited.IsCompleted
+                && (left <= TimeSpan.Zero || await Task.WhenAny(session.Exited, Task.Delay(left, ct)) != session.Exited);
             if (timedOut)
             {
-                if (session.Exec.Pid > 0) Libc.kill(session.Exec.Pid, Libc.SIGKILL);
-                try { await session.Exited.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None); }
-                catch (TimeoutException) { }
+                // dockerd kills the exec's process and ends the entry then: it does not wait for the exec's end, which
+                // the monitor records only once the output is drained (a child of the probe may hold it for 2 s).
+                // The killed process's own end is awaited (no dying probes piling up), briefly.
+                int pid = session.Exec.Pid;
+                if (pid > 0 && !session.Exited.IsCompleted)
+                {
+                    Libc.kill(pid, Libc.SIGKILL);
+                    await Task.WhenAny(session.Exited, ProcessExit.WaitAsync(pid, TimeSpan.FromSeconds(1)));
+                }
                 return Done(entry, -1, $"Health check exceeded timeout ({HealthConfig.GoDuration(timeout)})");
             }
             // The output ends with the process (or with a child that keeps it open: not waited for long).
