@@ -168,4 +168,37 @@ public sealed class PullTests(DaemonFixture fx, PullTests.RegistryFixture reg) :
             Docker("rmi", name);
         }
     }
+
+    [Fact]
+    public void PullFromBasicAuthRegistry_UsesTheCliCredentials()
+    {
+        using var secured = new TestRegistry("alice", "s3cret");
+        TestImages.PushImage(secured, "test/private", "latest", oci: false, gzip: true, "amd64", "private\n");
+        var name = $"{secured.Host}/test/private";
+        var config = Path.Combine(fx.Dir.Path, "docker-config", "config.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(config)!);
+        var hadConfig = File.Exists(config) ? File.ReadAllText(config) : null;
+        try
+        {
+            var (code, stdout, stderr) = Docker("pull", name);
+            Assert.NotEqual(0, code);
+            Assert.Contains("no basic auth credentials", stdout + stderr);
+
+            var auth = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("alice:s3cret"));
+            File.WriteAllText(config, $"{{\"auths\":{{\"{secured.Host}\":{{\"auth\":\"{auth}\"}}}}}}");
+            Assert.Contains($"Status: Downloaded newer image for {name}:latest", Ok("pull", name));
+            Assert.Equal("private", Ok("run", "--rm", name, "cat", "/hello.txt").Trim());
+
+            File.WriteAllText(config, $"{{\"auths\":{{\"{secured.Host}\":{{\"auth\":\"{Convert.ToBase64String("alice:wrong"u8)}\"}}}}}}");
+            Docker("rmi", name);
+            (code, stdout, stderr) = Docker("pull", name);
+            Assert.NotEqual(0, code);
+            Assert.Contains("unauthorized", stdout + stderr);
+        }
+        finally
+        {
+            Docker("rmi", name);
+            if (hadConfig is null) File.Delete(config); else File.WriteAllText(config, hadConfig);
+        }
+    }
 }

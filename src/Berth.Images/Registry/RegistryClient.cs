@@ -151,7 +151,10 @@ public sealed class RegistryClient : IDisposable
     private async Task<AuthenticationHeaderValue?> Authorize(AuthenticationHeaderValue challenge, CancellationToken ct)
     {
         if (challenge.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
-            return _auth.HasCredentials && _authorization?.Scheme != "Basic" ? BasicAuth() : null;
+        {
+            if (!_auth.HasCredentials) throw new BerthException(ErrorKind.System, $"Get \"{BaseUri}\": no basic auth credentials");
+            return _authorization?.Scheme != "Basic" ? BasicAuth() : null;
+        }
         if (!challenge.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase)) return null;
         var p = ParseChallenge(challenge.Parameter ?? "");
         if (!p.TryGetValue("realm", out var realm)) return null;
@@ -165,10 +168,10 @@ public sealed class RegistryClient : IDisposable
         if (_auth.HasCredentials) req.Headers.Authorization = BasicAuth();
         using var resp = await _http.SendAsync(req, ct);
         if (!resp.IsSuccessStatusCode)
-            throw new BerthException(ErrorKind.Unauthorized, $"Get \"{uri.GetLeftPart(UriPartial.Path)}\": unauthorized: token server answered {(int)resp.StatusCode}");
+            throw new BerthException(ErrorKind.System, $"Get \"{uri.GetLeftPart(UriPartial.Path)}\": unauthorized: token server answered {(int)resp.StatusCode}");
         var token = JsonSerializer.Deserialize(await resp.Content.ReadAsByteArrayAsync(ct), RegistryJsonContext.Default.TokenResponse);
         var t = token?.Token ?? token?.AccessToken;
-        if (string.IsNullOrEmpty(t)) throw new BerthException(ErrorKind.Unauthorized, "the token server answered no token");
+        if (string.IsNullOrEmpty(t)) throw new BerthException(ErrorKind.System, "the token server answered no token");
         return new AuthenticationHeaderValue("Bearer", t);
     }
 

@@ -18,11 +18,22 @@ public sealed class TestRegistry : IDisposable
     private readonly StringBuilder _log = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    public TestRegistry()
+    /// <param name="user">With a user: basic auth (htpasswd, bcrypt) for every request, the pushes included.</param>
+    public TestRegistry(string? user = null, string? password = null)
     {
         Assert.True(File.Exists(Binary), "docker-registry is not installed (scripts/deps.sh)");
         Dir = Directory.CreateTempSubdirectory("berth-registry-").FullName;
         Port = FreePort();
+        string auth = "";
+        if (user is not null)
+        {
+            var (code, htpasswd, err) = Tests.Run.Command("/usr/bin/htpasswd", ["-Bbn", user, password!]);
+            Assert.True(code == 0, "htpasswd (apache2-utils): " + err);
+            File.WriteAllText(System.IO.Path.Combine(Dir, "htpasswd"), htpasswd.Trim() + "\n");
+            auth = $"auth:\n  htpasswd:\n    realm: berth-test\n    path: {System.IO.Path.Combine(Dir, "htpasswd")}\n";
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+                Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password)));
+        }
         File.WriteAllText(System.IO.Path.Combine(Dir, "config.yml"), $"""
             version: 0.1
             log:
@@ -36,7 +47,7 @@ public sealed class TestRegistry : IDisposable
                 enabled: true
             http:
               addr: 127.0.0.1:{Port}
-            """);
+            """ + "\n" + auth);
         var psi = new ProcessStartInfo(Binary, ["serve", System.IO.Path.Combine(Dir, "config.yml")])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
