@@ -29,10 +29,10 @@ public static class PullRoute
                 var id = await session.RunAsync(m => messages.Writer.TryWrite(m.ToBytes()), ctx.RequestAborted);
                 images.PullDone(session, id);
             }
-            catch (Exception e) when (e is BerthException or IOException or HttpRequestException or OperationCanceledException)
+            catch (Exception e)
             {
-                var text = e is BerthException ? e.Message : e is OperationCanceledException ? "context canceled" : e.Message;
-                messages.Writer.TryWrite(JsonMessage.Error(text));
+                // The 200 is sent: every failure (a registry's, a corrupt layer's, a bug's) ends the stream.
+                messages.Writer.TryWrite(JsonMessage.Error(e is OperationCanceledException ? "context canceled" : e.Message));
             }
             finally
             {
