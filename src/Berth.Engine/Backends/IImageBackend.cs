@@ -28,4 +28,12 @@ public interface IImageBackend : IImageResolver
     /// <summary>docker image prune (filters dangling, until, label, label!).</summary>
     ImagesPruneReport Prune(Berth.Api.FilterArgs filters) =>
         throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image prune is not implemented in Berth yet");
+
+    /// <summary>docker pull: fetches the manifest (errors here answer with a status code); the session then
+    /// streams the progress and registers the image.</summary>
+    Task<Berth.Images.Pull.PullSession> BeginPull(Berth.Images.Pull.PullRequest request, CancellationToken ct) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image pull is not implemented in Berth yet");
+
+    /// <summary>After a pull ran: the image event ("pull", name = the reference).</summary>
+    void PullDone(Berth.Images.Pull.PullSession session, string imageId) { }
 }

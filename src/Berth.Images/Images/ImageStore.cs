@@ -12,7 +12,7 @@ namespace Berth.Images;
 /// the image index in &lt;root&gt;/images/imagedb/sha256/&lt;hex&gt; and tags in &lt;root&gt;/images/repositories.json.
 /// An image's ID is the sha256 of its config blob.
 /// </summary>
-public sealed class ImageStore
+public sealed partial class ImageStore
 {
     private readonly Lock _lock = new();
     private readonly string _imagedb;
@@ -170,6 +170,7 @@ public sealed class ImageStore
                 {
                     Id = id.ToString(),
                     RepoTags = byImage.GetValueOrDefault(id.ToString()) ?? [],
+                    RepoDigests = RepoDigestsOf(id) is { Count: > 0 } digests ? digests : null,
                     Created = config.Created is { } c ? new DateTimeOffset(c.ToUniversalTime()).ToUnixTimeSeconds() : 0,
                     Size = size,
                     VirtualSize = size,
@@ -199,6 +200,7 @@ public sealed class ImageStore
             {
                 Id = id.ToString(),
                 RepoTags = TagsByImage(ReadRepositories()).GetValueOrDefault(id.ToString()) ?? [],
+                RepoDigests = RepoDigestsOf(id),
                 Comment = config.Comment ?? "",
                 Created = config.Created is { } c ? c.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture) : "",
                 Author = config.Author ?? "",
@@ -250,6 +252,7 @@ public sealed class ImageStore
                 ReadRepositories().Repositories.TryGetValue(reference.Name, out var repo) &&
                 repo.TryGetValue(tag, out var idString) && Digest.TryParse(idString, out var byTag) && ImageExists(byTag))
                 return byTag;
+            if (reference is { Digest: { } dg } && ResolveRepoDigest(reference, dg) is { } byDigest) return byDigest;
 
             // ID prefix (Docker: a name lookup first, then the ID prefix).
             var prefix = nameOrId.StartsWith("sha256:", StringComparison.Ordinal) ? nameOrId[7..] : nameOrId;
@@ -358,6 +361,7 @@ public sealed class ImageStore
         var rec = ReadRecord(id);
         File.Delete(Path.Combine(_imagedb, id.Hex));
         AtomicFile.FsyncDirectory(_imagedb);
+        RemoveRepoDigests(id);
         Content.Delete(id);
         items.Add(new ImageDeleteItem(null, id.ToString()));
         if (rec?.TopLayer is { } top)

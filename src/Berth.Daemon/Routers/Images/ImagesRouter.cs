@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Berth.Daemon.Routers.Images;
 
-/// <summary>Image routes over <see cref="IImageBackend"/>: list, inspect, import (docker import: POST /images/create?fromSrc=-), tag, remove, prune.</summary>
+/// <summary>Image routes over <see cref="IImageBackend"/>: list, inspect, import (docker import: POST /images/create?fromSrc=-), pull (fromImage: PullRoute), tag, remove, prune.</summary>
 public static class ImagesRouter
 {
     public static void Map(IEndpointRouteBuilder app, DaemonState state)
@@ -54,8 +54,8 @@ public static class ImagesRouter
         var q = ctx.Request.Query;
         if (q["fromSrc"].FirstOrDefault() is not { } src)
         {
-            var image = q["fromImage"].FirstOrDefault() ?? "";
-            throw new BerthException(ErrorKind.NotImplemented, $"image pull ({image}) is not implemented in Berth yet: import a rootfs with docker import, or use the built-in busybox image");
+            await PullRoute.Handle(ctx, images, q["fromImage"].FirstOrDefault() ?? throw BerthException.Invalid("fromImage or fromSrc must be given"));
+            return;
         }
         if (src != "-") throw new BerthException(ErrorKind.NotImplemented, "image import from a URL is not implemented in Berth yet: use fromSrc=- (docker import FILE)");
         var repo = q["repo"].FirstOrDefault();
