@@ -28,4 +28,13 @@ public interface IImageBackend : IImageResolver
     /// <summary>docker image prune (filters dangling, until, label, label!).</summary>
     ImagesPruneReport Prune(Berth.Api.FilterArgs filters) =>
         throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image prune is not implemented in Berth yet");
+
+    /// <summary>docker save: the images <paramref name="names"/> name as a docker-archive tar; the call
+    /// fails before anything is written (unknown names), the returned writer streams the archive.</summary>
+    Action<Stream> Save(IReadOnlyList<string> names) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image save is not implemented in Berth yet");
+
+    /// <summary>docker load: a docker-archive or OCI layout tar read (synchronously) from <paramref name="archive"/>.</summary>
+    void Load(Stream archive, Berth.Images.Archive.ILoadProgress progress) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image load is not implemented in Berth yet");
 }

@@ -12,7 +12,7 @@ namespace Berth.Images;
 /// the image index in &lt;root&gt;/images/imagedb/sha256/&lt;hex&gt; and tags in &lt;root&gt;/images/repositories.json.
 /// An image's ID is the sha256 of its config blob.
 /// </summary>
-public sealed class ImageStore
+public sealed partial class ImageStore
 {
     private readonly Lock _lock = new();
     private readonly string _imagedb;
