@@ -84,6 +84,11 @@ public sealed class DockerdSaveLoadTests(DaemonFixture fx) : IClassFixture<Daemo
             Assert.Equal("from-dockerd\n", fx.Ok("run", "--rm", "from-dockerd:1", "cat", "/marker"));
             Assert.NotEqual(0, fx.Docker("run", "--rm", "from-dockerd:1", "test", "-e", "/bin/ls").Code); // deleted stays deleted
 
+            // docker history: the same entries (dockerd knows the parent image, Berth shows <missing> as for any loaded image).
+            string[] hist = ["history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Comment}}", "from-dockerd:1"];
+            Assert.Equal(d.Ok(hist), fx.Ok(hist));
+            Assert.StartsWith(committed, fx.Ok("history", "-q", "--no-trunc", "from-dockerd:1"));
+
             // Berth saves the two-layer image again; its layer names and layer tars are dockerd's.
             var again = Path.Combine(fx.Dir.Path, "again.tar");
             fx.Ok("save", "-o", again, "from-dockerd:1");

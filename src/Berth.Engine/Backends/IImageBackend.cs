@@ -37,4 +37,8 @@ public interface IImageBackend : IImageResolver
     /// <summary>docker load: a docker-archive or OCI layout tar read (synchronously) from <paramref name="archive"/>.</summary>
     void Load(Stream archive, Berth.Images.Archive.ILoadProgress progress) =>
         throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image load is not implemented in Berth yet");
+
+    /// <summary>docker history: the config's history entries, newest first.</summary>
+    List<Berth.Api.Images.HistoryResponseItem> History(string nameOrId) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image history is not implemented in Berth yet");
 }

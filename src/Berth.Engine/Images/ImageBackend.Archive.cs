@@ -25,4 +25,6 @@ public sealed partial class ImageBackend
             Publish(id.ToString(), "load", name);
         }
     }
+
+    public List<Berth.Api.Images.HistoryResponseItem> History(string nameOrId) => Store.History(nameOrId);
 }

@@ -32,6 +32,11 @@ public static class ImagesRouter
             await HttpJson.Write(ctx, images.Inspect(rest[..^5]), ImagesApiJsonContext.Api.ImageInspect);
             return;
         }
+        if (HttpMethods.IsGet(method) && rest.EndsWith("/history", StringComparison.Ordinal))
+        {
+            await HttpJson.Write(ctx, images.History(rest[..^8]), ImagesApiJsonContext.Api.ListHistoryResponseItem);
+            return;
+        }
         if (HttpMethods.IsGet(method) && rest.EndsWith("/get", StringComparison.Ordinal))
         {
             await ImageArchiveRoutes.Save(ctx, images, [rest[..^4]]);
