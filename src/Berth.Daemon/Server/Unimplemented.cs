@@ -40,7 +40,6 @@ public static class Unimplemented
         new("GET", "/version", "system version"),
         new("GET", "/_ping", "system ping"),
         new("HEAD", "/_ping", "system ping head"),
-        new("POST", "/commit", "image commit"),
         new("GET", "/plugins", "plugin list"),
         new("GET", "/plugins/privileges", "get plugin privileges"),
         new("POST", "/plugins/pull", "plugin pull"),

@@ -41,4 +41,8 @@ public interface IImageBackend : IImageResolver
     /// <summary>docker history: the config's history entries, newest first.</summary>
     List<Berth.Api.Images.HistoryResponseItem> History(string nameOrId) =>
         throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image history is not implemented in Berth yet");
+
+    /// <summary>docker commit: the container's writable layer as a new image; its id.</summary>
+    string Commit(Containers.ContainerRecord container, string? repoTag, string? comment, string? author, IReadOnlyList<string> changes) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image commit is not implemented in Berth yet");
 }

@@ -46,7 +46,7 @@ internal static class LegacyV1
         if (parent is { } p) all.Add(("parent", JsonValue.Create(p.ToString())));
         var o = new JsonObject();
         foreach (var (k, v) in all.OrderBy(x => x.Key, StringComparer.Ordinal)) o[k] = v;
-        return Digest.Of(o.ToJsonString(Relaxed));
+        return Digest.Of(GoJson(o));
     }
 
     /// <summary>The layer's "json" file: id, parent, then the fields (Go's struct order).</summary>
@@ -55,8 +55,15 @@ internal static class LegacyV1
         var o = new JsonObject { ["id"] = id.Hex };
         if (parent is { } p) o["parent"] = p.Hex;
         foreach (var (k, v) in fields) o[k] = v?.DeepClone();
-        return System.Text.Encoding.UTF8.GetBytes(o.ToJsonString(Relaxed));
+        return System.Text.Encoding.UTF8.GetBytes(GoJson(o));
     }
+
+    /// <summary>JSON as Go's encoding/json writes it: '&lt;', '&gt;', '&amp;', U+2028 and U+2029 escaped, nothing else
+    /// (they only occur inside strings, so replacing them in the text is exact).</summary>
+    private static string GoJson(JsonNode o) => o.ToJsonString(Relaxed)
+        .Replace("<", "\\u003c", StringComparison.Ordinal).Replace(">", "\\u003e", StringComparison.Ordinal)
+        .Replace("&", "\\u0026", StringComparison.Ordinal).Replace("\u2028", "\\u2028", StringComparison.Ordinal)
+        .Replace("\u2029", "\\u2029", StringComparison.Ordinal);
 
     /// <summary>A container.Config as Go marshals it (api/types/container, Docker 20.10): every field, omitempty ones only when set.</summary>
     private static JsonObject GoContainerConfig(JsonObject? c)

@@ -19,6 +19,7 @@ public static class ImagesRouter
         app.MapPost("/images/prune", ctx =>
             HttpJson.Write(ctx, Backend().Prune(Berth.Api.FilterArgs.Parse(ctx.Request.Query["filters"].FirstOrDefault())), ImagesApiJsonContext.Api.ImagesPruneReport));
         ImageArchiveRoutes.Map(app, Backend);
+        CommitRoute.Map(app, state);
         // Names contain '/' and ':' (localhost:5000/a/b:tag): one catch-all route, the action is the last segment.
         app.MapMethods("/images/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete], ctx => Named(ctx, Backend()));
     }
