@@ -21,6 +21,13 @@ public static class CommitRoute
             string? repoTag = string.IsNullOrEmpty(repo) ? null : string.IsNullOrEmpty(tag) ? repo : $"{repo}:{tag}";
             bool pause = q["pause"].FirstOrDefault() is not ("0" or "false"); // dockerd: pause unless told not to
             var changes = q["changes"].Select(s => s ?? "").Where(s => s.Length > 0).ToList();
+            // The body is a container config to merge (docker CLI: none). Berth does not merge one: refused, never ignored.
+            using (var reader = new StreamReader(ctx.Request.Body))
+            {
+                var body = (await reader.ReadToEndAsync(ctx.RequestAborted)).Trim();
+                if (body.Length > 0 && body is not ("null" or "{}"))
+                    throw BerthException.Invalid("commit: a config in the request body is not supported by Berth: use changes (docker commit --change)");
+            }
             var c = containers.Get(name);
             bool paused = false;
             if (pause && c.State.Status == "running" && !c.State.Paused)
