@@ -178,7 +178,7 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
         var client = EngineCalls.Client(fx.Dir.Socket);
         var (status, _) = await client.CallAsync("GET", "/v1.41/no/such/thing");
         Assert.Equal(HttpStatusCode.NotFound, status);
-        (status, _) = await client.CallAsync("GET", "/v1.41/images/localhost:5000/ns/app:1/history");
+        (status, _) = await client.CallAsync("POST", "/v1.41/images/localhost:5000/ns/app:1/push");
         Assert.Equal(HttpStatusCode.NotImplemented, status);
     }
 }

@@ -100,6 +100,7 @@ public sealed class BuildCachePruneReport
 [JsonSerializable(typeof(List<ImageDeleteItem>))]
 [JsonSerializable(typeof(ImagesPruneReport))]
 [JsonSerializable(typeof(BuildCachePruneReport))]
+[JsonSerializable(typeof(List<HistoryResponseItem>))]
 public sealed partial class ImagesApiJsonContext : JsonSerializerContext
 {
     /// <summary>As <see cref="ApiJsonContext.Api"/>: Go's escaping ('+', '&lt;', non-ASCII left as they are).</summary>

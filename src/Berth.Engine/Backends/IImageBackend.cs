@@ -36,4 +36,21 @@ public interface IImageBackend : IImageResolver
 
     /// <summary>After a pull ran: the image event ("pull", name = the reference).</summary>
     void PullDone(Berth.Images.Pull.PullSession session, string imageId) { }
+
+    /// <summary>docker save: the images <paramref name="names"/> name as a docker-archive tar; the call
+    /// fails before anything is written (unknown names), the returned writer streams the archive.</summary>
+    Action<Stream> Save(IReadOnlyList<string> names) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image save is not implemented in Berth yet");
+
+    /// <summary>docker load: a docker-archive or OCI layout tar read (synchronously) from <paramref name="archive"/>.</summary>
+    void Load(Stream archive, Berth.Images.Archive.ILoadProgress progress) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image load is not implemented in Berth yet");
+
+    /// <summary>docker history: the config's history entries, newest first.</summary>
+    List<Berth.Api.Images.HistoryResponseItem> History(string nameOrId) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image history is not implemented in Berth yet");
+
+    /// <summary>docker commit: the container's writable layer as a new image; its id.</summary>
+    string Commit(Containers.ContainerRecord container, string? repoTag, string? comment, string? author, IReadOnlyList<string> changes) =>
+        throw new Core.BerthException(Core.ErrorKind.NotImplemented, "image commit is not implemented in Berth yet");
 }

@@ -22,7 +22,7 @@ public sealed class LayerInfo
 /// ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)) (OCI image spec).
 /// A layer holds a reference on its parent; it is deleted when its own count drops to zero.
 /// </summary>
-public sealed class LayerStore
+public sealed partial class LayerStore
 {
     private readonly Lock _lock = new();
     private readonly string _ingest;
@@ -82,7 +82,7 @@ public sealed class LayerStore
     /// returns its metadata with one reference taken for the caller. A layer whose ChainID already exists
     /// is not unpacked again: the existing one gains a reference.
     /// </summary>
-    public LayerInfo Register(Stream tar, Digest? parent)
+    public LayerInfo Register(Stream tar, Digest? parent, Digest? expectedDiffId = null)
     {
         if (parent is { } pc && !Exists(pc)) throw BerthException.NotFound($"parent layer {pc} does not exist");
         var tmp = Path.Combine(_ingest, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
@@ -90,7 +90,15 @@ public sealed class LayerStore
         Directory.CreateDirectory(tmpDiff);
         try
         {
-            var unpacked = LayerUnpacker.Unpack(tar, tmpDiff);
+            var splitPath = Path.Combine(tmp, TarSplit.FileName);
+            UnpackResult unpacked;
+            using (var split = new TarSplit.Recorder(splitPath))
+            {
+                unpacked = LayerUnpacker.Unpack(tar, tmpDiff, split);
+                split.Complete();
+            }
+            if (expectedDiffId is { } want && want != unpacked.DiffId)
+                throw BerthException.Invalid($"layer content does not match its diff id: expected {want}, got {unpacked.DiffId}");
             var chainId = ChainId(parent, unpacked.DiffId);
             lock (_lock)
             {
@@ -98,6 +106,7 @@ public sealed class LayerStore
                 {
                     existing.RefCount++;
                     Save(existing);
+                    AdoptTarSplit(chainId, splitPath); // a layer stored before tar-split was kept
                     return existing;
                 }
                 var info = new LayerInfo

@@ -25,9 +25,10 @@ public static class LayerUnpacker
     private const string OpaqueMarker = ".wh..wh..opq";
 
     /// <summary>Unpacks <paramref name="tar"/> into the existing, empty directory <paramref name="dest"/>.</summary>
-    public static UnpackResult Unpack(Stream tar, string dest)
+    /// <remarks><paramref name="split"/>, when given, records the tar's bytes (see <see cref="TarSplit"/>).</remarks>
+    public static UnpackResult Unpack(Stream tar, string dest, TarSplit.Recorder? split = null)
     {
-        using var hashing = new HashingStream(OpenDecompressed(tar));
+        using var hashing = new HashingStream(OpenDecompressed(tar)) { Split = split };
         bool root = Libc.geteuid() == 0;
         int rootFd = Libc.Check(Libc.openat(Libc.AT_FDCWD, dest, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open", dest);
         long size = 0;
@@ -75,7 +76,9 @@ public static class LayerUnpacker
                             break;
                         case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                             RemoveExisting(parent, name);
+                            split?.BeginFile(string.Join('/', parts));
                             size += WriteFile(parent, name, entry);
+                            split?.EndFile();
                             break;
                         case TarEntryType.SymbolicLink:
                             RemoveExisting(parent, name);
@@ -219,6 +222,8 @@ public static class LayerUnpacker
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
+        public TarSplit.Recorder? Split { get; init; }
+
         public Digest Digest() => Images.Digest.FromHash(_hash.GetHashAndReset());
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -227,6 +232,7 @@ public static class LayerUnpacker
         {
             int n = inner.Read(buffer);
             _hash.AppendData(buffer[..n]);
+            Split?.Append(buffer[..n]);
             return n;
         }
 

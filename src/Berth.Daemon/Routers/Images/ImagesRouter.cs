@@ -18,6 +18,8 @@ public static class ImagesRouter
         app.MapPost("/images/create", ctx => Create(ctx, Backend()));
         app.MapPost("/images/prune", ctx =>
             HttpJson.Write(ctx, Backend().Prune(Berth.Api.FilterArgs.Parse(ctx.Request.Query["filters"].FirstOrDefault())), ImagesApiJsonContext.Api.ImagesPruneReport));
+        ImageArchiveRoutes.Map(app, Backend);
+        CommitRoute.Map(app, state);
         // Names contain '/' and ':' (localhost:5000/a/b:tag): one catch-all route, the action is the last segment.
         app.MapMethods("/images/{**rest}", [HttpMethods.Get, HttpMethods.Post, HttpMethods.Delete], ctx => Named(ctx, Backend()));
     }
@@ -29,6 +31,16 @@ public static class ImagesRouter
         if (HttpMethods.IsGet(method) && rest.EndsWith("/json", StringComparison.Ordinal))
         {
             await HttpJson.Write(ctx, images.Inspect(rest[..^5]), ImagesApiJsonContext.Api.ImageInspect);
+            return;
+        }
+        if (HttpMethods.IsGet(method) && rest.EndsWith("/history", StringComparison.Ordinal))
+        {
+            await HttpJson.Write(ctx, images.History(rest[..^8]), ImagesApiJsonContext.Api.ListHistoryResponseItem);
+            return;
+        }
+        if (HttpMethods.IsGet(method) && rest.EndsWith("/get", StringComparison.Ordinal))
+        {
+            await ImageArchiveRoutes.Save(ctx, images, [rest[..^4]]);
             return;
         }
         if (HttpMethods.IsPost(method) && rest.EndsWith("/tag", StringComparison.Ordinal))
