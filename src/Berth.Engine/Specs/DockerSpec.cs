@@ -288,13 +288,16 @@ public static class DockerSpec
     private static List<Mount> Mounts(ContainerSpecInput c, Spec spec)
     {
         var shm = c.ShmSize > 0 ? c.ShmSize : 64L * 1024 * 1024;
+        // --privileged: /sys and the cgroup mount read-write (moby's WithMounts clears their "ro").
+        string[] sysOptions = c.Privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"];
+        string[] cgroupOptions = c.Privileged ? ["nosuid", "noexec", "nodev"] : ["ro", "nosuid", "noexec", "nodev"];
         var defaults = new List<Mount>
         {
             new() { Destination = "/proc", Type = "proc", Source = "proc", Options = ["nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] },
             new() { Destination = "/dev/pts", Type = "devpts", Source = "devpts", Options = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
-            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = ["nosuid", "noexec", "nodev", "ro"] },
-            new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = ["ro", "nosuid", "noexec", "nodev"] },
+            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = [.. sysOptions] },
+            new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = [.. cgroupOptions] },
             new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = ["nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={shm}"] },
         };
@@ -348,8 +351,25 @@ public static class DockerSpec
     {
         var devices = new List<LinuxDevice>();
         var rules = spec.Linux!.Resources!.Devices!;
-        foreach (var d in c.Devices ?? []) DeviceSpec.AddMapping(d, devices, rules);
-        foreach (var r in c.DeviceCgroupRules ?? []) rules.Add(DeviceSpec.Rule(r));
+        if (c.Privileged)
+        {
+            // moby's WithDevices: every node of the host's /dev, a --device only where it names another path in
+            // the container (its permissions ignored), the cgroup allowing every device; no --device-cgroup-rule.
+            devices.AddRange(DeviceSpec.HostDevices());
+            foreach (var d in c.Devices ?? [])
+            {
+                if (d.PathInContainer.Length == 0 || d.PathInContainer == d.PathOnHost) continue;
+                DeviceSpec.AddMapping(new Berth.Api.Containers.DeviceMapping
+                    { PathOnHost = d.PathOnHost, PathInContainer = d.PathInContainer, CgroupPermissions = "rwm" }, devices, []);
+            }
+            rules.Clear();
+            rules.Add(new LinuxDeviceCgroup { Allow = true, Access = "rwm" });
+        }
+        else
+        {
+            foreach (var d in c.Devices ?? []) DeviceSpec.AddMapping(d, devices, rules);
+            foreach (var r in c.DeviceCgroupRules ?? []) rules.Add(DeviceSpec.Rule(r));
+        }
         if (devices.Count > 0) spec.Linux.Devices = devices;
     }
 
