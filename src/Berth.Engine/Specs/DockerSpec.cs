@@ -199,8 +199,7 @@ public static class DockerSpec
                 Namespaces = NamespaceSpec.Build(c, cgroupV2),
                 MaskedPaths = c.Privileged ? [] : [.. c.MaskedPaths ?? MaskedPaths],
                 ReadonlyPaths = c.Privileged ? [] : [.. c.ReadonlyPaths ?? ReadonlyPaths],
-                // moby: filepath.Join(parent, id) under the cgroupfs driver.
-                CgroupsPath = string.IsNullOrEmpty(c.CgroupParent) ? "/berth/" + c.Id : c.CgroupParent.TrimEnd('/') + "/" + c.Id,
+                CgroupsPath = CgroupsPath(c.CgroupParent, c.Id),
                 Resources = Resources(c, resolveUser),
                 Sysctl = c.Sysctls?.ToDictionary(kv => kv.Key, kv => kv.Value),
             },
@@ -211,6 +210,26 @@ public static class DockerSpec
             spec.Linux.Seccomp = c.SeccompProfile is { } profile
                 ? DockerSeccompProfile.ToOci(profile, caps, KernelReleaseOnce.Value) : DefaultSeccomp(caps);
         return spec;
+    }
+
+    /// <summary>
+    /// moby's filepath.Join(parent, id) under the cgroupfs driver, as runc then cleans it (CleanPath): ".." never
+    /// climbs above the start, so a relative parent stays under the daemon's own cgroup ("../x" is "x"); "/" is the
+    /// root of each hierarchy. Any other character (':' too) is part of a directory name.
+    /// </summary>
+    public static string CgroupsPath(string? parent, string id)
+    {
+        if (string.IsNullOrEmpty(parent)) return "/berth/" + id;
+        var parts = new List<string>();
+        foreach (var part in parent.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == ".") continue;
+            if (part == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
+            parts.Add(part);
+        }
+        parts.Add(id);
+        var path = string.Join('/', parts);
+        return parent.StartsWith('/') ? "/" + path : path;
     }
 
     private static List<string> Capabilities(ContainerSpecInput c)
