@@ -37,8 +37,10 @@ public static class CgroupPaths
     }
 
     /// <summary>Whether the path looks like systemd's "slice:prefix:name".</summary>
+    /// <remarks>Never with a '/': a slice, prefix or unit name has none, so "a:b:c/ID" (a cgroupfs parent with colons,
+    /// as dockerd allows) is a cgroupfs path.</remarks>
     public static bool IsSystemdStyle(string cgroupsPath) =>
-        !cgroupsPath.StartsWith('/') && cgroupsPath.Count(c => c == ':') == 2;
+        !cgroupsPath.Contains('/') && cgroupsPath.Count(c => c == ':') == 2;
 
     /// <summary>Maps "slice:prefix:name" onto the cgroupfs path systemd would use.</summary>
     public static string FromSystemd(string cgroupsPath)

@@ -16,7 +16,11 @@ public sealed class CgroupWriteException : BerthException
         Path = path;
         Value = value;
         Errno = errno;
+        Detail = detail;
     }
+
+    /// <summary>What the writer found out about the failure (e.g. the memory usage that a lower limit could not reclaim).</summary>
+    public string? Detail { get; }
 
     public string Controller { get; }
     public string Path { get; }

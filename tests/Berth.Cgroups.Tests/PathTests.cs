@@ -15,6 +15,8 @@ public class PathTests
     [InlineData(":berth:abc", "abc", "/system.slice/berth-abc.scope")]
     [InlineData("-.slice:p:n", "n", "/p-n.scope")]
     [InlineData("machine.slice::sub.slice", "n", "/machine.slice/sub.slice")]
+    [InlineData("a:b:c/n", "n", "a:b:c/n")] // with a '/': a cgroupfs path whose names hold colons (a --cgroup-parent)
+    [InlineData("/a:b/n", "n", "/a:b/n")]
     public void Normalize(string? input, string id, string expected) =>
         Assert.Equal(expected, CgroupPaths.Normalize(input, id));
 

@@ -182,6 +182,32 @@ public sealed class IsolationFlagsTests(DaemonFixture fx) : IClassFixture<Daemon
     }
 
     [Fact]
+    public void CgroupParent_ColonsAndDotDotAsDockerdsCgroupfsDriver()
+    {
+        // dockerd 20.10 (cgroupfs): "a:b:c" is a directory name; "../x" cannot climb above the daemon's own cgroup.
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var controller = V2 ? "" : "pids";
+        try
+        {
+            foreach (var (parent, dirName) in new[] { ("nsflags-c:o:l-" + tag, "nsflags-c:o:l-" + tag), ("../nsflags-up-" + tag, "nsflags-up-" + tag) })
+            {
+                var id = Ok("run", "-d", "--cgroup-parent", parent, "--cgroupns", "host", "--pids-limit", "34", "busybox", "sleep", "300").Trim();
+                var expected = OwnCgroup(controller).TrimEnd('/') + "/" + dirName + "/" + id;
+                Assert.Contains(Ok("exec", id, "cat", "/proc/self/cgroup").Split('\n'), l => l.EndsWith(":" + expected, StringComparison.Ordinal));
+                Assert.Equal("34", File.ReadAllText(Path.Combine(HostDir(V2 ? "" : "pids", expected), "pids.max")).Trim());
+                Assert.Equal(parent + "\n", Ok("inspect", "-f", "{{.HostConfig.CgroupParent}}", id));
+                Ok("rm", "-f", id);
+            }
+        }
+        finally
+        {
+            foreach (var root in V2 ? ["/sys/fs/cgroup"] : Directory.GetDirectories("/sys/fs/cgroup"))
+                foreach (var dir in Directory.EnumerateDirectories(root, "nsflags-*-" + tag, SearchOption.AllDirectories).ToList())
+                    try { Directory.Delete(dir); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
     public void GroupAdd_NumbersAndNames()
     {
         // busybox's /etc/group: root (0) and nobody (65534).

@@ -82,19 +82,72 @@ public sealed class ResourceFlagsTests : IClassFixture<DaemonFixture>, IDisposab
     }
 
     [Fact]
-    public void DeviceErrorsAreDockers()
+    public void PrivilegedGetsEveryHostDeviceAndAnAllowAllDeviceCgroup()
+    {
+        // Without --privileged the host's loop device is not there.
+        var (code, _, _) = Docker("run", "--rm", "busybox", "test", "-e", _loop);
+        Assert.NotEqual(0, code);
+
+        var (stdout, _) = Ok("run", "--rm", "--privileged", "busybox", "sh", "-c",
+            $"ls -l {_loop}; head -c 512 {_loop} | wc -c; ls -l /dev/ptmx; test -e /dev/null && echo null; "
+            + "grep Seccomp: /proc/self/status; "
+            + "awk '$2 == \"/sys\" {print $4}' /proc/mounts | cut -d, -f1; "
+            + "(cat /sys/fs/cgroup/devices/devices.list 2>/dev/null || echo no-v1-devices)");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("brw-------", lines[0]); // the host's node: type, numbers, mode
+        Assert.Contains($"7, {_minor,3}", lines[0]);
+        Assert.Equal("512", lines[1].Trim()); // and the cgroup lets it be read
+        Assert.EndsWith("/dev/ptmx -> pts/ptmx", lines[2]); // the container's own pts, not the host's ptmx
+        Assert.Equal("null", lines[3]);
+        Assert.Equal("Seccomp:\t0", lines[4]);
+        Assert.Equal("rw", lines[5]); // /sys read-write, as dockerd's privileged
+        if (V1) Assert.Equal("a *:* rwm", lines[6]);
+
+        // Every node of the host's /dev (containerd's HostDevices: not pts, shm, fd, mqueue, console) is there.
+        var entries = new[] { "/dev", "/dev/net" }.Where(Directory.Exists).SelectMany(Directory.EnumerateFileSystemEntries)
+            .Where(f => Path.GetFileName(f) is not ("console" or "ptmx")).ToList();
+        var host = Run.Command("stat", ["-c", "%F|%n", .. entries]).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => l.Contains("special file|")).Select(l => l[(l.IndexOf('|') + 1)..]).ToList();
+        Assert.NotEmpty(host);
+        var listed = Ok("run", "--rm", "--privileged", "busybox", "sh", "-c", "ls -d " + string.Join(' ', host) + " 2>&1").Stdout;
+        Assert.DoesNotContain("No such file", listed);
+
+        // A --device naming another path in the container is added too (dockerd 20.10).
+        (stdout, _) = Ok("run", "--rm", "--privileged", "--device", _loop + ":/dev/berthdisk", "busybox", "ls", "-l", "/dev/berthdisk");
+        Assert.Contains($"7, {_minor,3}", stdout);
+    }
+
+    [Fact]
+    public async Task DeviceErrorsAreDockers()
     {
         // The host node is read at start, as dockerd: create succeeds, start fails.
+        const string message = "error gathering device information while adding custom device \"/dev/berth-no-such-device\": no such file or directory";
         var id = Ok("create", "--device", "/dev/berth-no-such-device", "busybox", "true").Stdout.Trim();
         var (code, _, stderr) = Docker("start", id);
-        Assert.NotEqual(0, code);
-        Assert.Contains("error gathering device information while adding custom device \"/dev/berth-no-such-device\": no such file or directory", stderr);
+        Assert.Equal(1, code);
+        Assert.Contains("Error response from daemon: " + message, stderr);
+        // As dockerd 20.10: still created, exit code 128 (not the runtime's 127), the error recorded; a 500.
+        Assert.Equal("created 128 " + message, Ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", id).Stdout.Trim());
+        using (var client = UnixHttp.Client(_fx.Dir.Socket))
+        {
+            var r = await client.PostAsync($"http://berth/v1.41/containers/{id}/start", null);
+            Assert.Equal(System.Net.HttpStatusCode.InternalServerError, r.StatusCode);
+            using var body = System.Text.Json.JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+            Assert.Equal(message, body.RootElement.GetProperty("message").GetString());
+        }
         Docker("rm", id);
+        // docker run: the CLI's 127 for "no such file or directory", its "docker: Error response ..." line; with
+        // --rm the container is removed.
+        (code, _, stderr) = Docker("run", "--rm", "--name", "dev-missing", "--device", "/dev/berth-no-such-device", "busybox", "true");
+        Assert.Equal(127, code);
+        Assert.Contains("docker: Error response from daemon: " + message, stderr);
+        Assert.Equal("", Ok("ps", "-aq", "--filter", "name=dev-missing").Stdout.Trim());
 
         id = Ok("create", "--device-read-bps", "/dev/berth-no-such-device:1mb", "busybox", "true").Stdout.Trim();
         (code, _, stderr) = Docker("start", id);
         Assert.NotEqual(0, code);
         Assert.Contains("stat /dev/berth-no-such-device: no such file or directory", stderr);
+        Assert.Equal("created 128", Ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id).Stdout.Trim());
         Docker("rm", id);
     }
 

@@ -54,6 +54,7 @@ public sealed class IsolationSpecTests : IDisposable
             Accepted((_, h) => h.IpcMode = mode);
         }
         Accepted((_, h) => { h.UTSMode = "host"; h.UsernsMode = "host"; h.CgroupnsMode = "private"; h.CgroupParent = "/p"; h.GroupAdd = ["wheel", "7"]; });
+        Accepted((_, h) => h.CgroupParent = "a:b:c"); // cgroupfs: a directory name, as dockerd
         Accepted((_, h) => h.SecurityOpt = ["apparmor=unconfined", "label=disable", "seccomp:unconfined", "no-new-privileges:true", "seccomp={}"]);
     }
 
@@ -85,6 +86,11 @@ public sealed class IsolationSpecTests : IDisposable
         Assert.Equal("/berth/" + id, DockerSpec.Build(Input(new()), new ImageDefaults(), false).Linux!.CgroupsPath);
         Assert.Equal("/my/parent/" + id, DockerSpec.Build(Input(new(), "/my/parent/"), new ImageDefaults(), false).Linux!.CgroupsPath);
         Assert.Equal("rel/" + id, DockerSpec.Build(Input(new(), "rel"), new ImageDefaults(), false).Linux!.CgroupsPath);
+        // As dockerd's cgroupfs driver: ':' is part of a name, ".." never climbs above the start (runc's CleanPath).
+        Assert.Equal("a:b:c/" + id, DockerSpec.Build(Input(new(), "a:b:c"), new ImageDefaults(), false).Linux!.CgroupsPath);
+        Assert.Equal("x/" + id, DockerSpec.Build(Input(new(), "../x"), new ImageDefaults(), false).Linux!.CgroupsPath);
+        Assert.Equal("/" + id, DockerSpec.Build(Input(new(), "/"), new ImageDefaults(), false).Linux!.CgroupsPath);
+        Assert.Equal("/p/" + id, DockerSpec.Build(Input(new(), "/../p/./"), new ImageDefaults(), false).Linux!.CgroupsPath);
         var user = DockerSpec.Build(Input(new(), groups: ["staff", "1234", "10"]), new ImageDefaults(), false).Process!.User;
         Assert.Equal([10u, 50u, 1234u], user.AdditionalGids!);
         var e = Assert.Throws<BerthException>(() => DockerSpec.Build(Input(new(), groups: ["nosuch"]), new ImageDefaults(), false));

@@ -297,7 +297,7 @@ public sealed class V1CgroupManager : ICgroupManager
             var usage = CgroupFile.TryReadUlong(dir, "memory.usage_in_bytes");
             var peak = CgroupFile.TryReadUlong(dir, "memory.max_usage_in_bytes");
             throw new CgroupWriteException(e.Controller, e.Path, e.Value, e.Errno, Libc.StrError(e.Errno),
-                $"current usage {usage}, peak usage {peak}");
+                $"current usage: {usage}, peak usage: {peak}");
         }
     }
 

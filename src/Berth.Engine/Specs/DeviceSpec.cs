@@ -99,7 +99,43 @@ public static partial class DeviceSpec
             }
             if (devices.Count > before) return;
         }
-        throw BerthException.Invalid($"error gathering device information while adding custom device \"{d.PathOnHost}\": {reason}");
+        // dockerd: an error of createSpec is a system error (500), the container stays created with exit code 128.
+        throw new BerthException(ErrorKind.System, $"error gathering device information while adding custom device \"{d.PathOnHost}\": {reason}");
+    }
+
+    /// <summary>
+    /// Every device node of the host's /dev, as containerd's HostDevices (used by dockerd for --privileged): the
+    /// tree walked without following symlinks, skipping the directories pts, shm, fd, mqueue, .lxc, .lxd-mounts and
+    /// .udev, the console and nodes with major 0. /dev/ptmx is left out: the runtime makes it the link to the
+    /// container's pts/ptmx (runc creates the host's node, then replaces it by that link).
+    /// </summary>
+    public static List<LinuxDevice> HostDevices(string root = "/dev")
+    {
+        var result = new List<LinuxDevice>();
+        Walk(root, 0, result);
+        return result;
+
+        static void Walk(string dir, int depth, List<LinuxDevice> result)
+        {
+            string[] entries;
+            try { entries = Directory.GetFileSystemEntries(dir); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+            Array.Sort(entries, StringComparer.Ordinal);
+            foreach (var path in entries)
+            {
+                var name = Path.GetFileName(path);
+                Libc.FileStat st;
+                try { st = Libc.Lstat(path); }
+                catch (ErrnoException) { continue; } // gone meanwhile
+                if ((st.Mode & 0xf000) == 0x4000)
+                {
+                    if (name is not ("pts" or "shm" or "fd" or "mqueue" or ".lxc" or ".lxd-mounts" or ".udev")) Walk(path, depth + 1, result);
+                    continue;
+                }
+                if (name == "console" || (name == "ptmx" && depth == 0)) continue;
+                if (Node(path, path) is { Major: > 0 } dev) result.Add(dev);
+            }
+        }
     }
 
     /// <summary>A block or character node (lstat, as runc's DeviceFromPath), or null for anything else.</summary>
@@ -128,7 +164,7 @@ public static partial class DeviceSpec
         }
         catch (ErrnoException e)
         {
-            throw BerthException.Invalid($"stat {path}: {GoError(e.Errno)}");
+            throw new BerthException(ErrorKind.System, $"stat {path}: {GoError(e.Errno)}");
         }
     }
 

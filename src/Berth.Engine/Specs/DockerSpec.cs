@@ -199,8 +199,7 @@ public static class DockerSpec
                 Namespaces = NamespaceSpec.Build(c, cgroupV2),
                 MaskedPaths = c.Privileged ? [] : [.. c.MaskedPaths ?? MaskedPaths],
                 ReadonlyPaths = c.Privileged ? [] : [.. c.ReadonlyPaths ?? ReadonlyPaths],
-                // moby: filepath.Join(parent, id) under the cgroupfs driver.
-                CgroupsPath = string.IsNullOrEmpty(c.CgroupParent) ? "/berth/" + c.Id : c.CgroupParent.TrimEnd('/') + "/" + c.Id,
+                CgroupsPath = CgroupsPath(c.CgroupParent, c.Id),
                 Resources = Resources(c, resolveUser),
                 Sysctl = c.Sysctls?.ToDictionary(kv => kv.Key, kv => kv.Value),
             },
@@ -211,6 +210,26 @@ public static class DockerSpec
             spec.Linux.Seccomp = c.SeccompProfile is { } profile
                 ? DockerSeccompProfile.ToOci(profile, caps, KernelReleaseOnce.Value) : DefaultSeccomp(caps);
         return spec;
+    }
+
+    /// <summary>
+    /// moby's filepath.Join(parent, id) under the cgroupfs driver, as runc then cleans it (CleanPath): ".." never
+    /// climbs above the start, so a relative parent stays under the daemon's own cgroup ("../x" is "x"); "/" is the
+    /// root of each hierarchy. Any other character (':' too) is part of a directory name.
+    /// </summary>
+    public static string CgroupsPath(string? parent, string id)
+    {
+        if (string.IsNullOrEmpty(parent)) return "/berth/" + id;
+        var parts = new List<string>();
+        foreach (var part in parent.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == ".") continue;
+            if (part == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
+            parts.Add(part);
+        }
+        parts.Add(id);
+        var path = string.Join('/', parts);
+        return parent.StartsWith('/') ? "/" + path : path;
     }
 
     private static List<string> Capabilities(ContainerSpecInput c)
@@ -288,13 +307,16 @@ public static class DockerSpec
     private static List<Mount> Mounts(ContainerSpecInput c, Spec spec)
     {
         var shm = c.ShmSize > 0 ? c.ShmSize : 64L * 1024 * 1024;
+        // --privileged: /sys and the cgroup mount read-write (moby's WithMounts clears their "ro").
+        string[] sysOptions = c.Privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"];
+        string[] cgroupOptions = c.Privileged ? ["nosuid", "noexec", "nodev"] : ["ro", "nosuid", "noexec", "nodev"];
         var defaults = new List<Mount>
         {
             new() { Destination = "/proc", Type = "proc", Source = "proc", Options = ["nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] },
             new() { Destination = "/dev/pts", Type = "devpts", Source = "devpts", Options = ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
-            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = ["nosuid", "noexec", "nodev", "ro"] },
-            new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = ["ro", "nosuid", "noexec", "nodev"] },
+            new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = [.. sysOptions] },
+            new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = [.. cgroupOptions] },
             new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = ["nosuid", "noexec", "nodev"] },
             new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={shm}"] },
         };
@@ -348,8 +370,25 @@ public static class DockerSpec
     {
         var devices = new List<LinuxDevice>();
         var rules = spec.Linux!.Resources!.Devices!;
-        foreach (var d in c.Devices ?? []) DeviceSpec.AddMapping(d, devices, rules);
-        foreach (var r in c.DeviceCgroupRules ?? []) rules.Add(DeviceSpec.Rule(r));
+        if (c.Privileged)
+        {
+            // moby's WithDevices: every node of the host's /dev, a --device only where it names another path in
+            // the container (its permissions ignored), the cgroup allowing every device; no --device-cgroup-rule.
+            devices.AddRange(DeviceSpec.HostDevices());
+            foreach (var d in c.Devices ?? [])
+            {
+                if (d.PathInContainer.Length == 0 || d.PathInContainer == d.PathOnHost) continue;
+                DeviceSpec.AddMapping(new Berth.Api.Containers.DeviceMapping
+                    { PathOnHost = d.PathOnHost, PathInContainer = d.PathInContainer, CgroupPermissions = "rwm" }, devices, []);
+            }
+            rules.Clear();
+            rules.Add(new LinuxDeviceCgroup { Allow = true, Access = "rwm" });
+        }
+        else
+        {
+            foreach (var d in c.Devices ?? []) DeviceSpec.AddMapping(d, devices, rules);
+            foreach (var r in c.DeviceCgroupRules ?? []) rules.Add(DeviceSpec.Rule(r));
+        }
         if (devices.Count > 0) spec.Linux.Devices = devices;
     }
 

@@ -92,7 +92,7 @@ public static class CreateCheck
             throw BerthException.Invalid($"Invalid value {h.OomScoreAdj}, range for oom score adj is [-1000, 1000]");
         if (h.PidsLimit is long pl && pl < -1) throw BerthException.Invalid("HostConfig.PidsLimit: must be -1 (unlimited), 0 (unset) or positive");
         CpuSet("cpuset.cpus", h.CpusetCpus, "/sys/devices/system/cpu/online", "CPUs");
-        CpuSet("cpuset.mems", h.CpusetMems, "/sys/devices/system/node/online", "Memory nodes");
+        CpuSet("cpuset.mems", h.CpusetMems, "/sys/devices/system/node/online", "memory nodes");
         if (h.ConsoleSize is not { Length: 2 }) throw BerthException.Invalid("HostConfig.ConsoleSize: expected [height, width]");
 
         foreach (var u in h.Ulimits ?? [])
@@ -133,7 +133,7 @@ public static class CreateCheck
         name.Length <= 255 && name.Split('.').All(l => l.Length is > 0 and <= 63 && l.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '-'));
 
     /// <summary>A cpuset list ("0-1,3") must parse and name only what the host has (dockerd's check).</summary>
-    private static void CpuSet(string what, string value, string onlineFile, string noun)
+    internal static void CpuSet(string what, string value, string onlineFile, string noun)
     {
         if (string.IsNullOrEmpty(value)) return;
         var want = ParseList(value) ?? throw BerthException.Invalid($"Invalid value {value} for {what}");
@@ -142,7 +142,7 @@ public static class CreateCheck
         catch (IOException) { have = [0]; }
         var missing = want.Where(x => !have.Contains(x)).ToList();
         if (missing.Count > 0)
-            throw BerthException.Invalid($"Requested {noun.ToLowerInvariant()} are not available - requested {value}, available: {File.ReadAllText(onlineFile).Trim()}");
+            throw BerthException.Invalid($"Requested {noun} are not available - requested {value}, available: {File.ReadAllText(onlineFile).Trim()}");
     }
 
     internal static HashSet<int>? ParseList(string s)

@@ -11,6 +11,8 @@ public static class HostConfigDefaults
     public static void Apply(HostConfig h, bool cgroupV2)
     {
         if (h.ShmSize == 0) h.ShmSize = 64L * 1024 * 1024;
+        // dockerd (adaptContainerSettings): swap defaults to twice the memory, recorded (docker update compares with it).
+        if (h.Memory > 0 && h.MemorySwap == 0) h.MemorySwap = h.Memory * 2;
         if (h.IpcMode == "") h.IpcMode = "private";
         if (h.CgroupnsMode == "") h.CgroupnsMode = cgroupV2 ? "private" : "host";
         Logs.LogOptions.ApplyDefaults(h.LogConfig); // daemon.json's log-driver and log-opts, else json-file

@@ -23,8 +23,8 @@ public static class IsolationModes
         if (h.UsernsMode is not ("" or "host")) throw BerthException.Invalid($"invalid USER mode: {h.UsernsMode}");
         if (h.CgroupnsMode is not ("" or "host" or "private"))
             throw BerthException.Invalid($"invalid cgroup namespace mode: {h.CgroupnsMode}");
-        if (h.CgroupParent.Contains(':'))
-            throw BerthException.Invalid($"HostConfig.CgroupParent: \"{h.CgroupParent}\": systemd slices (and ':' in a cgroup path) are not supported (Berth uses the cgroupfs driver)");
+        // cgroupfs driver, as dockerd's default: any name is a directory (':' and ".slice" too; systemd's
+        // "slice:prefix:name" form is the systemd driver's, which Berth does not have).
         foreach (var p in (h.MaskedPaths ?? []).Concat(h.ReadonlyPaths ?? []))
             if (!p.StartsWith('/')) throw BerthException.Invalid($"HostConfig.MaskedPaths/ReadonlyPaths: \"{p}\" is not an absolute path");
         SecurityOpts.Validate(h.SecurityOpt);

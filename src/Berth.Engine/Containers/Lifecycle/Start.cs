@@ -118,8 +118,8 @@ public sealed partial class ContainerManager
     }
 
     /// <summary>
-    /// As Docker: a start that failed records the error and an exit code (127 command not found, 126 not
-    /// executable, 128 otherwise), wakes waiters, and an auto-remove container is removed.
+    /// As Docker: a start that failed records the error and an exit code (from the runtime: 127 command not found,
+    /// 126 not executable; 128 otherwise), wakes waiters, and an auto-remove container is removed.
     /// </summary>
     private async Task StartFailedAsync(ContainerRecord c, Entry entry, Exception failure)
     {
@@ -128,6 +128,9 @@ public sealed partial class ContainerManager
         var kind = failure.Data[FailureKindKey] as string;
         int code = kind == "not-found" ? 127
                  : kind == "permission" ? 126
+                 // A failure before the runtime was reached (the spec: a --device or blkio path missing on the
+                 // host, ...): 128 whatever its words, as dockerd (its 126/127 come from containerd's errors only).
+                 : !failure.Data.Contains(FailureKindKey) ? 128
                  // A monitor without structured reports (older build), or an error outside exec: by its words.
                  : msg.Contains("executable file not found", StringComparison.Ordinal) || msg.Contains("no such file or directory", StringComparison.Ordinal) ? 127
                  : msg.Contains("permission denied", StringComparison.Ordinal) ? 126 : 128;
