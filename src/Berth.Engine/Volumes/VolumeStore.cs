@@ -126,6 +126,27 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
     private LocalVolumeDriver? Local => Drivers.Find(LocalVolumeDriver.DriverName) as LocalVolumeDriver;
 
     /// <summary>
+    /// Start-up, before the containers are recovered: the containers recorded as running are the users of the
+    /// volumes they mount, so that the exit of one that died while berthd was down, found while recovering, unmounts
+    /// its volumes through their drivers (a plugin gets its /VolumeDriver.Unmount, as dockerd's cleanup of a dead
+    /// container sends it). <see cref="RecoverMounts"/> then sets the users from what really runs.
+    /// </summary>
+    /// <param name="recordedUsers">The ids of the containers whose records say running and mount the named volume.</param>
+    public void RestoreUsers(Func<string, IReadOnlyList<string>> recordedUsers)
+    {
+        foreach (var v in Snapshot())
+        {
+            var users = recordedUsers(v.Name);
+            if (users.Count == 0) continue;
+            lock (_lock)
+            {
+                if (!_mountedFor.TryGetValue(v.Name, out var set)) _mountedFor[v.Name] = set = new(StringComparer.Ordinal);
+                set.UnionWith(users);
+            }
+        }
+    }
+
+    /// <summary>
     /// Start-up, once the containers are recovered: the running containers that mount a volume are its users again
     /// (so that their exit unmounts it), and every `local` volume with options is mounted or unmounted so that the
     /// kernel agrees (<see cref="LocalVolumeDriver.Recover"/>: left mounted with no running user → unmounted; used by
