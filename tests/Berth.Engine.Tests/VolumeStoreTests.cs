@@ -10,7 +10,23 @@ public sealed class VolumeStoreTests : IDisposable
 {
     private readonly string _dataRoot = Directory.CreateTempSubdirectory("berth-volumes-").FullName;
 
-    public void Dispose() => Directory.Delete(_dataRoot, recursive: true);
+    /// <summary>A test's stores may still be deleting removed volumes' trash (after the answer, in the background):
+    /// the directory goes once they are done.</summary>
+    public void Dispose()
+    {
+        for (int i = 0; ; i++)
+        {
+            try
+            {
+                Directory.Delete(_dataRoot, recursive: true);
+                return;
+            }
+            catch (Exception e) when (e is IOException && i < 50)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
 
     private string VolumesDir => Path.Combine(_dataRoot, "volumes");
 
