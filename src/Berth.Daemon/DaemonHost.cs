@@ -170,6 +170,8 @@ public sealed class DaemonHost : IAsyncDisposable
         finally
         {
             foreach (string path in _sockets) UnixSocketFiles.Remove(path);
+            // The volumes' pending fsyncs (creates and removes are answered before them) are on disk before exit.
+            (State.Volumes as Engine.Volumes.VolumeStore)?.WaitForBackgroundIo();
             try { (State.Networks as IDisposable)?.Dispose(); }
             catch (Exception e) when (e is IOException or Core.BerthException) { }
             _pidFile?.Dispose();

@@ -155,6 +155,85 @@ public sealed class VolumeDriverE2ETests : IDisposable
         Assert.DoesNotContain("pv", Ok("volume", "ls", "-q"));
     }
 
+    /// <summary>The plugin's requests after <paramref name="from"/> (a length of requests.log) as (method, ID) for the
+    /// Mount and Unmount of <paramref name="volume"/>.</summary>
+    private static List<(string Method, string Id)> MountCalls(string root, string volume, long from)
+    {
+        var text = File.ReadAllText(Path.Combine(root, "requests.log"));
+        var calls = new List<(string, string)>();
+        foreach (var line in text[(int)from..].Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var sp = line.IndexOf(' ');
+            var method = line[..sp];
+            if (method is not ("VolumeDriver.Mount" or "VolumeDriver.Unmount")) continue;
+            using var body = JsonDocument.Parse(line[(sp + 1)..]);
+            if (body.RootElement.GetProperty("Name").GetString() != volume) continue;
+            calls.Add((method, body.RootElement.GetProperty("ID").GetString()!));
+        }
+        return calls;
+    }
+
+    private string Id(string container) => Ok("inspect", "-f", "{{.Id}}", container).Trim();
+
+    private void WaitUntil(Func<bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
+            Thread.Sleep(100);
+        }
+    }
+
+    [Fact]
+    public void PluginVolumeIsMountedAgainAfterABerthdRestart()
+    {
+        var root = Path.Combine(_dir.Path, "plugin-root");
+        var plugin = StartPlugin("rplug", root);
+        var d = StartDaemon();
+        try
+        {
+            Ok("volume", "create", "-d", "rplug", "pv");
+            Ok("create", "--name", "byhand", "-v", "pv:/data", "busybox", "sh", "-c", "cat /data/f");
+            Ok("run", "-d", "--name", "always", "--restart", "always", "-v", "pv:/data", "busybox", "sh", "-c", "echo up >> /data/runs; sleep 1000");
+            string always = Id("always"), byhand = Id("byhand");
+            WaitUntil(() => File.Exists(Path.Combine(root, "volumes", "pv", "runs")), "the first run");
+            int pid = int.Parse(Ok("inspect", "-f", "{{.State.Pid}}", "always").Trim());
+            Assert.Contains(("VolumeDriver.Mount", always), MountCalls(root, "pv", 0));
+
+            // berthd stops; while it is down the container dies and the plugin restarts (it forgets its mounts).
+            d.Signal(BerthdProcess.SIGTERM);
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(30)));
+            d.Dispose();
+            Assert.Equal(0, Berth.Interop.Libc.kill(pid, 9));
+            plugin.Kill();
+            plugin.WaitForExit(5000);
+            long mark = new FileInfo(Path.Combine(root, "requests.log")).Length;
+            StartPlugin("rplug", root);
+            File.Delete(_dir.Socket);
+            d = StartDaemon();
+
+            // The restart policy starts it again: the exit's Unmount, then a Mount for the new run.
+            WaitUntil(() => File.ReadAllLines(Path.Combine(root, "volumes", "pv", "runs")).Length == 2, "the restart of 'always'");
+            var calls = MountCalls(root, "pv", mark);
+            Assert.Equal([("VolumeDriver.Unmount", always), ("VolumeDriver.Mount", always)], calls.Where(c => c.Id == always));
+
+            // A container started by hand after the restart: Mount, and Unmount at its exit.
+            File.WriteAllText(Path.Combine(root, "volumes", "pv", "f"), "through the plugin\n");
+            Assert.Equal("through the plugin\n", Ok("start", "-a", "byhand"));
+            Assert.Equal([("VolumeDriver.Mount", byhand), ("VolumeDriver.Unmount", byhand)], MountCalls(root, "pv", mark).Where(c => c.Id == byhand));
+
+            Ok("rm", "-f", "always", "byhand");
+            Assert.Equal(("VolumeDriver.Unmount", always), MountCalls(root, "pv", mark).Last(c => c.Id == always));
+            Ok("volume", "rm", "pv");
+        }
+        finally
+        {
+            Docker("rm", "-f", "always", "byhand");
+            d.Dispose();
+        }
+    }
+
     private const string MakeTree =
         "mkdir /data/d && echo content > /data/d/f && chown 1234:5678 /data/d/f && chmod 4751 /data/d/f && ln /data/d/f /data/hl" +
         " && chmod 1770 /data/d && ln -s d/f /data/sym";

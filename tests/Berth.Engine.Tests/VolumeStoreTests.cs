@@ -10,7 +10,23 @@ public sealed class VolumeStoreTests : IDisposable
 {
     private readonly string _dataRoot = Directory.CreateTempSubdirectory("berth-volumes-").FullName;
 
-    public void Dispose() => Directory.Delete(_dataRoot, recursive: true);
+    /// <summary>A test's stores may still be deleting removed volumes' trash (after the answer, in the background):
+    /// the directory goes once they are done.</summary>
+    public void Dispose()
+    {
+        for (int i = 0; ; i++)
+        {
+            try
+            {
+                Directory.Delete(_dataRoot, recursive: true);
+                return;
+            }
+            catch (Exception e) when (e is IOException && i < 50)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
 
     private string VolumesDir => Path.Combine(_dataRoot, "volumes");
 
@@ -295,15 +311,57 @@ public sealed class VolumeStoreTests : IDisposable
         File.WriteAllText(Path.Combine(VolumesDir, ".tmp-half-0011aabbccdd", "volume.json"), "{\"Name\":\"half\"}");
         Directory.CreateDirectory(Path.Combine(VolumesDir, ".trash-gone-0011aabbccdd", "_data", "deep"));
         File.WriteAllText(Path.Combine(VolumesDir, ".trash-gone-0011aabbccdd", "_data", "deep", "f"), "x");
+        // Not volumes and not empty: someone's data, left alone.
         Directory.CreateDirectory(Path.Combine(VolumesDir, "stray", "_data"));
+        File.WriteAllText(Path.Combine(VolumesDir, "stray", "_data", "precious"), "x");
         Directory.CreateDirectory(Path.Combine(VolumesDir, "broken", "_data"));
         File.WriteAllText(Path.Combine(VolumesDir, "broken", "volume.json"), "{not json");
+        File.WriteAllText(Path.Combine(VolumesDir, "broken", "notes.txt"), "x");
 
         var store = new VolumeStore(_dataRoot);
         Assert.Empty(store.List(FilterArgs.Empty));
         Assert.Equal(["broken", "stray"], Directory.EnumerateDirectories(VolumesDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(ErrorKind.Conflict, Assert.Throws<BerthException>(() => store.Create("stray", null, null, null)).Kind);
         Assert.Equal("get half: no such volume", Assert.Throws<BerthException>(() => store.Inspect("half")).Message);
+    }
+
+    [Fact]
+    public void StartUpDeletesHalfVolumesWhoseVolumeJsonIsMissingEmptyOrInvalid()
+    {
+        // What a power cut can leave of creates answered before their fsyncs (the rename on disk, the file not).
+        var store = new VolumeStore(_dataRoot);
+        store.Create("whole", null, null, null);
+        store.Create("plugin-like", null, null, null);
+        store.WaitForBackgroundIo();
+        Directory.Delete(Path.Combine(VolumesDir, "plugin-like", "_data")); // a plugin's volume has no _data
+        File.WriteAllText(Path.Combine(VolumesDir, "plugin-like", "volume.json"), "");
+        foreach (var (name, json) in new[] { ("empty", ""), ("invalid", "{\"Name\":\"inva"), ("other-name", "{\"Name\":\"whole\"}"), ("nojson", null) })
+        {
+            Directory.CreateDirectory(Path.Combine(VolumesDir, name, "_data"));
+            if (json is not null) File.WriteAllText(Path.Combine(VolumesDir, name, "volume.json"), json);
+        }
+
+        var reopened = new VolumeStore(_dataRoot);
+        Assert.Equal(["whole"], reopened.List(FilterArgs.Empty).Select(v => v.Name));
+        Assert.Equal(["whole"], Directory.EnumerateFileSystemEntries(VolumesDir).Select(Path.GetFileName));
+        // The names are free again.
+        reopened.Create("empty", null, null, null);
+        Assert.True(File.Exists(Path.Combine(VolumesDir, "empty", "volume.json")));
+    }
+
+    [Fact]
+    public void ACreatedVolumesMetadataIsFsyncedAfterTheAnswerAndSurvivesARemoveMeanwhile()
+    {
+        var store = new VolumeStore(_dataRoot);
+        for (int i = 0; i < 50; i++)
+        {
+            store.Create($"v{i}", null, null, null);
+            if (i % 2 == 0) store.Remove($"v{i}", false); // removed before the background pass: nothing to fsync
+        }
+        store.WaitForBackgroundIo();
+        Assert.Equal(25, store.List(FilterArgs.Empty).Count);
+        Assert.Equal(25, new VolumeStore(_dataRoot).List(FilterArgs.Empty).Count);
+        Assert.Equal(25, Directory.EnumerateFileSystemEntries(VolumesDir).Count());
     }
 
     [Fact]

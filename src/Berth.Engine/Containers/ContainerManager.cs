@@ -130,6 +130,8 @@ public sealed partial class ContainerManager : Backends.IContainerBackend
         _execGc = new Timer(_ => SweepExecs(), null, options.ExecGcInterval, options.ExecGcInterval);
         StartRestartManager(); // before recovery: exits found while watching again are weighed too
         StartHealthMonitors();
+        // The volumes' users as recorded, so that an exit found while recovering unmounts them (a plugin's Unmount).
+        if (_volumes is Volumes.VolumeStore restored) restored.RestoreUsers(RunningContainersUsingVolume);
         Recover();
         // The volumes' users after a restart: running containers keep theirs mounted (and unmount them at exit).
         if (_volumes is Volumes.VolumeStore recovered) recovered.RecoverMounts(RunningContainersUsingVolume);

@@ -57,11 +57,13 @@ public class LocalVolumeDriver : IVolumeDriver
         }
     }
 
+    /// <summary>Refuses a volume with active mounts and unmounts what is left mounted; the data itself is not deleted
+    /// here: <paramref name="volumeDir"/> is the store's trash directory, which it deletes after the answer
+    /// (VolumeBackgroundIo), so a remove does not wait for a large volume's data to go.</summary>
     public virtual void Remove(string name, string volumeDir)
     {
         var data = DataDir(volumeDir);
         if (OptionsOf(name) is not null) Mounts.PrepareRemove(name, data); // "volume has active mounts"; unmounts leftovers
-        if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
         lock (_lock) _options.Remove(name);
     }
 

@@ -5,7 +5,8 @@ namespace Berth.Engine.Volumes;
 /// <summary>
 /// The file-system steps of the store: &lt;data-root&gt;/volumes/&lt;name&gt;/{volume.json,_data}; a volume is
 /// made under a temporary name (".tmp-" and random hex) and renamed into place, removed by a rename to a trash name (".trash-" and random hex)
-/// and then deleted, so a crash at any point leaves either the whole volume or a leftover that start-up deletes.
+/// and then deleted, so a crash at any point leaves either the whole volume or a leftover that start-up deletes (and
+/// a power cut, the fsyncs being after the answer, at worst a half volume: <see cref="IsHalfVolume"/>).
 /// </summary>
 internal static class VolumeDirs
 {
@@ -30,16 +31,29 @@ internal static class VolumeDirs
 
     public static bool IsLeftover(string entry) => entry.StartsWith(TempPrefix, StringComparison.Ordinal) || entry.StartsWith(TrashPrefix, StringComparison.Ordinal);
 
-    /// <summary>Writes a new file (0600) and fsyncs it: for files in a directory that is not yet in place (a create's
-    /// temporary directory), where a temporary file and a rename would add nothing.</summary>
-    public static void WriteDurable(string path, ReadOnlySpan<byte> content)
+    /// <summary>What a power cut can leave of a create answered before its fsyncs: a directory with nothing but a
+    /// volume.json (missing, empty or invalid: the caller found it so) and an empty _data directory (or none).</summary>
+    public static bool IsHalfVolume(string dir)
+    {
+        foreach (var e in new DirectoryInfo(dir).EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }))
+        {
+            if (e.Name == MetaFile && e is FileInfo && e.LinkTarget is null) continue;
+            if (e.Name == LocalVolumeDriver.DataDirName && e is DirectoryInfo d && d.LinkTarget is null
+                && !d.EnumerateFileSystemInfos("*", new EnumerationOptions { AttributesToSkip = 0 }).Any()) continue;
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Writes a new file (0600), not fsynced: a create's volume.json, fsynced after the answer by
+    /// <see cref="VolumeBackgroundIo"/>.</summary>
+    public static void Write(string path, ReadOnlySpan<byte> content)
     {
         using var fs = new FileStream(path, new FileStreamOptions
         {
             Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         });
         fs.Write(content);
-        fs.Flush(flushToDisk: true);
     }
 
     /// <summary>Deletes a directory tree without following symbolic links; refuses (false) when something is mounted

@@ -63,8 +63,9 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
 
     // ---- start-up ----
 
-    /// <summary>Deletes what a crash left (a create's temporary directory, a remove's trash) and loads the volumes;
-    /// a directory without valid metadata is not a volume (left alone, not listed).</summary>
+    /// <summary>Deletes what a crash left (a create's temporary directory, a remove's trash) and what a power cut can
+    /// leave of a create (a half volume: <see cref="DeleteHalfVolume"/>) and loads the volumes; another directory
+    /// without valid metadata is not a volume (left alone, not listed).</summary>
     private void Load()
     {
         foreach (var dir in Directory.EnumerateDirectories(_root))
@@ -86,7 +87,7 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
             var meta = ReadMeta(dir);
             if (meta is null || meta.Name != entry || !VolumeNames.IsValid(entry))
             {
-                EngineLog.Logger.VolumeWarning(entry, "no valid volume.json: not a volume, ignored");
+                DeleteHalfVolume(dir, entry);
                 continue;
             }
             _volumes[entry] = meta;
@@ -99,7 +100,51 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
         }
     }
 
+    /// <summary>A directory without a valid volume.json. A create is answered before its volume.json is fsynced
+    /// (<see cref="VolumeBackgroundIo"/>), so a power cut can leave a renamed directory whose volume.json is missing
+    /// or empty: a half volume, deleted (never through a mount). A directory that holds anything else (data in
+    /// _data, other files) is not ours to delete: left alone with a warning, never listed.</summary>
+    private static void DeleteHalfVolume(string dir, string entry)
+    {
+        try
+        {
+            if (VolumeDirs.IsHalfVolume(dir))
+            {
+                if (VolumeDirs.DeleteTree(dir)) EngineLog.Logger.VolumeInfo($"removed {entry}: a half volume (its {VolumeDirs.MetaFile} is missing, empty or invalid), left by a power cut during its create");
+                else EngineLog.Logger.VolumeWarning(entry, $"a half volume (no valid {VolumeDirs.MetaFile}), not removed: something is mounted below it");
+                return;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            EngineLog.Logger.VolumeWarning(entry, $"could not remove the half volume: {e.Message}");
+            return;
+        }
+        EngineLog.Logger.VolumeWarning(entry, $"no valid {VolumeDirs.MetaFile} and not empty: not a volume, ignored");
+    }
+
     private LocalVolumeDriver? Local => Drivers.Find(LocalVolumeDriver.DriverName) as LocalVolumeDriver;
+
+    /// <summary>
+    /// Start-up, before the containers are recovered: the containers recorded as running are the users of the
+    /// volumes they mount, so that the exit of one that died while berthd was down, found while recovering, unmounts
+    /// its volumes through their drivers (a plugin gets its /VolumeDriver.Unmount, as dockerd's cleanup of a dead
+    /// container sends it). <see cref="RecoverMounts"/> then sets the users from what really runs.
+    /// </summary>
+    /// <param name="recordedUsers">The ids of the containers whose records say running and mount the named volume.</param>
+    public void RestoreUsers(Func<string, IReadOnlyList<string>> recordedUsers)
+    {
+        foreach (var v in Snapshot())
+        {
+            var users = recordedUsers(v.Name);
+            if (users.Count == 0) continue;
+            lock (_lock)
+            {
+                if (!_mountedFor.TryGetValue(v.Name, out var set)) _mountedFor[v.Name] = set = new(StringComparer.Ordinal);
+                set.UnionWith(users);
+            }
+        }
+    }
 
     /// <summary>
     /// Start-up, once the containers are recovered: the running containers that mount a volume are its users again
@@ -241,12 +286,14 @@ public sealed partial class VolumeStore : IVolumes, IVolumeBackend
                     throw Wrap("create", name, e);
                 }
                 // Written in place: the directory is not the volume until it is renamed, so no temporary file is needed.
-                VolumeDirs.WriteDurable(Path.Combine(tmp, VolumeDirs.MetaFile),
+                VolumeDirs.Write(Path.Combine(tmp, VolumeDirs.MetaFile),
                     JsonSerializer.SerializeToUtf8Bytes(meta, VolumeJsonContext.Default.VolumeMeta));
-                // The directory is whole and its volume.json on disk: the rename names it; its fsync comes soon after
-                // (VolumeBackgroundIo), shared with the renames around it.
+                // The directory is whole: the rename names it and the answer goes (a crash of berthd keeps it, the
+                // kernel has it). The fsyncs of its volume.json and of the volumes directory come soon after
+                // (VolumeBackgroundIo), shared with the creates and removes around them; a power cut before them can
+                // leave the directory with an empty volume.json, which start-up deletes (Load).
                 Directory.Move(tmp, DirOf(name));
-                _io.DirectoryChanged();
+                _io.Created(Path.Combine(DirOf(name), VolumeDirs.MetaFile));
             }
             catch
             {
