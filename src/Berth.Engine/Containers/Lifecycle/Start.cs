@@ -46,13 +46,15 @@ public sealed partial class ContainerManager
                 if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
                 Directory.CreateDirectory(stateDir);
                 var netns = AttachNetworks(c);
+                var (linkHosts, linkEnv) = LinksAtStart(c);
                 if (c.HostConfig.LogConfig.Type != "none") _ = Berth.Engine.Logs.LogOptions.AtStart(c, c.ImageRef); // its errors before anything is made
                 var namespaces = NamespacesAtStart(c, mounts);
                 var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(c.Id), mounts, netns, namespaces), new ImageDefaults(),
                     _options.CgroupV2);
                 if (c.HostConfig.Init == true) WithInit(spec);
+                if (spec.Process?.Env is { } processEnv) Berth.Engine.Networking.LinkEnv.Merge(processEnv, linkEnv);
                 if (netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
-                else EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
+                else EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp, linkHosts);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
                 // A runtime container left by an earlier run that was not deleted (a crash between its exit and
