@@ -13,13 +13,24 @@ public sealed class LinkEnvTests
     }
 
     [Fact]
-    public void TwoContiguousPorts_AreNoRange_TcpFirst()
+    public void TwoContiguousPorts_AreNoRange()
     {
-        var env = LinkEnv.ToEnv("/c/w", "1.2.3.4", null, ["81/tcp", "80/udp", "80/tcp"]);
+        var env = LinkEnv.ToEnv("/c/w", "1.2.3.4", null, ["81/tcp", "80/tcp"]);
         Assert.Equal("W_PORT=tcp://1.2.3.4:80", env[0]);
         Assert.DoesNotContain(env, e => e.Contains("_START"));
         Assert.Equal("W_PORT_80_TCP=tcp://1.2.3.4:80", env[1]);
-        Assert.Equal("W_PORT_80_UDP=udp://1.2.3.4:80", env[5]);
+        Assert.Equal("W_PORT_81_TCP=tcp://1.2.3.4:81", env[5]);
+    }
+
+    [Fact]
+    public void SameNumber_TcpFirst_AndCountsTowardsARange_AsDockerdsNextContiguous()
+    {
+        var env = LinkEnv.ToEnv("/c/w", "1.2.3.4", null, ["81/tcp", "80/udp", "80/tcp"]);
+        Assert.Equal("W_PORT=tcp://1.2.3.4:80", env[0]);
+        Assert.Equal("W_PORT_80_TCP_START=tcp://1.2.3.4:80", env[1]);
+        Assert.Equal("W_PORT_80_TCP_END=tcp://1.2.3.4:81", env[5]);
+        Assert.Equal("W_PORT_80_TCP=tcp://1.2.3.4:80", env[7]);
+        Assert.Equal("W_PORT_80_UDP=udp://1.2.3.4:80", env[11]);
     }
 
     [Fact]
