@@ -24,7 +24,6 @@ public sealed class HonestCreateTests(DaemonFixture fx) : IClassFixture<DaemonFi
     [InlineData("--storage-opt", "size=1G", "HostConfig.StorageOpt")]
     [InlineData("--log-driver", "syslog", "HostConfig.LogConfig.Type")]
     [InlineData("--log-opt", "compress=true", "HostConfig.LogConfig.Config")]
-    [InlineData("--link", "other:alias", "HostConfig.Links")]
     public void UnhonouredFlagsAreRefusedByName(string flag, string value, string field)
     {
         int before = ContainerCount();

@@ -428,6 +428,8 @@ internal sealed class FakeContainers : IContainerBackend
         return Task.CompletedTask;
     }
 
+    public void RemoveLink(string name) => Calls.Enqueue($"rmlink {name}");
+
     public Task RemoveAsync(string idOrName, bool force, bool removeVolumes = false, CancellationToken ct = default)
     {
         Calls.Enqueue($"remove {Get(idOrName).Id} {force}");

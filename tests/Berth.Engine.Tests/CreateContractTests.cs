@@ -50,7 +50,6 @@ public sealed class CreateContractTests
     {
         { "HostConfig.StorageOpt", (_, h) => h.StorageOpt = new() { ["size"] = "1G" } },
         { "HostConfig.Cgroup", (_, h) => h.Cgroup = "container:x" },
-        { "HostConfig.Links", (_, h) => h.Links = ["other:alias"] },
         { "Config.Shell", (c, _) => c.Shell = ["/bin/sh"] },
         { "HostConfig.LogConfig.Type", (_, h) => h.LogConfig.Type = "local" },
         { "HostConfig.LogConfig.Config", (_, h) => h.LogConfig.Config = new() { ["mode"] = "non-blocking" } },

@@ -25,6 +25,8 @@ public interface IContainerBackend
 
     /// <summary>With <paramref name="removeVolumes"/> (`rm -v`) the container's anonymous volumes go too.</summary>
     Task RemoveAsync(string idOrName, bool force, bool removeVolumes = false, CancellationToken ct = default);
+    /// <summary>docker rm --link /parent/alias: removes one legacy link.</summary>
+    void RemoveLink(string name);
 
     /// <summary>Docker's wait conditions: "not-running", "next-exit", "removed"; the exit code.</summary>
     Task<int> WaitAsync(string idOrName, string condition = "not-running", CancellationToken ct = default);

@@ -14,10 +14,11 @@ public static class EtcFiles
 
     /// <param name="hostGateway">What --add-host NAME:host-gateway maps to (the default bridge's gateway, as
     /// dockerd's default host-gateway-ip); such entries are left out when null.</param>
-    public static void Write(string dir, ContainerRecord c, string hostname, string? hostGateway = null)
+    /// <param name="links">The legacy links' lines ("IP\talias hostname name\n", Lifecycle/Links.cs), after --add-host's.</param>
+    public static void Write(string dir, ContainerRecord c, string hostname, string? hostGateway = null, string links = "")
     {
         AtomicFile.WriteAllBytes(Path.Combine(dir, "hostname"), Encoding.UTF8.GetBytes(hostname + "\n"), Mode, sync: Sync.None);
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "hosts"), Encoding.UTF8.GetBytes(Hosts(c, hostGateway)), Mode, sync: Sync.None);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "hosts"), Encoding.UTF8.GetBytes(Hosts(c, hostGateway, links)), Mode, sync: Sync.None);
         AtomicFile.WriteAllBytes(Path.Combine(dir, "resolv.conf"), Encoding.UTF8.GetBytes(ResolvConf(c)), Mode, sync: Sync.None);
     }
 
@@ -36,7 +37,7 @@ public static class EtcFiles
         catch (IOException) { return System.Environment.MachineName; }
     }
 
-    public static string Hosts(ContainerRecord c, string? hostGateway = null)
+    public static string Hosts(ContainerRecord c, string? hostGateway = null, string links = "")
     {
         // --network host: the host's /etc/hosts, as dockerd copies it (then --add-host entries).
         if (c.HostConfig.NetworkMode == "host")
@@ -52,6 +53,7 @@ public static class EtcFiles
         var sb = new StringBuilder(
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
         AddExtraHosts(sb, c, hostGateway);
+        sb.Append(links);
         // The container's own addresses with its hostname (dockerd: "IP\tHOSTNAME"), one per network.
         foreach (var s in c.Networks.Values)
             if (s.IPAddress != "") sb.Append(HostsLine(c, s.IPAddress));

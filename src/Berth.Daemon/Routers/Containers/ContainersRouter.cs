@@ -52,8 +52,18 @@ public static partial class ContainersRouter
         MapChanges(app, Engine);
         app.MapDelete("/containers/{id}", async ctx =>
         {
-            await Engine().RemoveAsync(Id(ctx), Flag(ctx, "force"), Flag(ctx, "v"), ctx.RequestAborted);
+            if (Flag(ctx, "link")) Engine().RemoveLink(Id(ctx)); // docker rm --link /parent/alias
+            else await Engine().RemoveAsync(Id(ctx), Flag(ctx, "force"), Flag(ctx, "v"), ctx.RequestAborted);
             ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+        // docker rm --link /parent/alias: the CLI sends the link's name unescaped (DELETE /containers/parent/alias?link=1).
+        app.MapDelete("/containers/{parent}/{alias}", ctx =>
+        {
+            var name = $"{ctx.Request.RouteValues["parent"]}/{ctx.Request.RouteValues["alias"]}";
+            if (!Flag(ctx, "link")) throw BerthException.NotFound($"No such container: {name}");
+            Engine().RemoveLink(name);
+            ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
         });
     }
 

@@ -38,8 +38,8 @@ public static class CreateCheck
 
         // Networking (issue: networking): the network mode, --ip and --mac-address are honoured (checked in
         // ContainerManager.NetworksAtCreate); PortBindings and PublishAllPorts too (checked in PortRequests.Check);
-        // links and aliases not yet.
-        if (Any(h.Links)) throw NotYet("HostConfig.Links", "links are");
+        // Links (HostConfig.Links, the default bridge's legacy links) are checked at create in
+        // ContainerManager.CheckLinksAtCreate; on a user-defined network they are the endpoint's DNS aliases, not yet.
 
         // Operations (issue: operations). Log drivers and options: Logs/LogOptions.Validate.
 

@@ -24,6 +24,7 @@ public sealed partial class ContainerManager
         if (host.Init == true) _ = InitBinary();
         var mounts = PlanMounts(config, host);
         var networks = NetworksAtCreate(config, host, input.NetworkingConfig);
+        CheckLinksAtCreate(host);
         if (host.Privileged && DockerSpec.CapabilitiesMissingFromHost() is { Count: > 0 } missing)
             warnings.Add($"Privileged: the host's capability bounding set lacks {string.Join(", ", missing)}: the container gets every other capability");
 
@@ -47,6 +48,7 @@ public sealed partial class ContainerManager
         var madeVolumes = new List<string>();
         try
         {
+            NormalizeLinks(record);
             record.LogPath = host.LogConfig.Type == "none" ? "" : Path.Combine(Store.DirectoryOf(id), id + "-json.log");
             EtcFiles.Write(Store.DirectoryOf(id), record, probe.Hostname!, _networks?.HostGatewayIp);
             _rootfs.Prepare(id, imageId);

@@ -117,7 +117,7 @@ public sealed partial class ContainerManager : Backends.IExecBackend
             var cfg = exec.Config;
             var bundle = StateDir(c.Id);
             var spec = LoadBundleSpec(bundle);
-            var process = ExecProcess(c, spec, cfg);
+            var process = ExecProcess(c, spec, cfg, LinksAtStart(c).Env); // dockerd gives an exec the links' variables too
             var dir = exec.StateDir = ExecDir(exec.Id);
             Directory.CreateDirectory(dir);
             var fifo = Path.Combine(dir, "exec.fifo");
@@ -229,7 +229,7 @@ public sealed partial class ContainerManager : Backends.IExecBackend
     /// given), the working directory (the container's unless given, else /), and the environment: PATH, HOSTNAME,
     /// TERM=xterm with a tty, replaced or extended by the container's env, then by the exec's.
     /// </summary>
-    private static Process ExecProcess(ContainerRecord c, Spec spec, ExecCreate cfg)
+    private static Process ExecProcess(ContainerRecord c, Spec spec, ExecCreate cfg, List<string> linkEnv)
     {
         var p = spec.Process ?? throw new BerthException(ErrorKind.DataLoss, "the container's spec has no process");
         var process = JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(p, SpecJsonContext.Default.Process),
@@ -239,6 +239,7 @@ public sealed partial class ContainerManager : Backends.IExecBackend
         process.ConsoleSize = cfg.Tty && cfg.ConsoleSize is [var h, var w] ? new Box { Height = h, Width = w } : null;
         var env = new List<string> { DockerSpec.DefaultPath, "HOSTNAME=" + (spec.Hostname ?? c.Config.Hostname) };
         if (cfg.Tty) env.Add("TERM=xterm");
+        env.AddRange(linkEnv);
         void Set(string kv)
         {
             int eq = kv.IndexOf('=');

@@ -53,14 +53,16 @@ public sealed partial class ContainerManager
                     c.Config.Hostname = peer.Config.Hostname;
                     c.Config.Domainname = peer.Config.Domainname;
                 }
+                var (linkHosts, linkEnv) = LinksAtStart(c);
                 if (c.HostConfig.LogConfig.Type != "none") _ = Berth.Engine.Logs.LogOptions.AtStart(c, c.ImageRef); // its errors before anything is made
                 var namespaces = NamespacesAtStart(c, mounts);
                 var spec = DockerSpec.Build(ConfigMerge.ToSpecInput(c, rootfs, Store.DirectoryOf(peer?.Id ?? c.Id), mounts, netns, namespaces), new ImageDefaults(),
                     _options.CgroupV2);
                 if (c.HostConfig.Init == true) WithInit(spec);
+                if (spec.Process?.Env is { } processEnv) Berth.Engine.Networking.LinkEnv.Merge(processEnv, linkEnv);
                 // (container:X: the files are X's, written by X.)
                 if (peer is null && netns is null) EtcFiles.Ensure(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
-                else if (peer is null) EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp);
+                else if (peer is null) EtcFiles.Write(Store.DirectoryOf(c.Id), c, spec.Hostname!, _networks?.HostGatewayIp, linkHosts);
                 AtomicFile.WriteAllBytes(Path.Combine(stateDir, "config.json"), JsonSerializer.SerializeToUtf8Bytes(spec, SpecJsonContext.Default.Spec),
                     sync: Sync.None); // exec root: run-time state
                 // A runtime container left by an earlier run that was not deleted (a crash between its exit and
