@@ -245,8 +245,9 @@ public partial class PrivilegedTests
             else
             {
                 var e = Assert.Throws<CgroupWriteException>(() => mgr.Set(lower));
-                Assert.StartsWith("cgroup memory: write memory.limit_in_bytes=4194304: Device or resource busy (current usage ", e.Message, StringComparison.Ordinal);
+                Assert.StartsWith("cgroup memory: write memory.limit_in_bytes=4194304: Device or resource busy (current usage: ", e.Message, StringComparison.Ordinal);
                 Assert.Equal(ErrorKind.System, e.Kind);
+                Assert.Matches("^current usage: [0-9]+, peak usage: [0-9]+$", e.Detail);
             }
 
             mgr.KillAll();

@@ -29,6 +29,9 @@ public sealed class RegistryClient : IDisposable
         _repository = reference.Path;
         _scope = $"repository:{reference.Path}:pull";
         var host = reference.Domain == ImageReference.DefaultDomain ? "registry-1.docker.io" : reference.Domain;
+        if (!IsLoopback(host) && Environment.GetEnvironmentVariable(LoopbackOnlyVariable) == "1")
+            throw new BerthException(ErrorKind.Forbidden,
+                $"pull from {host} refused: {LoopbackOnlyVariable}=1 allows registries on this machine only");
         var scheme = IsLoopback(host) || (insecureRegistries?.Contains(reference.Domain) ?? false) ? "http" : "https";
         BaseUri = new Uri($"{scheme}://{host}/v2/");
         _http = new HttpClient(new SocketsHttpHandler
@@ -47,6 +50,10 @@ public sealed class RegistryClient : IDisposable
     }
 
     public Uri BaseUri { get; }
+
+    /// <summary>Set to 1 in berthd's environment, no registry beyond loopback is contacted (not even its name looked
+    /// up): the test suites set it, so a test that makes the docker CLI pull an image it lacks never reaches out.</summary>
+    public const string LoopbackOnlyVariable = "BERTH_REGISTRIES_LOOPBACK_ONLY";
 
     /// <summary>Hosts served over plain HTTP: 127.0.0.0/8, ::1 and "localhost" (with or without a port).</summary>
     public static bool IsLoopback(string hostPort)
