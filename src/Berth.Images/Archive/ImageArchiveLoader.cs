@@ -122,7 +122,9 @@ public sealed class ImageArchiveLoader(ImageStore store)
                 if (store.Layers.Exists(chain)) store.Layers.Acquire(chain);
                 else
                 {
-                    using var s = new ProgressStream(layers[i](), sizes[i], (cur, tot) => progress.Layer(chain, cur, tot));
+                    long size = sizes[i];
+                    // The pull's counting stream, without a limit (a layer's size here is the archive's, only shown).
+                    using var s = new Pull.ProgressStream(layers[i](), long.MaxValue, cur => progress.Layer(chain, cur, Math.Max(size, cur)), "");
                     try { store.Layers.Register(s, held, diffIds[i]); }
                     catch (BerthException e) when (e.Kind == ErrorKind.InvalidParameter && e.Message.StartsWith("layer content does not match", StringComparison.Ordinal))
                     {
@@ -151,37 +153,5 @@ public sealed class ImageArchiveLoader(ImageStore store)
         }
         if (references.Count == 0) progress.Message($"Loaded image ID: {id}");
         return id;
-    }
-
-    /// <summary>Reports bytes read (at most every 512 KiB).</summary>
-    private sealed class ProgressStream(Stream inner, long total, Action<long, long> report) : Stream
-    {
-        private long _read, _reported;
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            int n = inner.Read(buffer);
-            _read += n;
-            if (_read - _reported >= 512 * 1024) { _reported = _read; report(_read, Math.Max(total, _read)); }
-            return n;
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) inner.Dispose();
-            base.Dispose(disposing);
-        }
     }
 }
