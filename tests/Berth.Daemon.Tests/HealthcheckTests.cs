@@ -154,16 +154,24 @@ public sealed class HealthcheckTests(DaemonFixture fx) : IClassFixture<DaemonFix
     [Fact]
     public void Stop_EndsTheProbes_AndStartResetsToStarting()
     {
-        var id = Ok("run", "-d", "--name", "hc-stop", "--health-cmd", "true", "--health-interval", "200ms", "busybox", "sleep", "30").Trim();
+        // The probe fails while /tmp/hold exists; with 1000 retries a failing probe never turns the status to
+        // unhealthy, so after the restart the status stays "starting" until the test removes the file (no race with
+        // the 200 ms interval however slow the CLI is).
+        var id = Ok("run", "-d", "--name", "hc-stop", "--health-cmd", "test ! -e /tmp/hold", "--health-interval", "200ms",
+            "--health-retries", "1000", "busybox", "sleep", "30").Trim();
         try
         {
             WaitFor(() => Inspect(id, "{{.State.Health.Status}}") == "healthy", TimeSpan.FromSeconds(10), "healthy");
+            Ok("exec", id, "touch", "/tmp/hold");
             Ok("stop", "-t", "0", id);
             var n = Inspect(id, "{{len .State.Health.Log}}");
             Thread.Sleep(700);
             Assert.Equal(n, Inspect(id, "{{len .State.Health.Log}}"));
             Ok("start", id);
             Assert.Equal("starting", Inspect(id, "{{.State.Health.Status}}"));
+            Thread.Sleep(600);
+            Assert.Equal("starting", Inspect(id, "{{.State.Health.Status}}"));
+            Ok("exec", id, "rm", "/tmp/hold");
             WaitFor(() => Inspect(id, "{{.State.Health.Status}}") == "healthy", TimeSpan.FromSeconds(10), "healthy again");
         }
         finally
