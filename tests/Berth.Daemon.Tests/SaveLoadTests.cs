@@ -164,4 +164,27 @@ public sealed class SaveLoadTests(DaemonFixture fx) : IClassFixture<DaemonFixtur
         Assert.NotEqual(0, code);
         Assert.Contains("No such image", err);
     }
+
+    [Fact]
+    public void Save_LayerWithoutTarSplit_FailsBeforeTheFirstByte_WithTheReason()
+    {
+        var id = MakeImage("saveload-nosplit:1", "nosplit");
+        var tar = TarPath("nosplit.tar");
+        try
+        {
+            // A one-layer image: its chain id is its diff id. Without the layer's tar-split (a layer stored by an
+            // older Berth) the archive cannot be rebuilt bit for bit: the client must get the reason, not an EOF.
+            var diffId = fx.Inspect("saveload-nosplit:1", "{{index .RootFS.Layers 0}}");
+            File.Delete(Path.Combine(fx.Dir.DataRoot, "overlay", diffId["sha256:".Length..], "tar-split.gz"));
+            var (code, _, err) = fx.Docker("save", "-o", tar, "saveload-nosplit:1");
+            Assert.NotEqual(0, code);
+            Assert.Contains("was stored before Berth kept layer tar metadata", err);
+            Assert.DoesNotContain("EOF", err);
+        }
+        finally
+        {
+            fx.Docker("rmi", id);
+            File.Delete(tar);
+        }
+    }
 }

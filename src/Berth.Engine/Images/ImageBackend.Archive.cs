@@ -10,9 +10,10 @@ public sealed partial class ImageBackend
     {
         var writer = new DockerArchiveWriter(Store);
         var items = writer.Plan(names); // unknown names fail here, before the response starts
+        var write = writer.Prepare(items); // and layers that cannot be exported
         return output =>
         {
-            writer.Write(items, output);
+            write(output);
             foreach (var item in items) Publish(item.Id.ToString(), "save", item.References.FirstOrDefault()?.FamiliarString ?? item.Id.ToString());
         };
     }

@@ -62,8 +62,12 @@ public sealed class DockerArchiveWriter(ImageStore store)
 
     private sealed record LayerEntry(Digest V1Id, Digest ChainId, byte[] Json, DateTimeOffset Mtime);
 
-    /// <summary>Writes the archive. Everything that can fail before the first byte (missing layers) fails first.</summary>
-    public void Write(IReadOnlyList<Item> items, Stream output)
+    /// <summary>
+    /// Reads every config and opens every layer's tar-split, so that whatever can fail (a missing layer, a layer
+    /// stored before tar-split) fails here, before the caller starts its response; the returned action writes the
+    /// archive.
+    /// </summary>
+    public Action<Stream> Prepare(IReadOnlyList<Item> items)
     {
         var layers = new SortedDictionary<string, LayerEntry>(StringComparer.Ordinal);
         var configs = new SortedDictionary<string, (byte[] Bytes, DateTimeOffset Mtime)>(StringComparer.Ordinal);
@@ -106,6 +110,13 @@ public sealed class DockerArchiveWriter(ImageStore store)
             manifest.Add(entry);
         }
 
+        return output => WriteArchive(output, layers, configs, tars, manifest, repositories);
+    }
+
+    private static void WriteArchive(Stream output, SortedDictionary<string, LayerEntry> layers,
+        SortedDictionary<string, (byte[] Bytes, DateTimeOffset Mtime)> configs, Dictionary<string, (long Length, Action<Stream> WriteTo)> tars,
+        List<ArchiveManifestEntry> manifest, Dictionary<string, Dictionary<string, string>> repositories)
+    {
         var tar = new ArchiveTar(output);
         var now = DateTimeOffset.UtcNow;
         // Lexical order as Docker's directory walk: hex names (layers and configs), then manifest.json, repositories.
